@@ -1,0 +1,51 @@
+// Two projects: `unit` (fast, no servers) and `e2e` (HTTP against the built app, started once per run by
+// test/support/global-setup.ts). `npm test` runs both; `jest --selectProjects unit` runs only the first and
+// starts nothing.
+
+/** SWC instead of ts-jest: no type-check here (tsc does that), but Nest's decorators and metadata must work. */
+const swcTransform = [
+  '@swc/jest',
+  {
+    swcrc: false,
+    sourceMaps: 'inline',
+    module: { type: 'commonjs' },
+    jsc: {
+      target: 'es2022',
+      parser: { syntax: 'typescript', decorators: true },
+      // useDefineForClassFields mirrors what tsc does for target ES2022 in `nest build`.
+      transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: true },
+      keepClassNames: true,
+    },
+  },
+];
+
+const common = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': swcTransform },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/dist/'],
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/unit/**/*.spec.ts'],
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+      // Sets the 60 s timeout (testTimeout is a global option, so it cannot be set per project here).
+      setupFilesAfterEnv: ['<rootDir>/test/support/e2e-setup.ts'],
+      slowTestThreshold: 15,
+    },
+  ],
+  collectCoverageFrom: ['<rootDir>/src/**/*.ts', '!<rootDir>/src/**/*.module.ts', '!<rootDir>/src/main.ts'],
+  coverageDirectory: '<rootDir>/coverage',
+};

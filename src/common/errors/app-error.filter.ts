@@ -1,0 +1,83 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { AppError, ErrorCode } from './app-error';
+
+export interface ErrorBody {
+  success: false;
+  message: string;
+  code?: string;
+  details?: Record<string, unknown>;
+}
+
+/** The one place where an error code becomes an HTTP status. */
+export function httpStatusFor(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCode.VALIDATION:
+      return HttpStatus.BAD_REQUEST;
+    case ErrorCode.UNAUTHENTICATED:
+      return HttpStatus.UNAUTHORIZED;
+    case ErrorCode.FORBIDDEN:
+    case ErrorCode.CALLBACK_REJECTED:
+      return HttpStatus.FORBIDDEN;
+    case ErrorCode.NOT_FOUND:
+      return HttpStatus.NOT_FOUND;
+    case ErrorCode.PAYMENT_PENDING_FOR_PHONE:
+    case ErrorCode.IDEMPOTENCY_IN_FLIGHT:
+    case ErrorCode.SUBSCRIBER_BUSY:
+      return HttpStatus.CONFLICT;
+    case ErrorCode.IDEMPOTENCY_MISMATCH:
+      return HttpStatus.UNPROCESSABLE_ENTITY;
+    case ErrorCode.DARAJA_REJECTED:
+      return HttpStatus.BAD_GATEWAY;
+    case ErrorCode.DARAJA_UNAVAILABLE:
+      return HttpStatus.SERVICE_UNAVAILABLE;
+    case ErrorCode.INTERNAL:
+      return HttpStatus.INTERNAL_SERVER_ERROR;
+  }
+}
+
+const HTTP_CODES: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: ErrorCode.UNAUTHENTICATED,
+  403: ErrorCode.FORBIDDEN,
+  404: ErrorCode.NOT_FOUND,
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'TOO_MANY_REQUESTS',
+};
+
+@Catch()
+export class AppErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger(AppErrorFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const [status, body] = this.toResponse(exception);
+    if (status >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    void reply.status(status).send(body);
+  }
+
+  private toResponse(exception: unknown): [number, ErrorBody] {
+    if (exception instanceof AppError) {
+      return [
+        httpStatusFor(exception.code),
+        { success: false, message: exception.message, code: exception.code, ...(exception.details ? { details: exception.details } : {}) },
+      ];
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      const raw = typeof response === 'object' && response !== null ? (response as { message?: unknown }).message : response;
+      const message = Array.isArray(raw) ? raw.join('; ') : String(raw ?? exception.message);
+      return [status, { success: false, message, code: HTTP_CODES[status] ?? (status >= 500 ? ErrorCode.INTERNAL : 'HTTP_ERROR') }];
+    }
+    // Fastify's own errors (bad JSON, body too large) carry a statusCode.
+    const fastifyStatus = (exception as { statusCode?: unknown })?.statusCode;
+    if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
+      const message = exception instanceof Error ? exception.message : 'Bad request';
+      return [fastifyStatus, { success: false, message, code: HTTP_CODES[fastifyStatus] ?? 'BAD_REQUEST' }];
+    }
+    return [500, { success: false, message: 'Internal server error', code: ErrorCode.INTERNAL }];
+  }
+}

@@ -1,0 +1,50 @@
+/** Every error the API answers with: a stable code, a message a client can show, optional details. */
+export enum ErrorCode {
+  VALIDATION = 'VALIDATION_ERROR',
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  FORBIDDEN = 'FORBIDDEN',
+  NOT_FOUND = 'NOT_FOUND',
+  PAYMENT_PENDING_FOR_PHONE = 'PAYMENT_PENDING_FOR_PHONE',
+  IDEMPOTENCY_IN_FLIGHT = 'IDEMPOTENCY_KEY_IN_USE',
+  IDEMPOTENCY_MISMATCH = 'IDEMPOTENCY_KEY_REUSED',
+  CALLBACK_REJECTED = 'CALLBACK_REJECTED',
+  DARAJA_REJECTED = 'MPESA_REJECTED',
+  DARAJA_UNAVAILABLE = 'MPESA_UNAVAILABLE',
+  SUBSCRIBER_BUSY = 'MPESA_SUBSCRIBER_BUSY',
+  INTERNAL = 'INTERNAL_ERROR',
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(ErrorCode.VALIDATION, message, details);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(what: string) {
+    super(ErrorCode.NOT_FOUND, `${what} not found`);
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor(message = 'Authentication required') {
+    super(ErrorCode.UNAUTHENTICATED, message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'You are not allowed to do this') {
+    super(ErrorCode.FORBIDDEN, message);
+  }
+}

@@ -1,0 +1,105 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBooleanString,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+export const MPESA_ENVIRONMENTS = ['sandbox', 'production', 'simulator'] as const;
+export type MpesaEnvironment = (typeof MPESA_ENVIRONMENTS)[number];
+export const PROCESS_MODES = ['api', 'worker', 'all'] as const;
+export type ProcessMode = (typeof PROCESS_MODES)[number];
+export const STK_TRANSACTION_TYPES = ['CustomerPayBillOnline', 'CustomerBuyGoodsOnline'] as const;
+
+const toInt = ({ value }: { value: unknown }) => (value === undefined ? undefined : Number(value));
+
+/**
+ * Every variable the service reads. An empty string counts as unset (see `validateEnv`), so a blank line in
+ * `.env` falls back to the default instead of failing later with a confusing value.
+ */
+export class EnvironmentVariables {
+  @IsOptional() @IsIn(PROCESS_MODES) MODE?: ProcessMode;
+  @IsOptional() @IsIn(['development', 'test', 'production']) NODE_ENV?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT?: number;
+  @IsOptional() @IsString() HOST?: string;
+  @IsOptional() @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' }) PUBLIC_BASE_URL?: string;
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL?: string;
+
+  @IsOptional() @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL' }) DATABASE_URL?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(200) DATABASE_POOL_SIZE?: number;
+  @IsOptional() @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' }) REDIS_URL?: string;
+  @IsOptional() @Matches(/^[A-Za-z0-9_-]+$/, { message: 'may hold only letters, digits, _ and -' }) REDIS_KEY_PREFIX?: string;
+
+  @IsOptional() @IsString() @MinLength(32, { message: 'must be at least 32 characters' }) JWT_SECRET?: string;
+  @IsOptional() @Matches(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, { message: 'must be 32 bytes as 64 hex characters or base64' })
+  DATA_ENCRYPTION_KEY?: string;
+  @IsOptional() @Matches(/^[A-Za-z0-9_-]{1,16}$/, { message: 'must be 1-16 letters, digits, _ or -' }) DATA_ENCRYPTION_KEY_ID?: string;
+  @IsOptional() @IsString() DATA_ENCRYPTION_OLD_KEYS?: string;
+
+  @IsOptional() @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' }) WEBHOOK_URL?: string;
+  @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' }) WEBHOOK_SECRET?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) WEBHOOK_TIMEOUT_MS?: number;
+
+  @IsOptional() @IsIn(MPESA_ENVIRONMENTS) MPESA_ENVIRONMENT?: MpesaEnvironment;
+  @IsOptional() @IsString() MPESA_CONSUMER_KEY?: string;
+  @IsOptional() @IsString() MPESA_CONSUMER_SECRET?: string;
+  @IsOptional() @Matches(/^\d{5,7}$/, { message: 'must be a 5-7 digit shortcode' }) MPESA_SHORTCODE?: string;
+  @IsOptional() @Matches(/^\d{5,7}$/, { message: 'must be a 5-7 digit till or paybill number' }) MPESA_PARTY_B?: string;
+  @IsOptional() @IsString() MPESA_PASSKEY?: string;
+  @IsOptional() @IsIn(STK_TRANSACTION_TYPES) MPESA_TRANSACTION_TYPE?: (typeof STK_TRANSACTION_TYPES)[number];
+  @IsOptional() @IsString() MPESA_INITIATOR_NAME?: string;
+  @IsOptional() @IsString() MPESA_SECURITY_CREDENTIAL?: string;
+  @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL without spaces' }) MPESA_STK_CALLBACK_URL?: string;
+  @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL without spaces' }) MPESA_B2C_CALLBACK_URL?: string;
+  @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL without spaces' }) MPESA_TIMEOUT_URL?: string;
+  @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL without spaces' }) MPESA_RESULT_URL?: string;
+  @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL without spaces' }) MPESA_BASE_URL?: string;
+  @IsOptional() @IsString() MPESA_CALLBACK_ALLOWED_IPS?: string;
+  @IsOptional() @IsString() @MinLength(32, { message: 'must be at least 32 characters' }) MPESA_CALLBACK_SECRET?: string;
+  @IsOptional() @IsString() TRUSTED_PROXIES?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(120000) MPESA_HTTP_TIMEOUT_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(600) MPESA_TOKEN_REFRESH_MARGIN_SECONDS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(200) STATUS_SWEEP_INTERVAL_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) STATUS_QUERY_MIN_AGE_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) PAYMENT_MAX_PENDING_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) IDEMPOTENCY_TTL_HOURS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(64) WORKER_CONCURRENCY?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) SIMULATOR_CALLBACK_DELAY_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) SIMULATOR_LATE_CALLBACK_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) SIMULATOR_NO_ANSWER_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(5) SIMULATOR_TOKEN_TTL_SECONDS?: number;
+  @IsOptional() @IsBooleanString() SIMULATOR_ENABLED?: string;
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+/** Validates the raw environment; the error message names every offending variable. */
+export function validateEnv(raw: Record<string, string | undefined>): EnvironmentVariables {
+  const present: Record<string, string> = {};
+  for (const key of Object.keys(raw)) {
+    const value = raw[key];
+    if (value !== undefined && value.trim() !== '') present[key] = value.trim();
+  }
+  const env = plainToInstance(EnvironmentVariables, present, { excludeExtraneousValues: false });
+  const errors = validateSync(env, { skipMissingProperties: false, whitelist: false });
+  if (errors.length > 0) {
+    throw new ConfigValidationError(
+      errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`),
+    );
+  }
+  return env;
+}

@@ -1,0 +1,43 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Public } from '../auth/public.decorator';
+import { RedisHealthIndicator } from '../common/redis/redis.health';
+import { QueuesHealthIndicator } from './queues.health';
+
+@ApiTags('health')
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly db: TypeOrmHealthIndicator,
+    private readonly redis: RedisHealthIndicator,
+    private readonly queues: QueuesHealthIndicator,
+  ) {}
+
+  /** Everything: database, Redis and the queues. */
+  @Get()
+  @HealthCheck()
+  check() {
+    return this.ready();
+  }
+
+  /** The process is up and serving HTTP (for restarts, not for routing traffic). */
+  @Get('live')
+  @HealthCheck()
+  live() {
+    return this.health.check([]);
+  }
+
+  /** Ready for traffic: Postgres, Redis and BullMQ answer. */
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    return this.health.check([
+      () => this.db.pingCheck('database', { timeout: 2000 }),
+      () => this.redis.isHealthy('redis'),
+      () => this.queues.isHealthy('queues'),
+    ]);
+  }
+}

@@ -1,0 +1,98 @@
+import 'dotenv/config';
+import { Logger, ValidationPipe, ValidationError as ClassValidatorError } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import { randomUUID } from 'node:crypto';
+import { AppModule } from './app.module';
+import { ValidationError } from './common/errors/app-error';
+import { Config, loadConfig } from './config/configuration';
+import { ConfigValidationError } from './config/env.validation';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function flattenValidationErrors(errors: ClassValidatorError[], parent = ''): string[] {
+  return errors.flatMap((e) => {
+    const path = parent ? `${parent}.${e.property}` : e.property;
+    return [...Object.values(e.constraints ?? {}), ...flattenValidationErrors(e.children ?? [], path)];
+  });
+}
+
+export const validationPipe = new ValidationPipe({
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  transform: true,
+  exceptionFactory: (errors) => {
+    const messages = flattenValidationErrors(errors);
+    return new ValidationError(messages.join('; '), { errors: messages });
+  },
+});
+
+async function startApi(config: Config): Promise<void> {
+  const adapter = new FastifyAdapter({
+    trustProxy: config.app.trustedProxies.length > 0 ? config.app.trustedProxies : false,
+    bodyLimit: 256 * 1024,
+    requestIdHeader: 'x-request-id',
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true });
+  app.useLogger(app.get(PinoLogger));
+  app.useGlobalPipes(validationPipe);
+  app.enableShutdownHooks();
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onSend', async (request, reply) => {
+      void reply.header('x-request-id', request.id);
+    });
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('LegalPro Payments')
+      .setDescription('M-Pesa (Daraja) payments for LegalPro: STK Push, status, callbacks.')
+      .setVersion('1.0')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+
+  await app.listen(config.app.port, config.app.host);
+  const logger = new Logger('Bootstrap');
+  for (const warning of config.warnings) logger.warn(warning);
+  const base = `http://127.0.0.1:${config.app.port}`;
+  logger.log(`MODE=${config.app.mode} MPESA_ENVIRONMENT=${config.mpesa.environment} listening on ${config.app.host}:${config.app.port}`);
+  if (config.simulator.enabled) logger.log(`Embedded Daraja simulator at ${base}/simulator/daraja`);
+  // Plain stdout so `npm start` always shows where to go, whatever LOG_LEVEL is.
+  console.log(`Swagger UI: ${base}/docs  (OpenAPI JSON: ${base}/docs-json)`);
+}
+
+async function startWorker(config: Config): Promise<void> {
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { bufferLogs: true });
+  app.useLogger(app.get(PinoLogger));
+  // Shutdown hooks close the BullMQ workers, which wait for active jobs to finish.
+  app.enableShutdownHooks();
+  for (const warning of config.warnings) new Logger('Bootstrap').warn(warning);
+  new Logger('Bootstrap').log(`MODE=worker MPESA_ENVIRONMENT=${config.mpesa.environment}: processing queues`);
+}
+
+async function bootstrap(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigValidationError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  if (config.app.mode === 'worker') await startWorker(config);
+  else await startApi(config);
+}
+
+void bootstrap();

@@ -1,0 +1,177 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import Redis from 'ioredis';
+import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { REDIS_CLIENT, RedisKeys } from '../common/redis/redis.module';
+import { redact } from '../common/redaction';
+import { mpesaConfig } from '../config/configuration';
+import { classifyNetworkError, DarajaError, DarajaErrorKind, readErrorBody } from './daraja-errors';
+import { DARAJA_CALL_OBSERVER, DarajaCallObserver, OAuthResponse } from './daraja.types';
+
+const LOCK_TTL_MS = 15_000;
+const WAIT_POLL_MS = 50;
+
+// Deletes a key only if it still holds the value we saw, so one process never drops another's fresher token.
+const COMPARE_AND_DELETE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+interface CachedToken {
+  token: string;
+  expiresAt: number;
+}
+
+/**
+ * Daraja OAuth tokens shared by every process through Redis (encrypted at rest), refreshed before they expire.
+ * Daraja invalidates the previous token when a new one is issued, so exactly one fetch may run fleet-wide:
+ * a Redis lock elects the fetcher and the others wait for the cache to fill.
+ */
+@Injectable()
+export class DarajaAuthService {
+  private readonly logger = new Logger(DarajaAuthService.name);
+  private readonly cacheKey: string;
+  private readonly lockKey: string;
+  private inFlight?: Promise<string>;
+
+  constructor(
+    @Inject(mpesaConfig.KEY) private readonly settings: ConfigType<typeof mpesaConfig>,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    keys: RedisKeys,
+    private readonly crypto: FieldEncryptionService,
+    @Optional() @Inject(DARAJA_CALL_OBSERVER) private readonly observer?: DarajaCallObserver,
+  ) {
+    const account = createHash('sha256').update(settings.consumerKey).digest('hex').slice(0, 16);
+    this.cacheKey = keys.key('mpesa', 'oauth', settings.environment, account);
+    this.lockKey = `${this.cacheKey}:lock`;
+  }
+
+  async getToken(): Promise<string> {
+    const cached = await this.readCache();
+    if (cached) return cached;
+    // One fetch per process at a time; the Redis lock extends that to one per fleet.
+    this.inFlight ??= this.acquire().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  /** Drops the cached token if it is still the one Daraja refused. */
+  async invalidate(token: string): Promise<void> {
+    const raw = await this.redis.get(this.cacheKey);
+    if (raw && this.decode(raw)?.token === token) {
+      await this.redis.eval(COMPARE_AND_DELETE, 1, this.cacheKey, raw);
+    }
+  }
+
+  private async readCache(): Promise<string | undefined> {
+    const raw = await this.redis.get(this.cacheKey);
+    const cached = raw ? this.decode(raw) : undefined;
+    return cached && cached.expiresAt > Date.now() ? cached.token : undefined;
+  }
+
+  private decode(raw: string): CachedToken | undefined {
+    try {
+      return JSON.parse(this.crypto.decrypt(raw)) as CachedToken;
+    } catch {
+      return undefined; // written with a key we no longer hold: fetch a new one
+    }
+  }
+
+  private async acquire(): Promise<string> {
+    const deadline = Date.now() + LOCK_TTL_MS * 2;
+    while (Date.now() < deadline) {
+      const lockValue = randomUUID();
+      const locked = await this.redis.set(this.lockKey, lockValue, 'PX', LOCK_TTL_MS, 'NX');
+      if (locked) {
+        try {
+          // Another process may have filled the cache between our read and our lock.
+          return (await this.readCache()) ?? (await this.fetchAndStore());
+        } finally {
+          await this.redis.eval(COMPARE_AND_DELETE, 1, this.lockKey, lockValue);
+        }
+      }
+      await sleep(WAIT_POLL_MS);
+      const token = await this.readCache();
+      if (token) return token;
+    }
+    throw new DarajaError(DarajaErrorKind.System, 'Timed out waiting for another process to fetch a Daraja token');
+  }
+
+  private async fetchAndStore(): Promise<string> {
+    const endpoint = '/oauth/v1/generate?grant_type=client_credentials';
+    const started = Date.now();
+    const basic = Buffer.from(`${this.settings.consumerKey}:${this.settings.consumerSecret}`).toString('base64');
+    let status: number | null = null;
+    let body: unknown;
+    try {
+      const response = await fetch(`${this.settings.baseUrl}${endpoint}`, {
+        method: 'GET',
+        headers: { Authorization: `Basic ${basic}`, Accept: 'application/json' },
+        signal: AbortSignal.timeout(this.settings.httpTimeoutMs),
+      });
+      status = response.status;
+      const text = await response.text();
+      body = parseJson(text);
+      const serverDate = response.headers.get('date');
+      if (serverDate) await this.recordClockSkew(serverDate, started);
+      const token = (body as Partial<OAuthResponse> | undefined)?.access_token;
+      const expiresIn = Number((body as Partial<OAuthResponse> | undefined)?.expires_in);
+      if (!response.ok || typeof token !== 'string' || !token || !Number.isFinite(expiresIn) || expiresIn <= 0) {
+        const { errorCode, errorMessage } = readErrorBody(body);
+        // Daraja answers bad credentials with an empty 400: say what that usually means.
+        const reason = errorMessage ?? (status === 400 ? 'Invalid consumer key or secret' : `HTTP ${status} ${response.statusText}`);
+        await this.record(endpoint, status, body, started, 'daraja_error');
+        throw new DarajaError(
+          status >= 500 ? DarajaErrorKind.System : DarajaErrorKind.Rejected,
+          `Daraja OAuth failed: ${reason}`,
+          status,
+          errorCode ?? null,
+        );
+      }
+      // Refresh early, but never so early that a short-lived token (tests use 20 s) is never reused.
+      const margin = Math.min(this.settings.tokenRefreshMarginSeconds, Math.floor(expiresIn / 4));
+      const ttlMs = (expiresIn - margin) * 1000;
+      const cached: CachedToken = { token, expiresAt: Date.now() + ttlMs };
+      await this.redis.set(this.cacheKey, this.crypto.encrypt(JSON.stringify(cached)), 'PX', ttlMs);
+      await this.record(endpoint, status, body, started, 'ok');
+      this.logger.log(`Fetched a Daraja access token valid for ${expiresIn}s (cached ${Math.round(ttlMs / 1000)}s)`);
+      return token;
+    } catch (error) {
+      if (error instanceof DarajaError) throw error;
+      const networkError = classifyNetworkError(error);
+      await this.record(endpoint, status, { error: networkError.message }, started, networkError.kind === DarajaErrorKind.NotSent ? 'network_error' : 'timeout');
+      // Fetching a token moves no money: any network failure is safe to retry.
+      throw new DarajaError(DarajaErrorKind.System, `Daraja OAuth failed: ${networkError.message}`);
+    }
+  }
+
+  /** Remembers how far our clock is from Daraja's (read by the preflight check). */
+  private async recordClockSkew(serverDate: string, sentAt: number): Promise<void> {
+    const server = Date.parse(serverDate);
+    if (Number.isNaN(server)) return;
+    const midpoint = sentAt + (Date.now() - sentAt) / 2;
+    await this.redis.set(`${this.cacheKey}:clock-skew-ms`, String(Math.round(midpoint - server)), 'EX', 86_400);
+  }
+
+  private async record(endpoint: string, statusCode: number | null, response: unknown, started: number, outcome: 'ok' | 'daraja_error' | 'network_error' | 'timeout') {
+    await this.observer
+      ?.record({
+        api: 'OAUTH',
+        endpoint,
+        request: { grant_type: 'client_credentials' },
+        response: redact(response),
+        statusCode,
+        durationMs: Date.now() - started,
+        outcome,
+        context: {},
+      })
+      .catch((e: unknown) => this.logger.warn(`Could not record the OAuth call: ${String(e)}`));
+  }
+}
+
+export function parseJson(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text.slice(0, 500);
+  }
+}

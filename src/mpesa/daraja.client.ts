@@ -1,0 +1,203 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { redact } from '../common/redaction';
+import { mpesaConfig } from '../config/configuration';
+import { DarajaAuthService, parseJson } from './daraja-auth.service';
+import { classifyDarajaError, classifyNetworkError, DarajaError, DarajaErrorKind } from './daraja-errors';
+import { cleanResultDesc, normalizeResultCode } from './daraja-result-codes';
+import { darajaTimestamp, stkPassword } from './daraja-time';
+import {
+  DARAJA_CALL_OBSERVER,
+  DarajaCallContext,
+  DarajaCallObserver,
+  DarajaCallRecord,
+  StkPushRequest,
+  StkPushResponse,
+  StkQueryRequest,
+  StkQueryResponse,
+} from './daraja.types';
+
+/** Daraja's documented field limits (reference §2.1). */
+export const ACCOUNT_REFERENCE_MAX = 12;
+export const TRANSACTION_DESC_MAX = 13;
+
+export interface StkPushInput {
+  /** `2547XXXXXXXX` / `2541XXXXXXXX`. */
+  phone: string;
+  amount: number;
+  accountReference: string;
+  transactionDesc: string;
+  callbackUrl: string;
+}
+
+export type StkQueryResult =
+  | { state: 'pending'; raw: unknown }
+  | { state: 'settled'; resultCode: string; resultDesc: string; raw: StkQueryResponse };
+
+/** Only characters Daraja is known to accept in prompts (special characters break requests: reference §2.1). */
+export function sanitizeDarajaText(text: string, max: number): string {
+  return text
+    .replace(/[^A-Za-z0-9 \-]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, max)
+    .trim();
+}
+
+/**
+ * One method per Daraja endpoint. Knows HTTP, tokens and Daraja's wire format; nothing about payments.
+ * Every call has a timeout, is reported (redacted) to the call observer, and fails with a classified DarajaError.
+ */
+@Injectable()
+export class DarajaClient {
+  private readonly logger = new Logger(DarajaClient.name);
+
+  constructor(
+    @Inject(mpesaConfig.KEY) private readonly settings: ConfigType<typeof mpesaConfig>,
+    private readonly auth: DarajaAuthService,
+    @Optional() @Inject(DARAJA_CALL_OBSERVER) private readonly observer?: DarajaCallObserver,
+  ) {}
+
+  async stkPush(input: StkPushInput, context: DarajaCallContext = {}): Promise<StkPushResponse> {
+    const timestamp = darajaTimestamp();
+    const body: StkPushRequest = {
+      BusinessShortCode: Number(this.settings.shortcode),
+      Password: stkPassword(this.settings.shortcode, this.settings.passkey, timestamp),
+      Timestamp: timestamp,
+      TransactionType: this.settings.transactionType,
+      Amount: input.amount,
+      // Numbers, not strings: string MSISDNs are reported to time out silently in production (reference §2.1).
+      PartyA: Number(input.phone),
+      PartyB: Number(this.settings.partyB),
+      PhoneNumber: Number(input.phone),
+      CallBackURL: input.callbackUrl,
+      AccountReference: sanitizeDarajaText(input.accountReference, ACCOUNT_REFERENCE_MAX),
+      TransactionDesc: sanitizeDarajaText(input.transactionDesc, TRANSACTION_DESC_MAX),
+    };
+    const response = await this.post<StkPushResponse>('STK_PUSH', '/mpesa/stkpush/v1/processrequest', body, context, (r) => r?.CheckoutRequestID);
+    if (String(response.ResponseCode) !== '0') {
+      throw new DarajaError(DarajaErrorKind.Rejected, response.ResponseDescription || `ResponseCode ${response.ResponseCode}`, 200, String(response.ResponseCode));
+    }
+    return response;
+  }
+
+  async stkQuery(checkoutRequestId: string, context: DarajaCallContext = {}): Promise<StkQueryResult> {
+    const timestamp = darajaTimestamp();
+    const body: StkQueryRequest = {
+      BusinessShortCode: Number(this.settings.shortcode),
+      Password: stkPassword(this.settings.shortcode, this.settings.passkey, timestamp),
+      Timestamp: timestamp,
+      CheckoutRequestID: checkoutRequestId,
+    };
+    try {
+      const raw = await this.post<StkQueryResponse>('STK_QUERY', '/mpesa/stkpushquery/v1/query', body, { ...context }, () => checkoutRequestId);
+      const resultCode = normalizeResultCode(raw.ResultCode);
+      if (resultCode === undefined) return { state: 'pending', raw };
+      return { state: 'settled', resultCode, resultDesc: cleanResultDesc(raw.ResultDesc) ?? '', raw };
+    } catch (error) {
+      // "The transaction is being processed" is Daraja's way of saying pending (reference §4).
+      if (error instanceof DarajaError && error.kind === DarajaErrorKind.StillProcessing) return { state: 'pending', raw: { errorMessage: error.message } };
+      throw error;
+    }
+  }
+
+  /** POSTs with a bearer token; on Daraja's invalid-token answer, refreshes the token and resends once. */
+  private async post<T>(
+    api: DarajaCallRecord['api'],
+    path: string,
+    body: object,
+    context: DarajaCallContext,
+    transactionIdOf: (response: T | undefined) => string | undefined,
+  ): Promise<T> {
+    let token = await this.auth.getToken();
+    try {
+      return await this.send<T>(api, path, body, token, context, transactionIdOf);
+    } catch (error) {
+      if (!(error instanceof DarajaError) || error.kind !== DarajaErrorKind.InvalidToken) throw error;
+      this.logger.warn(`Daraja refused the access token on ${path}; fetching a new one and resending once`);
+      await this.auth.invalidate(token);
+      token = await this.auth.getToken();
+      return this.send<T>(api, path, body, token, context, transactionIdOf);
+    }
+  }
+
+  private async send<T>(
+    api: DarajaCallRecord['api'],
+    path: string,
+    body: object,
+    token: string,
+    context: DarajaCallContext,
+    transactionIdOf: (response: T | undefined) => string | undefined,
+  ): Promise<T> {
+    const started = Date.now();
+    let status: number | null = null;
+    let parsed: unknown;
+    try {
+      const response = await fetch(`${this.settings.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.settings.httpTimeoutMs),
+      });
+      status = response.status;
+      parsed = parseJson(await response.text());
+      if (!response.ok) {
+        const error = classifyDarajaError(status, parsed);
+        await this.record({ api, path, body, parsed, status, started, outcome: 'daraja_error', context, transactionId: transactionIdOf(undefined) });
+        throw error;
+      }
+      if (!parsed || typeof parsed !== 'object') {
+        // A 200 that is not JSON (a WAF or portal page): we cannot tell whether the request was acted on.
+        await this.record({ api, path, body, parsed, status, started, outcome: 'daraja_error', context, transactionId: transactionIdOf(undefined) });
+        throw new DarajaError(DarajaErrorKind.OutcomeUnknown, `Daraja answered HTTP ${status} without JSON`, status);
+      }
+      await this.record({ api, path, body, parsed, status, started, outcome: 'ok', context, transactionId: transactionIdOf(parsed as T) });
+      return parsed as T;
+    } catch (error) {
+      if (error instanceof DarajaError) throw error;
+      const networkError = classifyNetworkError(error);
+      await this.record({
+        api,
+        path,
+        body,
+        parsed: { error: networkError.message },
+        status,
+        started,
+        outcome: networkError.kind === DarajaErrorKind.NotSent ? 'network_error' : 'timeout',
+        context,
+        transactionId: transactionIdOf(undefined),
+      });
+      throw networkError;
+    }
+  }
+
+  private async record(call: {
+    api: DarajaCallRecord['api'];
+    path: string;
+    body: object;
+    parsed: unknown;
+    status: number | null;
+    started: number;
+    outcome: DarajaCallRecord['outcome'];
+    context: DarajaCallContext;
+    transactionId?: string;
+  }): Promise<void> {
+    if (!this.observer) return;
+    try {
+      await this.observer.record({
+        api: call.api,
+        endpoint: call.path,
+        request: redact(call.body),
+        response: redact(call.parsed),
+        statusCode: call.status,
+        durationMs: Date.now() - call.started,
+        outcome: call.outcome,
+        transactionId: call.transactionId,
+        context: call.context,
+      });
+    } catch (e) {
+      // The call itself happened; losing its log row must not turn a paid push into an error.
+      this.logger.error(`Could not record a Daraja ${call.api} call: ${String(e)}`);
+    }
+  }
+}

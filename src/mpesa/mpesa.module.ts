@@ -1,0 +1,27 @@
+import { DynamicModule, Module, ModuleMetadata, Type } from '@nestjs/common';
+import { DarajaAuthService } from './daraja-auth.service';
+import { DarajaClient } from './daraja.client';
+import { DARAJA_CALL_OBSERVER, DarajaCallObserver } from './daraja.types';
+
+export interface MpesaModuleOptions {
+  /** Where the client reports every call; the app passes the transaction log. Mpesa imports none of our modules. */
+  imports?: ModuleMetadata['imports'];
+  callObserver?: Type<DarajaCallObserver>;
+}
+
+@Module({})
+export class MpesaModule {
+  static forRoot(options: MpesaModuleOptions = {}): DynamicModule {
+    return {
+      module: MpesaModule,
+      global: true,
+      imports: options.imports ?? [],
+      providers: [
+        DarajaAuthService,
+        DarajaClient,
+        ...(options.callObserver ? [{ provide: DARAJA_CALL_OBSERVER, useExisting: options.callObserver }] : []),
+      ],
+      exports: [DarajaClient, DarajaAuthService],
+    };
+  }
+}

@@ -1,0 +1,50 @@
+import { randomInt } from 'node:crypto';
+
+/** Daraja's synchronous error envelope (reference.md §1.5): lower camelCase, the same for every API. */
+export interface DarajaErrorBody {
+  requestId: string;
+  errorCode: string;
+  errorMessage: string;
+}
+
+/**
+ * What a simulated endpoint answers. The controller sends it verbatim so the app's error filter never
+ * reshapes Daraja's JSON. `body` undefined means an empty body (OAuth's wrong-credentials answer).
+ */
+export interface DarajaReply {
+  status: number;
+  body?: unknown;
+  /** HTTP reason phrase; Daraja puts the only hint for bad OAuth credentials there (reference.md §1.4). */
+  statusText?: string;
+}
+
+/** Looks like the `11259-2330641-1` request ids real Daraja errors carry. */
+export function darajaRequestId(): string {
+  return `${randomInt(1_000, 99_999)}-${randomInt(1_000_000, 99_999_999)}-${randomInt(1, 4)}`;
+}
+
+export function darajaError(status: number, errorCode: string, errorMessage: string, requestId = darajaRequestId()): DarajaReply {
+  const body: DarajaErrorBody = { requestId, errorCode, errorMessage };
+  return { status, body };
+}
+
+/** `400.002.02 Bad Request - Invalid <Field>`: Daraja names the first field it rejects. */
+export const invalidField = (field: string) => darajaError(400, '400.002.02', `Bad Request - Invalid ${field}`);
+
+export const invalidGrantType = () => darajaError(400, '400.008.02', 'Invalid grant type passed');
+export const invalidAuthentication = () => darajaError(400, '400.008.01', 'Invalid Authentication passed');
+/** Wrong consumer key/secret: Daraja answers 400 with an empty body; only the reason phrase says why. */
+export const invalidCredentials = (): DarajaReply => ({ status: 400, statusText: 'Bad Request: Invalid Credentials' });
+
+/** STK and Reversal use 404.001.03 for a bad token (B2C/Balance use other codes; not simulated yet). */
+export const invalidAccessToken = () => darajaError(404, '404.001.03', 'Invalid Access Token');
+export const wrongCredentials = () => darajaError(500, '500.001.1001', 'Wrong credentials');
+export const subscriberLocked = () =>
+  darajaError(500, '500.001.1001', 'Unable to lock subscriber, a transaction is already in process for the current subscriber');
+/** The STK Query "still pending" answer: the request id is the CheckoutRequestID (real capture, reference.md §4). */
+export const transactionBeingProcessed = (checkoutRequestId: string) =>
+  darajaError(500, '500.001.1001', 'The transaction is being processed', checkoutRequestId);
+
+export const systemBusy = () => darajaError(500, '500.003.02', 'System is busy. Please try again in few minutes.');
+export const spikeArrest = () => darajaError(500, '500.003.02', 'Error Occurred: Spike Arrest Violation');
+export const internalServerError = () => darajaError(500, '500.003.1001', 'Internal Server Error');

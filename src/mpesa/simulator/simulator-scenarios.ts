@@ -1,0 +1,166 @@
+import type { SimulatorSettings } from '../../config/configuration';
+
+/** What the simulated customer does with the STK prompt. */
+export type StkOutcome =
+  | 'success'
+  | 'insufficient_funds'
+  | 'cancelled_by_user'
+  | 'wrong_pin'
+  | 'no_answer'
+  | 'duplicate_callbacks'
+  | 'late_callback'
+  | 'callback_before_response'
+  | 'no_callback';
+
+/** When the transaction settles (query stops saying "being processed", the subscriber lock lifts). */
+export type SettleClock = 'callback_delay' | 'late_callback' | 'no_answer' | 'immediately';
+
+/** How the callback reaches `CallBackURL`. Deliveries happen at the settle time unless `before_response`. */
+export type CallbackPlan = 'once' | 'three_times' | 'before_response' | 'never';
+
+export interface StkScenario {
+  /** The `PhoneNumber` that triggers it; `null` for the default (any other valid number). */
+  phone: string | null;
+  outcome: StkOutcome;
+  resultCode: StkResultCode;
+  settles: SettleClock;
+  callbacks: CallbackPlan;
+  /** One line for the README table. */
+  summary: string;
+}
+
+/** ResultDesc texts as Daraja sends them (reference.md §3.3). */
+export const STK_RESULT_DESCRIPTIONS = {
+  0: 'The service request is processed successfully.',
+  1: 'The balance is insufficient for the transaction.',
+  1032: 'Request cancelled by user',
+  1037: 'DS timeout user cannot be reached.',
+  2001: 'The initiator information is invalid.',
+} as const;
+
+export type StkResultCode = keyof typeof STK_RESULT_DESCRIPTIONS;
+
+/** Gap between the repeated deliveries of the `three_times` plan. */
+export const DUPLICATE_CALLBACK_GAP_MS = 50;
+
+export const DEFAULT_STK_SCENARIO: StkScenario = {
+  phone: null,
+  outcome: 'success',
+  resultCode: 0,
+  settles: 'callback_delay',
+  callbacks: 'once',
+  summary: 'any other valid number: success like 254708374149',
+};
+
+/** The phone table: data, so tests and the README print exactly what the simulator does. */
+export const STK_SCENARIOS: readonly StkScenario[] = [
+  {
+    phone: '254708374149',
+    outcome: 'success',
+    resultCode: 0,
+    settles: 'callback_delay',
+    callbacks: 'once',
+    summary: 'success, callback after SIMULATOR_CALLBACK_DELAY_MS',
+  },
+  {
+    phone: '254700000001',
+    outcome: 'insufficient_funds',
+    resultCode: 1,
+    settles: 'callback_delay',
+    callbacks: 'once',
+    summary: 'insufficient funds, ResultCode 1',
+  },
+  {
+    phone: '254700001032',
+    outcome: 'cancelled_by_user',
+    resultCode: 1032,
+    settles: 'callback_delay',
+    callbacks: 'once',
+    summary: 'cancelled by user, ResultCode 1032',
+  },
+  {
+    phone: '254700002001',
+    outcome: 'wrong_pin',
+    resultCode: 2001,
+    settles: 'callback_delay',
+    callbacks: 'once',
+    summary: 'wrong PIN, ResultCode 2001',
+  },
+  {
+    phone: '254700001037',
+    outcome: 'no_answer',
+    resultCode: 1037,
+    settles: 'no_answer',
+    callbacks: 'never',
+    summary: 'no answer: no callback ever; query says "being processed" until SIMULATOR_NO_ANSWER_MS, then ResultCode 1037',
+  },
+  {
+    phone: '254700000002',
+    outcome: 'duplicate_callbacks',
+    resultCode: 0,
+    settles: 'callback_delay',
+    callbacks: 'three_times',
+    summary: `success, callback delivered 3 times (same body, ${DUPLICATE_CALLBACK_GAP_MS} ms apart)`,
+  },
+  {
+    phone: '254700000003',
+    outcome: 'late_callback',
+    resultCode: 0,
+    settles: 'late_callback',
+    callbacks: 'once',
+    summary: 'success, callback delivered late: after SIMULATOR_LATE_CALLBACK_MS',
+  },
+  {
+    phone: '254700000004',
+    outcome: 'callback_before_response',
+    resultCode: 0,
+    settles: 'immediately',
+    callbacks: 'before_response',
+    summary: "success, callback delivered (and awaited) before the push's HTTP response is sent",
+  },
+  {
+    phone: '254700000005',
+    outcome: 'no_callback',
+    resultCode: 0,
+    settles: 'callback_delay',
+    callbacks: 'never',
+    summary: 'success but no callback ever: only the query tells (settled after SIMULATOR_CALLBACK_DELAY_MS)',
+  },
+];
+
+const BY_PHONE = new Map(STK_SCENARIOS.map((s) => [s.phone, s]));
+
+export function stkScenarioFor(phone: string): StkScenario {
+  return BY_PHONE.get(phone) ?? DEFAULT_STK_SCENARIO;
+}
+
+export type SimulatorTimings = Pick<SimulatorSettings, 'callbackDelayMs' | 'lateCallbackMs' | 'noAnswerMs'>;
+
+/** Milliseconds after the push at which the transaction settles. */
+export function settleDelayMs(scenario: StkScenario, timings: SimulatorTimings): number {
+  switch (scenario.settles) {
+    case 'callback_delay':
+      return timings.callbackDelayMs;
+    case 'late_callback':
+      return timings.lateCallbackMs;
+    case 'no_answer':
+      return timings.noAnswerMs;
+    case 'immediately':
+      return 0;
+  }
+}
+
+/** Milliseconds after the push at which each timed callback is sent; `before_response` is sent inline, not here. */
+export function callbackDelaysMs(scenario: StkScenario, timings: SimulatorTimings): number[] {
+  const at = settleDelayMs(scenario, timings);
+  switch (scenario.callbacks) {
+    case 'once':
+      return [at];
+    case 'three_times':
+      // Separate timers, not a loop of awaits: the duplicates may overlap like Daraja's do.
+      return [at, at + DUPLICATE_CALLBACK_GAP_MS, at + 2 * DUPLICATE_CALLBACK_GAP_MS];
+    case 'before_response':
+    case 'never':
+      return [];
+  }
+}

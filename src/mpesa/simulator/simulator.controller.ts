@@ -1,0 +1,62 @@
+import { Body, Controller, Get, Headers, Post, Query, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Public } from '../../auth/public.decorator';
+import type { DarajaReply } from './daraja-errors';
+import { faultEffect, SimulatedEndpoint } from './simulator-faults';
+import { dropConnection, sendDaraja, sleep } from './simulator-http';
+import { DarajaSimulatorService } from './simulator.service';
+
+/**
+ * Safaricom's paths under `/simulator/daraja`, so `MPESA_BASE_URL=http://host:port/simulator/daraja` is the only
+ * difference the app's Daraja client sees. Answers go out through the raw reply: Daraja's JSON, not ours.
+ */
+@Public()
+@ApiExcludeController()
+@Controller('simulator/daraja')
+export class DarajaSimulatorController {
+  constructor(private readonly simulator: DarajaSimulatorService) {}
+
+  @Get('oauth/v1/generate')
+  async generateToken(
+    @Query('grant_type') grantType: unknown,
+    @Headers('authorization') authorization: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    await this.serve('oauth', reply, () => this.simulator.issueToken(grantType, authorization));
+  }
+
+  @Post('mpesa/stkpush/v1/processrequest')
+  async stkPush(
+    @Headers('authorization') authorization: string | undefined,
+    @Body() body: unknown,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    await this.serve('stkpush', reply, () => this.simulator.stkPush(authorization, body));
+  }
+
+  @Post('mpesa/stkpushquery/v1/query')
+  async stkQuery(
+    @Headers('authorization') authorization: string | undefined,
+    @Body() body: unknown,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    await this.serve('stkquery', reply, () => this.simulator.stkQuery(authorization, body));
+  }
+
+  /** Counts the call, applies a queued fault if any, otherwise answers what the endpoint decided. */
+  private async serve(endpoint: SimulatedEndpoint, reply: FastifyReply, process: () => Promise<DarajaReply>): Promise<void> {
+    const fault = await this.simulator.beginCall(endpoint);
+    const effect = fault ? faultEffect(endpoint, fault) : undefined;
+    if (effect?.when === 'before') {
+      if (effect.action === 'drop') dropConnection(reply);
+      else sendDaraja(reply, effect.reply);
+      return;
+    }
+
+    const answer = await process();
+    if (effect?.action === 'drop') return dropConnection(reply);
+    if (effect?.action === 'delay') await sleep(effect.delayMs);
+    sendDaraja(reply, answer);
+  }
+}

@@ -1,0 +1,346 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import Redis from 'ioredis';
+import { REDIS_CLIENT, RedisKeys } from '../../common/redis/redis.module';
+import { mpesaConfig, simulatorConfig } from '../../config/configuration';
+import { darajaTimestamp } from '../daraja-time';
+import {
+  DarajaReply,
+  invalidAccessToken,
+  invalidAuthentication,
+  invalidCredentials,
+  invalidField,
+  invalidGrantType,
+  subscriberLocked,
+  transactionBeingProcessed,
+} from './daraja-errors';
+import {
+  bearerToken,
+  checkCheckoutRequestId,
+  checkMerchantSecurity,
+  checkStkPushFields,
+  ExpectedMerchant,
+  parseBasicAuth,
+  ValidStkPush,
+} from './simulator-checks';
+import { SIMULATED_ENDPOINTS, SimulatedEndpoint, SimulatorFault } from './simulator-faults';
+import { callbackDelaysMs, settleDelayMs, STK_RESULT_DESCRIPTIONS, stkScenarioFor, StkScenario } from './simulator-scenarios';
+import {
+  newAccessToken,
+  newCheckoutRequestId,
+  newMerchantRequestId,
+  newReceiptNumber,
+  OAuthTokenResponse,
+  SimulatedStkSummary,
+  SimulatedStkTransaction,
+  stkCallbackPayload,
+  stkPushResponse,
+  stkQueryResponse,
+  summarize,
+} from './simulator-wire';
+
+/** Pushes stay queryable (and listed per phone) for a day, like a day of Daraja history is enough for any test. */
+const TRANSACTION_TTL_SECONDS = 24 * 60 * 60;
+/** Daraja gives a callback URL no second chance; neither do we. */
+const CALLBACK_TIMEOUT_MS = 10_000;
+
+export interface SimulatorStats {
+  /** Every request that reached the endpoint, faulted or not. */
+  calls: Record<SimulatedEndpoint, number>;
+  /** `sent`: callback POSTs attempted; `failed`: those that got no 2xx (network error, timeout or HTTP error). */
+  callbacks: { sent: number; failed: number };
+}
+
+/**
+ * The embedded Daraja's state and behaviour. Everything lives in Redis so that any app process can answer any
+ * request (a push accepted by one process is queryable through another); the only per-process state is the
+ * timers that deliver callbacks.
+ */
+@Injectable()
+export class DarajaSimulatorService implements OnApplicationShutdown {
+  private readonly logger = new Logger(DarajaSimulatorService.name);
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    @Inject(mpesaConfig.KEY) private readonly mpesa: ConfigType<typeof mpesaConfig>,
+    @Inject(simulatorConfig.KEY) private readonly settings: ConfigType<typeof simulatorConfig>,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  // ---- Daraja endpoints ----
+
+  /** Counts the call and takes the next queued fault for the endpoint in one round trip. */
+  async beginCall(endpoint: SimulatedEndpoint): Promise<SimulatorFault | undefined> {
+    const results = await this.redis
+      .multi()
+      .hincrby(this.statsKey, `calls:${endpoint}`, 1)
+      .lpop(this.faultsKey(endpoint))
+      .exec();
+    const [error, raw] = results?.[1] ?? [];
+    if (error) throw error;
+    return typeof raw === 'string' ? (JSON.parse(raw) as SimulatorFault) : undefined;
+  }
+
+  async issueToken(grantType: unknown, authorization: string | undefined): Promise<DarajaReply> {
+    if (grantType !== 'client_credentials') return invalidGrantType();
+    const auth = parseBasicAuth(authorization);
+    if (auth.kind === 'not_basic') return invalidAuthentication();
+    if (auth.kind === 'malformed' || auth.key !== this.mpesa.consumerKey || auth.secret !== this.mpesa.consumerSecret) {
+      return invalidCredentials();
+    }
+
+    const token = newAccessToken();
+    const ttl = this.settings.tokenTtlSeconds;
+    // One key, overwritten: a new token supersedes the previous one, as Daraja's FAQ says (reference.md §1.3).
+    await this.redis.set(this.tokenKey, token, 'EX', ttl);
+    const body: OAuthTokenResponse = { access_token: token, expires_in: String(ttl) };
+    return { status: 200, body };
+  }
+
+  async stkPush(authorization: string | undefined, body: unknown): Promise<DarajaReply> {
+    if (!(await this.tokenIsCurrent(authorization))) return invalidAccessToken();
+    const now = new Date();
+    const security = checkMerchantSecurity(body, this.expectedMerchant, now);
+    if (!security.ok) return security.reply;
+    const fields = checkStkPushFields(body, this.expectedMerchant);
+    if (!fields.ok) return fields.reply;
+
+    const request = fields.value;
+    const scenario = stkScenarioFor(request.phone);
+    const settleMs = settleDelayMs(scenario, this.settings);
+    let checkoutRequestId = newCheckoutRequestId(now);
+    // SET NX is the cross-process referee; it expires when the push settles. PX must be > 0.
+    const locked = await this.redis.set(this.lockKey(request.phone), checkoutRequestId, 'PX', Math.max(1, settleMs), 'NX');
+    if (locked !== 'OK') return subscriberLocked();
+
+    const transaction = await this.newTransaction(checkoutRequestId, request, scenario, now, settleMs);
+    while (!(await this.store(transaction))) {
+      checkoutRequestId = newCheckoutRequestId(now); // an id collision: astronomically rare, but never overwrite
+      transaction.checkoutRequestId = checkoutRequestId;
+    }
+
+    // This scenario exists to test the app's callback-before-acknowledgement race, so the callback is awaited.
+    if (scenario.callbacks === 'before_response') await this.deliverCallback(transaction);
+    for (const delay of callbackDelaysMs(scenario, this.settings)) this.scheduleCallback(transaction, delay);
+
+    return { status: 200, body: stkPushResponse(transaction) };
+  }
+
+  async stkQuery(authorization: string | undefined, body: unknown): Promise<DarajaReply> {
+    if (!(await this.tokenIsCurrent(authorization))) return invalidAccessToken();
+    const security = checkMerchantSecurity(body, this.expectedMerchant, new Date());
+    if (!security.ok) return security.reply;
+    const id = checkCheckoutRequestId(body);
+    if (!id.ok) return id.reply;
+
+    const transaction = await this.findTransaction(id.value);
+    if (!transaction) return invalidField('CheckoutRequestID');
+    if (Date.parse(transaction.settlesAt) > Date.now()) return transactionBeingProcessed(transaction.checkoutRequestId);
+    return { status: 200, body: stkQueryResponse(transaction) };
+  }
+
+  // ---- Test controls ----
+
+  async queueFaults(endpoint: SimulatedEndpoint, fault: SimulatorFault, count: number): Promise<number> {
+    const entry = JSON.stringify(fault);
+    return this.redis.rpush(this.faultsKey(endpoint), ...Array.from({ length: count }, () => entry));
+  }
+
+  async stats(): Promise<SimulatorStats> {
+    const raw = await this.redis.hgetall(this.statsKey);
+    const n = (field: string) => Number(raw[field] ?? 0);
+    return {
+      calls: { oauth: n('calls:oauth'), stkpush: n('calls:stkpush'), stkquery: n('calls:stkquery') },
+      callbacks: { sent: n('callbacks:sent'), failed: n('callbacks:failed') },
+    };
+  }
+
+  async findTransaction(checkoutRequestId: string): Promise<SimulatedStkTransaction | undefined> {
+    const raw = await this.redis.get(this.transactionKey(checkoutRequestId));
+    return raw ? (JSON.parse(raw) as SimulatedStkTransaction) : undefined;
+  }
+
+  /** Every push to the phone still in Redis, oldest first. */
+  async transactionsForPhone(phone: string): Promise<SimulatedStkSummary[]> {
+    const ids = await this.redis.lrange(this.phoneKey(phone), 0, -1);
+    if (ids.length === 0) return [];
+    const rows = await this.redis.mget(ids.map((id) => this.transactionKey(id)));
+    return rows.filter((row): row is string => row !== null).map((row) => summarize(JSON.parse(row) as SimulatedStkTransaction));
+  }
+
+  async revokeTokens(): Promise<void> {
+    await this.redis.del(this.tokenKey);
+  }
+
+  async setCallbacksEnabled(enabled: boolean): Promise<void> {
+    // Stored as "disabled" so that a missing key (fresh Redis, after reset) means the default: enabled.
+    if (enabled) await this.redis.del(this.callbacksDisabledKey);
+    else await this.redis.set(this.callbacksDisabledKey, '1');
+  }
+
+  /** Clears stats, faults, subscriber locks and the callbacks switch. Tokens and stored pushes stay. */
+  async reset(): Promise<void> {
+    const locks: string[] = [];
+    const stream = this.redis.scanStream({ match: this.lockKey('*'), count: 500 });
+    for await (const batch of stream) locks.push(...(batch as string[]));
+    await this.redis.del(
+      this.statsKey,
+      this.callbacksDisabledKey,
+      ...SIMULATED_ENDPOINTS.map((e) => this.faultsKey(e)),
+      ...locks,
+    );
+  }
+
+  /** Pending callbacks die with the process, as they would if Daraja lost them; this lets shutdown finish now. */
+  onApplicationShutdown(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  // ---- Internals ----
+
+  private get expectedMerchant(): ExpectedMerchant {
+    return { shortcode: this.mpesa.shortcode, passkey: this.mpesa.passkey, partyB: this.mpesa.partyB };
+  }
+
+  private async tokenIsCurrent(authorization: string | undefined): Promise<boolean> {
+    const token = bearerToken(authorization);
+    return token !== undefined && (await this.redis.get(this.tokenKey)) === token;
+  }
+
+  private async newTransaction(
+    checkoutRequestId: string,
+    request: ValidStkPush,
+    scenario: StkScenario,
+    now: Date,
+    settleMs: number,
+  ): Promise<SimulatedStkTransaction> {
+    const settlesAt = new Date(now.getTime() + settleMs);
+    const success = scenario.resultCode === 0;
+    const sequence = await this.redis.incr(this.keys.key('sim', 'sequence'));
+    return {
+      checkoutRequestId,
+      merchantRequestId: newMerchantRequestId(sequence),
+      phone: request.phone,
+      partyA: request.partyA,
+      amount: request.amount,
+      callbackUrl: request.callbackUrl,
+      accountReference: request.accountReference,
+      transactionDesc: request.transactionDesc,
+      transactionType: request.transactionType,
+      outcome: scenario.outcome,
+      createdAt: now.toISOString(),
+      settlesAt: settlesAt.toISOString(),
+      resultCode: scenario.resultCode,
+      resultDesc: STK_RESULT_DESCRIPTIONS[scenario.resultCode],
+      // Decided now so that every delivery and every query tells the same story.
+      receipt: success ? await this.reserveReceipt(checkoutRequestId) : undefined,
+      transactionDate: success ? darajaTimestamp(settlesAt) : undefined,
+    };
+  }
+
+  /** Receipt numbers are unique M-Pesa ids: the app may hold a unique constraint on them. */
+  private async reserveReceipt(checkoutRequestId: string): Promise<string> {
+    for (;;) {
+      const receipt = newReceiptNumber();
+      const reserved = await this.redis.set(this.keys.key('sim', 'receipt', receipt), checkoutRequestId, 'EX', TRANSACTION_TTL_SECONDS, 'NX');
+      if (reserved === 'OK') return receipt;
+    }
+  }
+
+  /** False when the CheckoutRequestID is already taken. */
+  private async store(transaction: SimulatedStkTransaction): Promise<boolean> {
+    const key = this.transactionKey(transaction.checkoutRequestId);
+    const stored = await this.redis.set(key, JSON.stringify(transaction), 'EX', TRANSACTION_TTL_SECONDS, 'NX');
+    if (stored !== 'OK') return false;
+    const phoneKey = this.phoneKey(transaction.phone);
+    await this.redis.multi().rpush(phoneKey, transaction.checkoutRequestId).expire(phoneKey, TRANSACTION_TTL_SECONDS).exec();
+    return true;
+  }
+
+  private scheduleCallback(transaction: SimulatedStkTransaction, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      void this.deliverCallback(transaction);
+    }, delayMs);
+    this.timers.add(timer);
+  }
+
+  /** One POST, no retry (Daraja does not retry). Never throws: it runs from timers, where a rejection would crash. */
+  private async deliverCallback(transaction: SimulatedStkTransaction): Promise<void> {
+    const target = redactUrl(transaction.callbackUrl);
+    try {
+      // Checked at delivery time so that switching callbacks off also silences the ones already scheduled.
+      if (await this.redis.exists(this.callbacksDisabledKey)) return;
+    } catch (error) {
+      this.logger.warn(`STK callback ${transaction.checkoutRequestId} skipped: Redis unavailable (${describe(error)})`);
+      return;
+    }
+
+    let failure: string | undefined;
+    try {
+      const response = await fetch(transaction.callbackUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(stkCallbackPayload(transaction)),
+        signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
+      });
+      await response.arrayBuffer(); // drain, so the connection goes back to the pool
+      if (!response.ok) failure = `HTTP ${response.status}`;
+    } catch (error) {
+      failure = describe(error);
+    }
+
+    if (failure) this.logger.warn(`STK callback ${transaction.checkoutRequestId} to ${target} failed: ${failure}`);
+    else this.logger.debug(`STK callback ${transaction.checkoutRequestId} delivered to ${target}`);
+
+    try {
+      const tx = this.redis.multi().hincrby(this.statsKey, 'callbacks:sent', 1);
+      if (failure) tx.hincrby(this.statsKey, 'callbacks:failed', 1);
+      await tx.exec();
+    } catch (error) {
+      this.logger.warn(`Simulator stats not updated: ${describe(error)}`);
+    }
+  }
+
+  private get tokenKey() {
+    return this.keys.key('sim', 'oauth', 'token');
+  }
+  private get statsKey() {
+    return this.keys.key('sim', 'stats');
+  }
+  private get callbacksDisabledKey() {
+    return this.keys.key('sim', 'callbacks-disabled');
+  }
+  private faultsKey(endpoint: SimulatedEndpoint) {
+    return this.keys.key('sim', 'faults', endpoint);
+  }
+  private lockKey(phone: string) {
+    return this.keys.key('sim', 'lock', phone);
+  }
+  private transactionKey(checkoutRequestId: string) {
+    return this.keys.key('sim', 'stk', checkoutRequestId);
+  }
+  private phoneKey(phone: string) {
+    return this.keys.key('sim', 'stk-phone', phone);
+  }
+}
+
+/** The app's callback URLs may carry a secret in the query string: log origin and path only. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '<invalid url>';
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as Error & { cause?: unknown }).cause;
+    return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
+  }
+  return String(error);
+}

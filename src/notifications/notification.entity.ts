@@ -1,0 +1,40 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+export enum NotificationStatus {
+  Pending = 'pending',
+  Delivered = 'delivered',
+  Failed = 'failed',
+  Skipped = 'skipped',
+}
+
+/** An outbox row, written in the same transaction as the state change it announces. */
+@Entity({ name: 'notifications' })
+@Index('ix_notifications_status_created', ['status', 'createdAt'])
+@Index('ix_notifications_subject', ['subjectId'])
+export class Notification {
+  @PrimaryGeneratedColumn('uuid') id: string;
+  @Column({ type: 'varchar', length: 16 }) channel: string;
+  /** e.g. `payment.completed`. */
+  @Column({ type: 'varchar', length: 64 }) event: string;
+  @Column({ name: 'subject_id', type: 'varchar', length: 64 }) subjectId: string;
+  @Column({ type: 'jsonb' }) payload: object;
+  @Column({ type: 'varchar', length: 16, default: NotificationStatus.Pending }) status: NotificationStatus;
+  @Column({ type: 'integer', default: 0 }) attempts: number;
+  @Column({ name: 'last_error', type: 'text', nullable: true }) lastError: string | null;
+  @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true }) deliveredAt: Date | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
+}
+
+/** Every delivery attempt, successful or not. */
+@Entity({ name: 'notification_attempts' })
+@Index('ix_notification_attempts_notification', ['notificationId'])
+export class NotificationAttempt {
+  @PrimaryGeneratedColumn('increment', { type: 'bigint' }) id: string;
+  @Column({ name: 'notification_id', type: 'uuid' }) notificationId: string;
+  @Column({ type: 'integer' }) attempt: number;
+  @Column({ name: 'status_code', type: 'integer', nullable: true }) statusCode: number | null;
+  @Column({ type: 'text', nullable: true }) error: string | null;
+  @Column({ type: 'integer' }) duration: number;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+}

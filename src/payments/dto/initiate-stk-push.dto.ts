@@ -1,0 +1,68 @@
+import { IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, registerDecorator } from 'class-validator';
+import { normalizeKenyanPhone } from '../../mpesa/phone-number';
+import { PaymentType } from '../payment-status';
+
+/** Daraja's STK limits: whole shillings from 1 to 250,000 (reference §12). */
+export const STK_MIN_AMOUNT = 1;
+export const STK_MAX_AMOUNT = 250_000;
+
+function IsKenyanPhone(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isKenyanPhone',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      validator: {
+        validate: (value: unknown) => normalizeKenyanPhone(value) !== undefined,
+        defaultMessage: () =>
+          'phoneNumber must be a Safaricom number: 07XXXXXXXX, 01XXXXXXXX, 2547XXXXXXXX, 2541XXXXXXXX or +2547XXXXXXXX',
+      },
+    });
+}
+
+export class InitiateStkPushDto {
+  /**
+   * The M-Pesa number to prompt.
+   * @example "254708374149"
+   */
+  @IsString()
+  @IsKenyanPhone()
+  phoneNumber: string;
+
+  /**
+   * Whole Kenya shillings.
+   * @example 100
+   */
+  @IsInt({ message: 'amount must be a whole number of shillings' })
+  @Min(STK_MIN_AMOUNT, { message: `amount must be at least ${STK_MIN_AMOUNT}` })
+  @Max(STK_MAX_AMOUNT, { message: `amount must not exceed ${STK_MAX_AMOUNT}` })
+  amount: number;
+
+  /** @example "consultation_fee" */
+  @IsEnum(PaymentType, { message: `paymentType must be one of: ${Object.values(PaymentType).join(', ')}` })
+  paymentType: PaymentType;
+
+  /**
+   * What the payment is for; the first 13 letters and digits become Daraja's TransactionDesc.
+   * @example "Consultation with Adv. Otieno"
+   */
+  @IsString()
+  @IsNotEmpty({ message: 'description must not be empty' })
+  @MaxLength(255)
+  description: string;
+
+  /**
+   * Shown in the M-Pesa prompt: letters, digits, spaces and dashes, at most 12 (Daraja's limit).
+   * Defaults to `LP` + the first 10 characters of the payment id.
+   * @example "CASE-2291"
+   */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9 -]{1,12}$/, { message: 'accountReference must be 1-12 letters, digits, spaces or dashes' })
+  accountReference?: string;
+
+  /** @example "apt_8812" */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  appointmentId?: string;
+}

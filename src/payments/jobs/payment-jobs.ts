@@ -1,0 +1,58 @@
+import { JobsOptions } from 'bullmq';
+
+export const PAYMENTS_QUEUE = 'payments';
+
+export enum PaymentJob {
+  /** Resend an STK push that Daraja did not accept for a transient reason. */
+  StkPushRetry = 'stk-push-retry',
+  /** Ask Daraja (STK Query) how one pending payment ended. */
+  StkStatusQuery = 'stk-status-query',
+  /** Scheduled: find pending payments in Postgres and fan out one query job each. */
+  StatusSweep = 'status-sweep',
+}
+
+export interface PaymentJobPayloads {
+  [PaymentJob.StkPushRetry]: { paymentId: string; requestId?: string };
+  [PaymentJob.StkStatusQuery]: { paymentId: string };
+  [PaymentJob.StatusSweep]: Record<string, never>;
+}
+
+export type PaymentJobOf<N extends PaymentJob> = { name: N; data: PaymentJobPayloads[N] };
+export type AnyPaymentJob = { [N in PaymentJob]: PaymentJobOf<N> }[PaymentJob];
+
+/** The spec's retry policy for a push Daraja did not accept: at most 3 resends, after 1 s, 2 s and 5 s. */
+export const STK_RETRY_DELAYS_MS = [1_000, 2_000, 5_000] as const;
+export const STK_MAX_RETRIES = STK_RETRY_DELAYS_MS.length;
+export const STK_RETRY_BACKOFF = 'stk-retry';
+
+/** Status queries are reads: a few quick retries, then the next sweep tries again. */
+export const STATUS_QUERY_ATTEMPTS = 3;
+export const STATUS_QUERY_BACKOFF_MS = 1_000;
+
+/** How many pending payments one sweep looks at (the rest wait for the next sweep). */
+export const SWEEP_BATCH_SIZE = 500;
+
+export const SWEEP_SCHEDULER_ID = 'stk-status-sweep';
+
+/** Removing finished jobs lets the next sweep reuse the same jobId; duplicates are only dropped while one is queued. */
+export const JOB_DEFAULTS: Record<PaymentJob, JobsOptions> = {
+  [PaymentJob.StkPushRetry]: {
+    attempts: STK_MAX_RETRIES,
+    delay: STK_RETRY_DELAYS_MS[0],
+    backoff: { type: STK_RETRY_BACKOFF },
+    removeOnComplete: true,
+    removeOnFail: 1000,
+  },
+  [PaymentJob.StkStatusQuery]: {
+    attempts: STATUS_QUERY_ATTEMPTS,
+    backoff: { type: 'exponential', delay: STATUS_QUERY_BACKOFF_MS },
+    removeOnComplete: true,
+    removeOnFail: true,
+  },
+  [PaymentJob.StatusSweep]: { removeOnComplete: true, removeOnFail: 100 },
+};
+
+/** BullMQ backoff for STK retries: attempt n (1-based, already made) waits STK_RETRY_DELAYS_MS[n]. */
+export function stkRetryBackoff(attemptsMade: number): number {
+  return STK_RETRY_DELAYS_MS[Math.min(attemptsMade, STK_RETRY_DELAYS_MS.length - 1)];
+}

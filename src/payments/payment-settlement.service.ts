@@ -1,0 +1,171 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectEntityManager } from '@nestjs/typeorm';
+import { EntityManager } from 'typeorm';
+import { Actor, AuditService } from '../audit/audit.service';
+import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { maskPhone, normalizeKenyanPhone } from '../mpesa/phone-number';
+import { NotificationsService } from '../notifications/notifications.service';
+import { Payment } from './payment.entity';
+import { canTransition, PaymentStatus, SettledBy } from './payment-status';
+import { isUniqueViolation, PaymentsRepository, SettlementChange, UNIQUE_RECEIPT } from './payments.repository';
+import { ParsedStkCallback } from './stk-callback.parser';
+import { stkOutcome } from '../mpesa/daraja-result-codes';
+
+export type SettleResult = 'applied' | 'already_settled';
+export type CallbackResult = 'applied' | 'duplicate' | 'flagged';
+
+const STATUS_FOR_OUTCOME = {
+  completed: PaymentStatus.Completed,
+  cancelled: PaymentStatus.Cancelled,
+  timeout: PaymentStatus.Timeout,
+  failed: PaymentStatus.Failed,
+} as const;
+
+/**
+ * Owns every payment state transition. Each one is a guarded UPDATE plus its audit event and its outbox
+ * notification, in one transaction; the notification is queued after the commit.
+ */
+@Injectable()
+export class PaymentSettlementService {
+  private readonly logger = new Logger(PaymentSettlementService.name);
+
+  constructor(
+    @InjectEntityManager() private readonly manager: EntityManager,
+    private readonly payments: PaymentsRepository,
+    private readonly audit: AuditService,
+    private readonly notifications: NotificationsService,
+    private readonly crypto: FieldEncryptionService,
+  ) {}
+
+  statusForResultCode(resultCode: string): PaymentStatus {
+    return STATUS_FOR_OUTCOME[stkOutcome(resultCode)];
+  }
+
+  async settle(paymentId: string, change: SettlementChange, actor: Actor): Promise<SettleResult> {
+    if (!canTransition(PaymentStatus.Pending, change.to)) throw new Error(`Illegal transition pending -> ${change.to}`);
+    const notificationIds: string[] = [];
+    const applied = await this.manager.transaction(async (tx) => {
+      if (!(await this.payments.settle(paymentId, change, tx))) return false;
+      const payment = (await this.payments.findById(paymentId, tx)) as Payment;
+      await this.audit.record(
+        actor,
+        {
+          action: `payment.${change.to}`,
+          entityType: 'payment',
+          entityId: paymentId,
+          before: { status: PaymentStatus.Pending },
+          after: {
+            status: payment.status,
+            settledBy: payment.settledBy,
+            resultCode: payment.resultCode,
+            resultDesc: payment.resultDesc,
+            mpesaReceiptNumber: payment.mpesaReceiptNumber,
+          },
+        },
+        tx,
+      );
+      notificationIds.push(
+        await this.notifications.createInTransaction(tx, {
+          event: `payment.${payment.status}`,
+          subjectId: payment.id,
+          payload: this.notificationPayload(payment),
+        }),
+      );
+      return true;
+    });
+    await this.notifications.dispatch(notificationIds);
+    return applied ? 'applied' : 'already_settled';
+  }
+
+  /**
+   * Applies an authenticated, well-formed STK callback to its payment. Duplicates change nothing; a success
+   * whose amount or phone does not match ours is flagged for a person instead of completing the payment.
+   */
+  async applyStkCallback(payment: Payment, callback: ParsedStkCallback, rawPayload: unknown, actor: Actor): Promise<CallbackResult> {
+    const status = this.statusForResultCode(callback.resultCode);
+    if (payment.status !== PaymentStatus.Pending) {
+      if (payment.status === PaymentStatus.Timeout && status === PaymentStatus.Completed) {
+        // Money moved after we gave up on it: a person must reconcile (complete it or refund it).
+        await this.flag(payment, 'paid_after_timeout', rawPayload, `Success callback (receipt ${callback.receiptNumber}) arrived after the payment timed out`, actor);
+        return 'flagged';
+      }
+      return 'duplicate';
+    }
+    if (status === PaymentStatus.Completed) {
+      const mismatch = this.findMismatch(payment, callback);
+      if (mismatch) {
+        await this.flag(payment, mismatch.reason, rawPayload, mismatch.detail, actor);
+        return 'flagged';
+      }
+    }
+    try {
+      const result = await this.settle(
+        payment.id,
+        {
+          to: status as SettlementChange['to'],
+          settledBy: SettledBy.Callback,
+          resultCode: callback.resultCode,
+          resultDesc: callback.resultDesc,
+          receiptNumber: callback.receiptNumber ?? null,
+          transactionDate: callback.transactionDate ?? null,
+          checkoutRequestId: callback.checkoutRequestId,
+          merchantRequestId: callback.merchantRequestId,
+          callbackPayload: rawPayload,
+        },
+        actor,
+      );
+      return result === 'applied' ? 'applied' : 'duplicate';
+    } catch (error) {
+      if (isUniqueViolation(error, UNIQUE_RECEIPT)) {
+        await this.flag(payment, 'duplicate_receipt', rawPayload, `Receipt ${callback.receiptNumber} already belongs to another payment`, actor);
+        return 'flagged';
+      }
+      throw error;
+    }
+  }
+
+  private findMismatch(payment: Payment, callback: ParsedStkCallback): { reason: string; detail: string } | undefined {
+    if (callback.amount !== payment.amount) {
+      return { reason: 'callback_amount_mismatch', detail: `Callback amount ${callback.amount} differs from the payment's ${payment.amount}` };
+    }
+    if (callback.phoneNumber !== undefined) {
+      const phone = normalizeKenyanPhone(callback.phoneNumber);
+      // Newer payloads may mask the number; only a readable number that differs is a mismatch.
+      if (phone && this.crypto.lookupHash(phone) !== payment.phoneNumberHash) {
+        return { reason: 'callback_phone_mismatch', detail: `Callback phone ${maskPhone(phone)} differs from the payment's` };
+      }
+    }
+    return undefined;
+  }
+
+  private async flag(payment: Payment, reason: string, rawPayload: unknown, detail: string, actor: Actor): Promise<void> {
+    await this.manager.transaction(async (tx) => {
+      if (!(await this.payments.flagForReview(payment.id, reason, rawPayload, detail, tx))) return;
+      await this.audit.record(
+        actor,
+        { action: 'payment.flagged_for_review', entityType: 'payment', entityId: payment.id, before: { status: payment.status }, after: { reviewReason: reason }, metadata: { detail } },
+        tx,
+      );
+    });
+    this.logger.warn(`Payment ${payment.id} flagged for review: ${reason}`);
+  }
+
+  notificationPayload(payment: Payment): Record<string, unknown> {
+    return {
+      paymentId: payment.id,
+      clientId: payment.clientId,
+      appointmentId: payment.appointmentId,
+      status: payment.status,
+      amount: payment.amount,
+      currency: payment.currency,
+      paymentType: payment.paymentType,
+      phoneNumber: maskPhone(this.crypto.decrypt(payment.phoneNumberEncrypted)),
+      mpesaReceiptNumber: payment.mpesaReceiptNumber,
+      resultCode: payment.resultCode,
+      resultDesc: payment.resultDesc,
+      settledBy: payment.settledBy,
+      completedAt: payment.completedAt,
+      failedAt: payment.failedAt,
+    };
+  }
+}

@@ -1,0 +1,98 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { SYSTEM_ACTOR } from '../audit/audit.service';
+import { workerConfig } from '../config/configuration';
+import { DarajaClient } from '../mpesa/daraja.client';
+import { NotificationsService } from '../notifications/notifications.service';
+import { PaymentJobsProducer } from './jobs/payment-jobs.producer';
+import { SWEEP_BATCH_SIZE } from './jobs/payment-jobs';
+import { Payment } from './payment.entity';
+import { PaymentSettlementService } from './payment-settlement.service';
+import { PaymentStatus, SettledBy, StkPushStatus } from './payment-status';
+import { PaymentsRepository, SettlementChange } from './payments.repository';
+
+/** A retry job silent for this long was lost (Redis flush, crash): enqueue it again. */
+const LOST_RETRY_AFTER_MS = 30_000;
+/** An outbox row still pending after this long lost its job. */
+const STALE_NOTIFICATION_MS = 30_000;
+
+export interface SweepSummary {
+  queried: number;
+  retriesRequeued: number;
+  timedOut: number;
+  notificationsRequeued: number;
+}
+
+/**
+ * Settles what callbacks did not: Postgres says which payments are still pending, so a lost job or a
+ * flushed Redis loses nothing; the next sweep finds them again.
+ */
+@Injectable()
+export class PaymentSweepService {
+  private readonly logger = new Logger(PaymentSweepService.name);
+
+  constructor(
+    @Inject(workerConfig.KEY) private readonly settings: ConfigType<typeof workerConfig>,
+    private readonly payments: PaymentsRepository,
+    private readonly settlement: PaymentSettlementService,
+    private readonly daraja: DarajaClient,
+    private readonly jobs: PaymentJobsProducer,
+    private readonly notifications: NotificationsService,
+  ) {}
+
+  async sweep(): Promise<SweepSummary> {
+    const now = Date.now();
+    const summary: SweepSummary = { queried: 0, retriesRequeued: 0, timedOut: 0, notificationsRequeued: 0 };
+    const pending = await this.payments.findPendingOlderThan(new Date(now - this.settings.queryMinAgeMs), SWEEP_BATCH_SIZE);
+    for (const payment of pending) {
+      if (payment.checkoutRequestId) {
+        await this.jobs.enqueueStatusQuery(payment.id);
+        summary.queried++;
+      } else if (payment.stkPushStatus === StkPushStatus.RetryScheduled && (payment.lastRetryAt ?? payment.initiatedAt).getTime() < now - LOST_RETRY_AFTER_MS) {
+        await this.jobs.scheduleStkRetry(payment.id);
+        summary.retriesRequeued++;
+      } else if (this.isPastMaxAge(payment, now)) {
+        // Without a CheckoutRequestID there is nothing to ask Daraja: the push never got an answer.
+        const result = await this.settlement.settle(payment.id, this.timeout('M-Pesa never acknowledged the STK Push'), SYSTEM_ACTOR);
+        if (result === 'applied') summary.timedOut++;
+      }
+    }
+    summary.notificationsRequeued = await this.notifications.redispatchStale(STALE_NOTIFICATION_MS);
+    if (summary.queried || summary.timedOut || summary.retriesRequeued) this.logger.log(`Sweep: ${JSON.stringify(summary)}`);
+    return summary;
+  }
+
+  /** Asks Daraja about one payment. Throws Daraja's transient errors so the job retries. */
+  async queryStatus(paymentId: string): Promise<'settled' | 'pending' | 'skipped'> {
+    const payment = await this.payments.findById(paymentId);
+    if (!payment || payment.status !== PaymentStatus.Pending || payment.reviewReason || !payment.checkoutRequestId) return 'skipped';
+    const result = await this.daraja.stkQuery(payment.checkoutRequestId, { reference: payment.id, requestId: payment.requestId ?? undefined });
+    if (result.state === 'settled') {
+      const status = this.settlement.statusForResultCode(result.resultCode);
+      await this.settlement.settle(
+        payment.id,
+        {
+          to: status as SettlementChange['to'],
+          settledBy: SettledBy.StatusQuery,
+          resultCode: result.resultCode,
+          resultDesc: result.resultDesc,
+        },
+        SYSTEM_ACTOR,
+      );
+      return 'settled';
+    }
+    if (this.isPastMaxAge(payment, Date.now())) {
+      await this.settlement.settle(payment.id, this.timeout('No confirmation from M-Pesa before the payment expired'), SYSTEM_ACTOR);
+      return 'settled';
+    }
+    return 'pending';
+  }
+
+  private isPastMaxAge(payment: Payment, now: number): boolean {
+    return payment.initiatedAt.getTime() < now - this.settings.maxPendingMs;
+  }
+
+  private timeout(reason: string): SettlementChange {
+    return { to: PaymentStatus.Timeout, settledBy: SettledBy.Timeout, resultDesc: reason };
+  }
+}

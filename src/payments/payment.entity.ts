@@ -1,0 +1,59 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn, VersionColumn } from 'typeorm';
+import { PaymentStatus, PaymentType, SettledBy, StkPushStatus } from './payment-status';
+
+@Entity({ name: 'payments' })
+@Index('ix_payments_client_created', ['clientId', 'createdAt'])
+@Index('ix_payments_created', ['createdAt'])
+export class Payment {
+  @PrimaryGeneratedColumn('uuid') id: string;
+
+  @Column({ name: 'client_id', type: 'varchar', length: 64 }) clientId: string;
+  @Column({ name: 'appointment_id', type: 'varchar', length: 64, nullable: true }) appointmentId: string | null;
+  /** Whole Kenya shillings. */
+  @Column({ type: 'integer' }) amount: number;
+  @Column({ type: 'char', length: 3, default: 'KES' }) currency: string;
+  @Column({ type: 'varchar', length: 16, default: PaymentStatus.Pending }) status: PaymentStatus;
+  @Column({ type: 'varchar', length: 16, default: 'mpesa' }) method: string;
+  @Column({ name: 'payment_type', type: 'varchar', length: 32 }) paymentType: PaymentType;
+  @Column({ type: 'varchar', length: 255, nullable: true }) description: string | null;
+
+  @Column({ name: 'mpesa_transaction_id', type: 'varchar', length: 64, nullable: true }) mpesaTransactionId: string | null;
+  @Column({ name: 'checkout_request_id', type: 'varchar', length: 64, nullable: true, unique: true }) checkoutRequestId: string | null;
+  @Column({ name: 'merchant_request_id', type: 'varchar', length: 64, nullable: true }) merchantRequestId: string | null;
+  @Column({ name: 'mpesa_receipt_number', type: 'varchar', length: 32, nullable: true, unique: true }) mpesaReceiptNumber: string | null;
+  @Column({ name: 'transaction_date', type: 'timestamptz', nullable: true }) transactionDate: Date | null;
+  /** AES-256-GCM ciphertext of the MSISDN (see FieldEncryptionService). */
+  @Column({ name: 'phone_number_encrypted', type: 'text' }) phoneNumberEncrypted: string;
+  /** Keyed hash of the MSISDN, for look-ups and for matching callbacks. */
+  @Column({ name: 'phone_number_hash', type: 'char', length: 64 }) phoneNumberHash: string;
+  @Column({ name: 'account_reference', type: 'varchar', length: 12 }) accountReference: string;
+  @Column({ name: 'transaction_desc', type: 'varchar', length: 13 }) transactionDesc: string;
+
+  @Column({ name: 'stk_push_status', type: 'varchar', length: 24, default: StkPushStatus.Initiating }) stkPushStatus: StkPushStatus;
+  @Column({ name: 'callback_received', type: 'boolean', default: false }) callbackReceived: boolean;
+  /** Daraja's ResultCode as text: usually numeric, sometimes not (`SFC_IC0003`). */
+  @Column({ name: 'result_code', type: 'varchar', length: 32, nullable: true }) resultCode: string | null;
+  @Column({ name: 'result_desc', type: 'text', nullable: true }) resultDesc: string | null;
+  @Column({ name: 'settled_by', type: 'varchar', length: 16, nullable: true }) settledBy: SettledBy | null;
+  /** Set when something needs a person (e.g. a callback whose amount or phone did not match). */
+  @Column({ name: 'review_reason', type: 'varchar', length: 64, nullable: true }) reviewReason: string | null;
+
+  @Column({ name: 'retry_count', type: 'integer', default: 0 }) retryCount: number;
+  @Column({ name: 'last_retry_at', type: 'timestamptz', nullable: true }) lastRetryAt: Date | null;
+  @Column({ name: 'max_retries', type: 'integer', default: 3 }) maxRetries: number;
+
+  @Column({ name: 'request_payload', type: 'jsonb', nullable: true }) requestPayload: object | null;
+  @Column({ name: 'response_payload', type: 'jsonb', nullable: true }) responsePayload: object | null;
+  @Column({ name: 'callback_payload', type: 'jsonb', nullable: true }) callbackPayload: object | null;
+  @Column({ name: 'error_logs', type: 'jsonb', default: () => "'[]'::jsonb" }) errorLogs: string[];
+
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true }) idempotencyKey: string | null;
+  @Column({ name: 'request_id', type: 'varchar', length: 64, nullable: true }) requestId: string | null;
+
+  @Column({ name: 'initiated_at', type: 'timestamptz', default: () => 'now()' }) initiatedAt: Date;
+  @Column({ name: 'completed_at', type: 'timestamptz', nullable: true }) completedAt: Date | null;
+  @Column({ name: 'failed_at', type: 'timestamptz', nullable: true }) failedAt: Date | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
+  @VersionColumn({ name: 'version', default: 1 }) version: number;
+}

@@ -1,0 +1,49 @@
+import { BullModule } from '@nestjs/bullmq';
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module';
+import { NotificationsModule } from '../notifications/notifications.module';
+import { CallbackUrls } from './callback-url';
+import { IdempotencyRecord } from './idempotency-record.entity';
+import { IdempotencyService } from './idempotency.service';
+import { PaymentJobsProducer } from './jobs/payment-jobs.producer';
+import { PAYMENTS_QUEUE } from './jobs/payment-jobs';
+import { PaymentsProcessor } from './jobs/payments.processor';
+import { MpesaCallbackController } from './mpesa-callback.controller';
+import { MpesaCallbackService } from './mpesa-callback.service';
+import { Payment } from './payment.entity';
+import { PaymentSettlementService } from './payment-settlement.service';
+import { PaymentSweepService } from './payment-sweep.service';
+import { PaymentsController } from './payments.controller';
+import { PaymentsRepository } from './payments.repository';
+import { PaymentsService } from './payments.service';
+import { StkPushService } from './stk-push.service';
+
+@Module({})
+export class PaymentsModule {
+  static register(options: { runWorkers: boolean }): DynamicModule {
+    return {
+      module: PaymentsModule,
+      imports: [
+        TypeOrmModule.forFeature([Payment, IdempotencyRecord]),
+        BullModule.registerQueue({ name: PAYMENTS_QUEUE }),
+        AuditModule,
+        NotificationsModule.register(options),
+      ],
+      controllers: [PaymentsController, MpesaCallbackController],
+      providers: [
+        PaymentsRepository,
+        PaymentsService,
+        StkPushService,
+        PaymentSettlementService,
+        PaymentSweepService,
+        MpesaCallbackService,
+        IdempotencyService,
+        CallbackUrls,
+        PaymentJobsProducer,
+        ...(options.runWorkers ? [PaymentsProcessor] : []),
+      ],
+      exports: [BullModule],
+    };
+  }
+}

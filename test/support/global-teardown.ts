@@ -1,0 +1,72 @@
+// Jest globalTeardown of the e2e project: stops the app, drops the test database and deletes the run's Redis
+// keys. The servers keep running for the next run (`npm run services:stop` stops them), except in CI.
+import { spawnSync } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
+import { PROJECT_ROOT, readStateFile, removeState, STATE_ENV_VAR } from './e2e-state';
+import { deleteRedisKeys, dropDatabase, stopProcess } from './resources';
+
+/** What one e2e run holds; global-setup fills it in as it goes, so a half-done setup can be released too. */
+export interface E2eRun {
+  child?: ChildProcess;
+  appPid?: number;
+  adminDatabaseUrl: string;
+  database?: string;
+  redisUrl: string;
+  redisKeyPrefix: string;
+  stateFile?: string;
+}
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __LEGALPRO_E2E_RUN__: E2eRun | undefined;
+}
+
+const isCi = () => ['true', '1'].includes((process.env.CI ?? '').toLowerCase());
+
+/** Best effort: every step runs even if an earlier one failed; problems are printed, not thrown. */
+export async function releaseRun(run: E2eRun): Promise<void> {
+  const warn = (what: string, e: unknown) => console.warn(`e2e teardown: ${what}: ${(e as Error)?.message ?? e}`);
+
+  const target = run.child ?? run.appPid;
+  if (target !== undefined) {
+    try {
+      const outcome = await stopProcess(target, 15_000);
+      if (outcome === 'killed') {
+        console.warn('e2e teardown: the app did not exit within 15 s of SIGTERM and was killed (check its shutdown hooks)');
+      }
+    } catch (e) {
+      warn('stopping the app', e);
+    }
+  }
+  if (run.database) {
+    await dropDatabase(run.adminDatabaseUrl, run.database).catch((e) => warn(`dropping database ${run.database}`, e));
+  }
+  await deleteRedisKeys(run.redisUrl, `${run.redisKeyPrefix}*`).catch((e) =>
+    warn(`deleting Redis keys ${run.redisKeyPrefix}*`, e),
+  );
+  if (run.stateFile) removeState(run.stateFile);
+
+  if (isCi()) {
+    const r = spawnSync('bash', ['scripts/services.sh', 'stop'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+    if (r.status !== 0) console.warn(`e2e teardown: scripts/services.sh stop exited with ${r.status}`);
+  }
+}
+
+export default async function globalTeardown(): Promise<void> {
+  const run = globalThis.__LEGALPRO_E2E_RUN__;
+  globalThis.__LEGALPRO_E2E_RUN__ = undefined;
+  if (run) return releaseRun(run);
+
+  // Not started in this process (setup failed before recording it): fall back to the state file, if any.
+  const stateFile = process.env[STATE_ENV_VAR];
+  const state = stateFile ? readStateFile(stateFile) : undefined;
+  if (!state) return;
+  await releaseRun({
+    appPid: state.appPid,
+    adminDatabaseUrl: state.adminDatabaseUrl,
+    database: state.database,
+    redisUrl: state.redisUrl,
+    redisKeyPrefix: state.redisKeyPrefix,
+    stateFile,
+  });
+}
