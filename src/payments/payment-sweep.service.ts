@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { SYSTEM_ACTOR } from '../audit/audit.service';
+import { redactText } from '../common/redaction';
 import { workerConfig } from '../config/configuration';
 import { DarajaClient } from '../mpesa/daraja.client';
 import { NotificationsService } from '../notifications/notifications.service';
@@ -63,10 +64,24 @@ export class PaymentSweepService {
   }
 
   /** Asks Daraja about one payment. Throws Daraja's transient errors so the job retries. */
-  async queryStatus(paymentId: string): Promise<'settled' | 'pending' | 'skipped'> {
+  async queryStatus(paymentId: string, isFinalAttempt: boolean): Promise<'settled' | 'pending' | 'skipped'> {
     const payment = await this.payments.findById(paymentId);
     if (!payment || payment.status !== PaymentStatus.Pending || payment.reviewReason || !payment.checkoutRequestId) return 'skipped';
-    const result = await this.daraja.stkQuery(payment.checkoutRequestId, { reference: payment.id, requestId: payment.requestId ?? undefined });
+    let result: Awaited<ReturnType<DarajaClient['stkQuery']>>;
+    try {
+      result = await this.daraja.stkQuery(payment.checkoutRequestId, { reference: payment.id, requestId: payment.requestId ?? undefined });
+    } catch (error) {
+      // Daraja keeps failing and the payment is past its age: stop waiting, say why (a late callback still gets flagged).
+      if (isFinalAttempt && this.isPastMaxAge(payment, Date.now())) {
+        await this.settlement.settle(
+          payment.id,
+          this.timeout(`No confirmation from M-Pesa before the payment expired; the last status query failed: ${redactText(error instanceof Error ? error.message : String(error))}`),
+          SYSTEM_ACTOR,
+        );
+        return 'settled';
+      }
+      throw error;
+    }
     if (result.state === 'settled') {
       const status = this.settlement.statusForResultCode(result.resultCode);
       await this.settlement.settle(

@@ -125,22 +125,35 @@ export function isAlive(pid: number): boolean {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Resolves true when `done` settles within `ms`, false otherwise; leaves no timer behind either way. */
+function settlesWithin(done: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  return Promise.race([done.then(() => true), timeout]).finally(() => clearTimeout(timer));
+}
+
 /** SIGTERM, then SIGKILL after `graceMs`. Works from a ChildProcess or from a bare pid. */
 export async function stopProcess(target: ChildProcess | number, graceMs = 15_000): Promise<'exited' | 'killed' | 'absent'> {
   const pid = typeof target === 'number' ? target : target.pid;
   if (!pid || !isAlive(pid) || (typeof target !== 'number' && target.exitCode !== null)) return 'absent';
+  let polling = true;
   const exited =
     typeof target === 'number'
       ? (async () => {
-          while (isAlive(pid)) await sleep(100);
+          while (polling && isAlive(pid)) await sleep(100);
         })()
       : new Promise<void>((resolve) => target.once('exit', () => resolve()));
-  process.kill(pid, 'SIGTERM');
-  const outcome = await Promise.race([exited.then(() => 'exited' as const), sleep(graceMs).then(() => 'timeout' as const)]);
-  if (outcome === 'exited') return 'exited';
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-  await Promise.race([exited, sleep(2_000)]);
-  return 'killed';
+  try {
+    process.kill(pid, 'SIGTERM');
+    if (await settlesWithin(exited, graceMs)) return 'exited';
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    await settlesWithin(exited, 2_000);
+    return 'killed';
+  } finally {
+    polling = false;
+  }
 }
 
 /** The URL without its password, for messages. */

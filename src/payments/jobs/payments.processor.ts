@@ -47,7 +47,7 @@ export class PaymentsProcessor extends WorkerHost implements OnApplicationBootst
       case PaymentJob.StkStatusQuery: {
         const { paymentId } = job.data as PaymentJobPayloads[PaymentJob.StkStatusQuery];
         // Transient Daraja errors propagate: BullMQ retries, and the next sweep tries again after that.
-        return this.sweeps.queryStatus(paymentId);
+        return this.sweeps.queryStatus(paymentId, isFinalAttempt);
       }
       case PaymentJob.StatusSweep:
         return this.sweeps.sweep();

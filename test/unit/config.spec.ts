@@ -1,0 +1,62 @@
+import { buildConfig } from '../../src/config/configuration';
+import { ConfigValidationError, validateEnv } from '../../src/config/env.validation';
+
+const load = (env: Record<string, string>) => buildConfig(validateEnv(env));
+
+describe('configuration', () => {
+  it('defaults to the simulator with working local values when there is no consumer key', () => {
+    const config = load({});
+    expect(config.mpesa.environment).toBe('simulator');
+    expect(config.mpesa.baseUrl).toBe('http://127.0.0.1:3000/simulator/daraja');
+    expect(config.mpesa.stkCallbackUrl).toBe('http://127.0.0.1:3000/api/payments/mpesa/stk-callback');
+    expect(config.simulator.enabled).toBe(true);
+    expect(config.warnings).toContain('JWT_SECRET is not set: using an insecure development value');
+  });
+
+  it('names the variable that is wrong', () => {
+    expect(() => load({ MPESA_ENVIRONMENT: 'staging' })).toThrow(/MPESA_ENVIRONMENT: .*sandbox, production, simulator/);
+    expect(() => load({ PORT: 'eighty' })).toThrow(/PORT:/);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(load({ MPESA_ENVIRONMENT: '', PORT: ' ' }).mpesa.environment).toBe('simulator');
+  });
+
+  it('uses the sandbox when a consumer key is given, and asks for its callback URL', () => {
+    expect(() => load({ MPESA_CONSUMER_KEY: 'k', MPESA_CONSUMER_SECRET: 's' })).toThrow(/MPESA_STK_CALLBACK_URL: is required when MPESA_ENVIRONMENT=sandbox/);
+    const config = load({ MPESA_CONSUMER_KEY: 'k', MPESA_CONSUMER_SECRET: 's', MPESA_STK_CALLBACK_URL: 'https://pay.example.com/api/payments/mpesa/stk-callback' });
+    expect(config.mpesa.baseUrl).toBe('https://sandbox.safaricom.co.ke');
+    expect(config.simulator.enabled).toBe(false);
+  });
+
+  it('refuses production with http callbacks, missing secrets, or the simulator', () => {
+    let error: ConfigValidationError | undefined;
+    try {
+      load({
+        MPESA_ENVIRONMENT: 'production',
+        MPESA_CONSUMER_KEY: 'k',
+        MPESA_CONSUMER_SECRET: 's',
+        MPESA_SHORTCODE: '600000',
+        MPESA_PASSKEY: 'p',
+        MPESA_STK_CALLBACK_URL: 'http://pay.example.com/cb',
+        SIMULATOR_ENABLED: 'true',
+      });
+    } catch (e) {
+      error = e as ConfigValidationError;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    expect(error?.problems).toEqual(
+      expect.arrayContaining([
+        'MPESA_STK_CALLBACK_URL: must use https:// in production',
+        'JWT_SECRET: is required in production',
+        'DATA_ENCRYPTION_KEY: is required in production',
+        'MPESA_CALLBACK_SECRET: is required in production',
+        'SIMULATOR_ENABLED: the embedded simulator cannot run with MPESA_ENVIRONMENT=production',
+      ]),
+    );
+  });
+
+  it('refuses the simulator when NODE_ENV is production', () => {
+    expect(() => load({ NODE_ENV: 'production' })).toThrow(/MPESA_ENVIRONMENT: the simulator cannot be used in production/);
+  });
+});
