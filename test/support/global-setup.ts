@@ -206,7 +206,7 @@ export default async function globalSetup(): Promise<void> {
     );
   } catch (e) {
     globalThis.__LEGALPRO_E2E_RUN__ = undefined;
-    await releaseRun(run);
+    await releaseRun(run, 5_000); // an app that failed to start gets less grace than one that ran the tests
     throw e;
   }
 }

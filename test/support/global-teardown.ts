@@ -24,15 +24,15 @@ declare global {
 const isCi = () => ['true', '1'].includes((process.env.CI ?? '').toLowerCase());
 
 /** Best effort: every step runs even if an earlier one failed; problems are printed, not thrown. */
-export async function releaseRun(run: E2eRun): Promise<void> {
+export async function releaseRun(run: E2eRun, appGraceMs = 15_000): Promise<void> {
   const warn = (what: string, e: unknown) => console.warn(`e2e teardown: ${what}: ${(e as Error)?.message ?? e}`);
 
   const target = run.child ?? run.appPid;
   if (target !== undefined) {
     try {
-      const outcome = await stopProcess(target, 15_000);
+      const outcome = await stopProcess(target, appGraceMs);
       if (outcome === 'killed') {
-        console.warn('e2e teardown: the app did not exit within 15 s of SIGTERM and was killed (check its shutdown hooks)');
+        console.warn(`e2e teardown: the app did not exit within ${appGraceMs / 1000} s of SIGTERM and was killed (check its shutdown hooks)`);
       }
     } catch (e) {
       warn('stopping the app', e);

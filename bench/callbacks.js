@@ -1,0 +1,262 @@
+'use strict';
+// Callback bench: N pending payments, then one Daraja success callback for each, POSTed at N connections to the
+// payment's own CallBackURL (pid + HMAC token), then a check in Postgres that every callback was applied exactly
+// once, and a second pass of duplicates that must change nothing.
+
+const { cannon, createErrorSampler, summarize, pool, httpJson, fmtLatency } = require('./lib');
+
+const CREATE_BODY = { amount: 100, paymentType: 'consultation_fee', description: 'Bench' };
+
+/** Kenya time (UTC+3, no DST) as Daraja's YYYYMMDDHHmmss number. */
+function darajaTimestamp(date = new Date()) {
+  const d = new Date(date.getTime() + 3 * 3600_000);
+  const p = (n) => String(n).padStart(2, '0');
+  return Number(`${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`);
+}
+
+/** 10 uppercase alphanumerics, unique per index: `B` + the index in base 36, zero-padded. */
+const receiptFor = (i) => `B${i.toString(36).toUpperCase().padStart(9, '0')}`;
+
+function callbackBody(t, receipt, when) {
+  return JSON.stringify({
+    Body: {
+      stkCallback: {
+        MerchantRequestID: t.merchantRequestId,
+        CheckoutRequestID: t.checkoutRequestId,
+        ResultCode: 0,
+        ResultDesc: 'The service request is processed successfully.',
+        CallbackMetadata: {
+          Item: [
+            { Name: 'Amount', Value: t.amount },
+            { Name: 'MpesaReceiptNumber', Value: receipt },
+            { Name: 'Balance' },
+            { Name: 'TransactionDate', Value: when },
+            { Name: 'PhoneNumber', Value: Number(t.phone) },
+          ],
+        },
+      },
+    },
+  });
+}
+
+/** Creates pending payments through the API (autocannon, fixed count) and returns the phones that got a 201. */
+async function createPayments({ baseUrl, token, phones, count, connections, log }) {
+  const accepted = [];
+  const sampler = createErrorSampler();
+  const result = await cannon({
+    url: baseUrl,
+    connections: Math.min(connections, count),
+    amount: count,
+    requests: [
+      {
+        method: 'POST',
+        path: '/api/payments/stk-push',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        setupRequest(req, context) {
+          context.phone = phones.next();
+          req.body = JSON.stringify({ ...CREATE_BODY, phoneNumber: context.phone });
+          return req;
+        },
+        onResponse(status, body, context) {
+          if (status === 201) accepted.push(context.phone);
+          else sampler.onResponse(status, body);
+        },
+      },
+    ],
+  });
+  const s = summarize(result);
+  log(`  created ${accepted.length}/${count} in ${s.durationSeconds} s (${s.reqPerSecOverall} req/s, ${fmtLatency(s)})`);
+  if (s.non2xx || s.errors) log(`  creation: ${JSON.stringify(s.statusCounts)}, errors ${s.errors}; samples ${JSON.stringify(sampler.samples)}`);
+  return accepted;
+}
+
+/** Looks each phone's push up in the simulator: CallBackURL (with pid and token) and the Daraja ids. */
+async function lookupTargets({ baseUrl, phones, log }) {
+  const problems = [];
+  const found = await pool(phones, 32, async (phone) => {
+    const r = await httpJson('GET', `${baseUrl}/simulator/control/stk?phone=${phone}`);
+    const items = r.json?.items ?? [];
+    if (r.status !== 200 || items.length !== 1) {
+      if (problems.length < 5) problems.push({ phone, status: r.status, items: items.length, body: r.text.slice(0, 200) });
+      return null;
+    }
+    const it = items[0];
+    const url = new URL(it.callbackUrl);
+    return {
+      phone,
+      pid: url.searchParams.get('pid'),
+      path: url.pathname + url.search,
+      checkoutRequestId: it.checkoutRequestId,
+      merchantRequestId: it.merchantRequestId,
+      amount: it.amount,
+    };
+  });
+  if (problems.length) log(`  simulator look-up problems (first ${problems.length}): ${JSON.stringify(problems)}`);
+  return found.filter(Boolean);
+}
+
+/** Fires one request per entry of `targets` (exactly targets.length requests) and summarizes. */
+async function fire({ baseUrl, targets, connections }) {
+  const sampler = createErrorSampler();
+  let i = 0;
+  const result = await cannon({
+    url: baseUrl,
+    connections: Math.min(connections, targets.length),
+    amount: targets.length,
+    requests: [
+      {
+        method: 'POST',
+        path: '/api/payments/mpesa/stk-callback',
+        headers: { 'content-type': 'application/json' },
+        setupRequest(req) {
+          const t = targets[i++ % targets.length];
+          req.path = t.path;
+          req.body = t.body;
+          return req;
+        },
+        onResponse: sampler.onResponse,
+      },
+    ],
+  });
+  const s = summarize(result);
+  s.errorSamples = sampler.samples;
+  return s;
+}
+
+async function verify(db, targets) {
+  const ids = targets.map((t) => t.pid);
+  const receipts = targets.map((t) => t.receipt);
+  const q = async (sql, params) => (await db.query(sql, params)).rows;
+  // One client: the queries run one after another.
+  const statusRows = await q(`SELECT status, count(*)::int AS n FROM payments WHERE id = ANY($1::uuid[]) GROUP BY 1 ORDER BY 1`, [ids]);
+  const receiptRows = await q(
+    `SELECT count(*)::int AS n FROM payments p JOIN unnest($1::uuid[], $2::text[]) AS e(id, receipt) ON p.id = e.id
+     WHERE p.status = 'completed' AND p.mpesa_receipt_number = e.receipt AND p.settled_by = 'callback'`,
+    [ids, receipts],
+  );
+  const auditBad = await q(
+    `SELECT entity_id, count(*)::int AS n FROM audit_events WHERE action = 'payment.completed' AND entity_id = ANY($1::text[])
+     GROUP BY 1 HAVING count(*) <> 1 LIMIT 10`,
+    [ids],
+  );
+  const auditCount = await q(
+    `SELECT count(DISTINCT entity_id)::int AS payments, count(*)::int AS events FROM audit_events
+     WHERE action = 'payment.completed' AND entity_id = ANY($1::text[])`,
+    [ids],
+  );
+  const flagged = await q(`SELECT count(*)::int AS n FROM payments WHERE id = ANY($1::uuid[]) AND review_reason IS NOT NULL`, [ids]);
+  const notifBad = await q(
+    `SELECT count(*)::int AS n FROM (SELECT subject_id FROM notifications WHERE event = 'payment.completed' AND subject_id = ANY($1::text[])
+     GROUP BY 1 HAVING count(*) <> 1) x`,
+    [ids],
+  );
+  const notifCount = await q(`SELECT count(*)::int AS n FROM notifications WHERE event = 'payment.completed' AND subject_id = ANY($1::text[])`, [ids]);
+  const txlog = await q(`SELECT outcome, count(*)::int AS n FROM transaction_logs WHERE transaction_type = 'STK_CALLBACK' GROUP BY 1 ORDER BY 1`);
+  const statuses = Object.fromEntries(statusRows.map((r) => [r.status, r.n]));
+  const completed = statuses.completed ?? 0;
+  return {
+    expected: targets.length,
+    statuses,
+    completedWithOurReceipt: receiptRows[0].n,
+    lost: targets.length - completed,
+    auditPaymentsWithEvent: auditCount[0].payments,
+    auditEvents: auditCount[0].events,
+    auditNotExactlyOnce: auditBad,
+    flaggedForReview: flagged[0].n,
+    notifications: notifCount[0].n,
+    notificationsNotExactlyOnce: notifBad[0].n,
+    transactionLogOutcomes: Object.fromEntries(txlog.map((r) => [r.outcome, r.n])),
+  };
+}
+
+const verdict = (v) =>
+  v.lost === 0 &&
+  v.completedWithOurReceipt === v.expected &&
+  v.auditPaymentsWithEvent === v.expected &&
+  v.auditEvents === v.expected &&
+  v.auditNotExactlyOnce.length === 0 &&
+  v.flaggedForReview === 0 &&
+  v.notificationsNotExactlyOnce === 0 &&
+  v.notifications === v.expected;
+
+/**
+ * @param {object} o
+ * @param {import('pg').Client} o.db  connected to the bench database
+ * @param {string[]} [o.reusePhones]  phones with an accepted, still-pending push (e.g. from the STK bench)
+ */
+async function runCallbackBench({ baseUrl, token, phones, db, count = 20_000, connections = 100, duplicates = 2_000, reusePhones = [], log = console.log }) {
+  const off = await httpJson('POST', `${baseUrl}/simulator/control/callbacks`, { enabled: false });
+  if (off.status !== 200) throw new Error(`could not switch simulator callbacks off: ${off.status} ${off.text}`);
+
+  const started = Date.now();
+  let candidates = reusePhones.slice(0, count);
+  if (candidates.length) log(`Callbacks: reusing ${candidates.length} pending payments from the STK bench`);
+  for (let attempt = 0; candidates.length < count && attempt < 3; attempt++) {
+    const missing = count - candidates.length;
+    log(`Callbacks: creating ${missing} pending payments through the API...`);
+    candidates = candidates.concat(await createPayments({ baseUrl, token, phones, count: missing, connections, log }));
+  }
+  log(`Callbacks: looking up ${candidates.length} CallBackURLs in the simulator...`);
+  const lookupStart = Date.now();
+  let targets = await lookupTargets({ baseUrl, phones: candidates, log });
+  log(`  found ${targets.length} in ${((Date.now() - lookupStart) / 1000).toFixed(1)} s`);
+
+  // Only payments still pending take part (anything else would not be a fresh callback).
+  const pending = new Set(
+    (await db.query(`SELECT id::text FROM payments WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [targets.map((t) => t.pid)])).rows.map((r) => r.id),
+  );
+  const notPending = targets.length - pending.size;
+  if (notPending) log(`  ${notPending} of them are no longer pending: left out`);
+  targets = targets.filter((t) => pending.has(t.pid)).slice(0, count);
+  if (targets.length < count) log(`  WARNING: only ${targets.length} of the ${count} wanted payments are ready`);
+
+  const when = darajaTimestamp();
+  targets.forEach((t, i) => {
+    t.receipt = receiptFor(i);
+    t.body = callbackBody(t, t.receipt, when);
+  });
+  log(`  setup took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  log(`Callbacks: POSTing ${targets.length} success callbacks at ${connections} connections...`);
+  const summary = await fire({ baseUrl, targets, connections });
+  summary.name = 'callbacks';
+  summary.connections = connections;
+  log(`  ${summary.reqPerSecMean} req/s (mean), ${summary.reqPerSecOverall} req/s (total/duration), ${fmtLatency(summary)}`);
+  log(`  ${summary.requests} requests: ${JSON.stringify(summary.statusCounts)}, non-2xx ${summary.non2xx}, errors ${summary.errors}, timeouts ${summary.timeouts}`);
+  if (Object.keys(summary.errorSamples).length) log(`  non-2xx samples: ${JSON.stringify(summary.errorSamples)}`);
+
+  const v = await verify(db, targets);
+  summary.verification = { ...v, ok: verdict(v) };
+  log(
+    `  verify: ${v.statuses.completed ?? 0}/${v.expected} completed (${v.completedWithOurReceipt} with our receipt), lost ${v.lost}, ` +
+      `payment.completed events ${v.auditEvents} for ${v.auditPaymentsWithEvent} payments, not exactly once: ${v.auditNotExactlyOnce.length}, ` +
+      `flagged ${v.flaggedForReview}, notifications not exactly once: ${v.notificationsNotExactlyOnce} => ${summary.verification.ok ? 'OK' : 'FAILED'}`,
+  );
+  if (!summary.verification.ok) log(`  verification detail: ${JSON.stringify(v)}`);
+
+  const d = Math.min(duplicates, targets.length);
+  if (d > 0) {
+    log(`Callbacks: re-sending ${d} of the same callbacks (duplicates)...`);
+    const dup = await fire({ baseUrl, targets: targets.slice(0, d), connections });
+    const v2 = await verify(db, targets);
+    const unchanged = verdict(v2) && v2.auditEvents === v.auditEvents && (v2.statuses.completed ?? 0) === (v.statuses.completed ?? 0);
+    summary.duplicates = {
+      sent: d,
+      reqPerSecOverall: dup.reqPerSecOverall,
+      latencyMs: dup.latencyMs,
+      statusCounts: dup.statusCounts,
+      errors: dup.errors,
+      errorSamples: dup.errorSamples,
+      afterward: v2,
+      unchanged,
+    };
+    log(
+      `  duplicates: ${JSON.stringify(dup.statusCounts)}, ${dup.reqPerSecOverall} req/s, ${fmtLatency(dup)}; ` +
+        `payment.completed events still ${v2.auditEvents} (${v2.auditNotExactlyOnce.length} not exactly once), ` +
+        `callback log outcomes ${JSON.stringify(v2.transactionLogOutcomes)} => ${unchanged ? 'nothing changed, OK' : 'CHANGED'}`,
+    );
+  }
+  return summary;
+}
+
+module.exports = { runCallbackBench, darajaTimestamp, receiptFor };

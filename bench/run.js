@@ -1,0 +1,339 @@
+#!/usr/bin/env node
+'use strict';
+// Bench entry: `node bench/run.js [stk|callbacks|all]` (default all). See bench/README.md.
+//
+// Starts Postgres and Redis (scripts/services.sh), creates a throw-away database legalpro_bench_<ts>, migrates
+// it, starts the built app (dist/src/main.js, MODE=all, embedded simulator) on a free port, runs the benches,
+// then stops the app, drops the database and deletes the run's Redis keys. Prints a summary and writes it to
+// bench/results/<ts>.json.
+
+const { spawn, spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..');
+const { Client } = require(require.resolve('pg', { paths: [ROOT] }));
+const Redis = require(require.resolve('ioredis', { paths: [ROOT] }));
+const jwt = require(require.resolve('jsonwebtoken', { paths: [ROOT] }));
+
+const { createPhoneSource, httpJson, sleep, round } = require('./lib');
+const { runStkBench } = require('./stk-push');
+const { runCallbackBench } = require('./callbacks');
+
+// The issue's reference figures for a bare Fastify + pg handler doing the same work, and the targets derived from them.
+const BARE = { stk: { rps: 1100, p99: 120 }, callbacks: { rps: 2100, p99: 80 } };
+const TARGET = {
+  stk: { rps: BARE.stk.rps / 2, p99: BARE.stk.p99 * 2 },
+  callbacks: { rps: BARE.callbacks.rps / 2, p99: BARE.callbacks.p99 * 2 },
+};
+
+const intEnv = (name, fallback) => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
+};
+
+const log = (...a) => console.log(...a);
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** dist is stale when main.js is missing or older than any file under src/ or migrations/. */
+function distIsStale() {
+  const main = path.join(ROOT, 'dist/src/main.js');
+  if (!fs.existsSync(main)) return true;
+  const built = fs.statSync(main).mtimeMs;
+  const newer = (dir) =>
+    fs.readdirSync(dir, { withFileTypes: true }).some((e) => {
+      const p = path.join(dir, e.name);
+      return e.isDirectory() ? newer(p) : fs.statSync(p).mtimeMs > built;
+    });
+  return ['src', 'migrations'].some((d) => fs.existsSync(path.join(ROOT, d)) && newer(path.join(ROOT, d)));
+}
+
+function run(cmd, args, env) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** CPU seconds (user + system) used so far by a process, from /proc (Linux only; undefined elsewhere). */
+function cpuSeconds(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}
+
+async function waitLive(baseUrl, child, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the app exited with code ${child.exitCode} before it was live`);
+    try {
+      const r = await httpJson('GET', `${baseUrl}/health/live`);
+      if (r.status === 200) return;
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(200);
+  }
+  throw new Error(`the app was not live within ${timeoutMs / 1000} s`);
+}
+
+function stopApp(child, timeoutMs = 20_000) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      log(`  the app did not stop within ${timeoutMs / 1000} s: SIGKILL`);
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+async function main() {
+  const mode = process.argv[2] ?? 'all';
+  if (!['stk', 'callbacks', 'all'].includes(mode)) {
+    console.error('usage: node bench/run.js [stk|callbacks|all]');
+    process.exit(2);
+  }
+  const duration = intEnv('BENCH_DURATION', 20);
+  const connections = intEnv('BENCH_CONNECTIONS', 100);
+  const callbackCount = intEnv('BENCH_CALLBACKS', 20_000);
+  const duplicates = Number.isFinite(Number(process.env.BENCH_DUPLICATES)) && process.env.BENCH_DUPLICATES !== '' ? Math.max(0, Math.floor(Number(process.env.BENCH_DUPLICATES))) : 2_000;
+  const ts = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+  const resultsDir = path.join(__dirname, 'results');
+  fs.mkdirSync(resultsDir, { recursive: true });
+
+  if (distIsStale()) {
+    log('dist/ is missing or older than src/: npm run build...');
+    run('npm', ['run', 'build']);
+  }
+  log('Services: bash scripts/services.sh start');
+  log(
+    run('bash', ['scripts/services.sh', 'start'])
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n'),
+  );
+
+  const baseDbUrl = process.env.DATABASE_URL || 'postgres://legalpro:legalpro@127.0.0.1:55432/legalpro';
+  const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:56379';
+  const dbName = `legalpro_bench_${ts}`;
+  const dbUrl = new URL(baseDbUrl);
+  dbUrl.pathname = `/${dbName}`;
+  const redisPrefix = `lpbench${ts}`;
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const jwtSecret = crypto.randomBytes(32).toString('hex');
+
+  const appEnv = {
+    ...process.env,
+    NODE_ENV: 'development',
+    MODE: 'all',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DATABASE_URL: dbUrl.toString(),
+    DATABASE_POOL_SIZE: '30',
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: redisPrefix,
+    LOG_LEVEL: 'warn',
+    MPESA_ENVIRONMENT: 'simulator',
+    // Callbacks from the simulator would land in the middle of the STK bench: push them out of it (and the
+    // callback bench switches them off altogether).
+    SIMULATOR_CALLBACK_DELAY_MS: '60000',
+    STATUS_SWEEP_INTERVAL_MS: '600000',
+    STATUS_QUERY_MIN_AGE_MS: '600000',
+    PAYMENT_MAX_PENDING_MS: '3600000',
+    JWT_SECRET: jwtSecret,
+    MPESA_CALLBACK_SECRET: crypto.randomBytes(32).toString('hex'),
+    DATA_ENCRYPTION_KEY: crypto.randomBytes(32).toString('hex'),
+  };
+  for (const k of ['PUBLIC_BASE_URL', 'MPESA_BASE_URL', 'MPESA_STK_CALLBACK_URL', 'MPESA_CALLBACK_ALLOWED_IPS', 'WEBHOOK_URL', 'TRUSTED_PROXIES']) delete appEnv[k];
+
+  const admin = new Client({ connectionString: baseDbUrl });
+  let child;
+  let db;
+  let appLogPath;
+  let profilePath;
+  const report = {
+    startedAt: new Date().toISOString(),
+    mode,
+    machine: { cpus: require('node:os').cpus().length, cpuModel: require('node:os').cpus()[0]?.model, node: process.version },
+    settings: { connections, duration, callbackCount, duplicates, databasePoolSize: 30 },
+    bare: BARE,
+    targets: TARGET,
+    results: {},
+    errors: [],
+  };
+
+  try {
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${dbName}"`);
+    log(`Database: created ${dbName}; migrating...`);
+    log(`  ${run('node', ['dist/src/cli/migrate.js'], appEnv)}`);
+
+    appLogPath = path.join(resultsDir, `${ts}.app.log`);
+    const appLog = fs.openSync(appLogPath, 'w');
+    const nodeArgs = [];
+    if (process.env.BENCH_CPU_PROF) {
+      profilePath = path.join(resultsDir, `${ts}.cpuprofile`);
+      nodeArgs.push('-r', path.join(__dirname, 'profile-preload.js'));
+      appEnv.BENCH_CPU_PROF_FILE = profilePath;
+    }
+    child = spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], { cwd: ROOT, env: appEnv, stdio: ['ignore', appLog, appLog] });
+    fs.closeSync(appLog);
+    log(`App: pid ${child.pid} on ${baseUrl} (MODE=all, embedded Daraja simulator in the same process), log ${path.relative(ROOT, appLogPath)}`);
+    await waitLive(baseUrl, child);
+
+    // Nothing in these benches wants the simulator's own callbacks.
+    const off = await httpJson('POST', `${baseUrl}/simulator/control/callbacks`, { enabled: false });
+    if (off.status !== 200) throw new Error(`POST /simulator/control/callbacks: ${off.status} ${off.text}`);
+
+    db = new Client({ connectionString: dbUrl.toString() });
+    await db.connect();
+
+    const token = jwt.sign({ sub: 'bench-client', role: 'client' }, jwtSecret, { algorithm: 'HS256', expiresIn: '1h' });
+    const phones = createPhoneSource();
+    const accepted = [];
+    log('');
+    log('NOTE: the Daraja stand-in (embedded simulator) answers inside the app process, and Postgres, Redis, the app');
+    log(`and this load generator share this machine's ${report.machine.cpus} CPU(s): figures are for this box only.`);
+    log('');
+
+    if (mode === 'stk' || mode === 'all') {
+      const cpu0 = cpuSeconds(child.pid);
+      const r = await runStkBench({ baseUrl, token, phones, connections, duration, acceptedPhones: accepted, log });
+      const cpu1 = cpuSeconds(child.pid);
+      if (cpu0 !== undefined && cpu1 !== undefined) r.appCpuSeconds = round(cpu1 - cpu0, 2);
+      report.results.stk = r;
+      log('');
+    }
+    if (mode === 'callbacks' || mode === 'all') {
+      const cpu0 = cpuSeconds(child.pid);
+      const r = await runCallbackBench({ baseUrl, token, phones, db, count: callbackCount, connections, duplicates, reusePhones: accepted, log });
+      const cpu1 = cpuSeconds(child.pid);
+      if (cpu0 !== undefined && cpu1 !== undefined) r.appCpuSecondsWholePhase = round(cpu1 - cpu0, 2);
+      report.results.callbacks = r;
+      if (!r.verification.ok || (r.duplicates && !r.duplicates.unchanged)) process.exitCode = 1;
+      log('');
+    }
+    const stats = await httpJson('GET', `${baseUrl}/simulator/control/stats`);
+    report.simulatorStats = stats.json;
+  } catch (error) {
+    report.errors.push(String(error?.stack ?? error));
+    console.error(`\nBENCH FAILED: ${error?.stack ?? error}`);
+    if (appLogPath && fs.existsSync(appLogPath)) {
+      const tail = fs.readFileSync(appLogPath, 'utf8').split('\n').slice(-30).join('\n');
+      if (tail.trim()) console.error(`--- app log tail ---\n${tail}`);
+    }
+    process.exitCode = 1;
+  } finally {
+    log('Cleaning up...');
+    if (db) await db.end().catch(() => {});
+    if (profilePath && child && child.exitCode === null) {
+      child.kill('SIGUSR2');
+      for (let i = 0; i < 100 && !fs.existsSync(`${profilePath}.done`); i++) await sleep(100);
+      if (fs.existsSync(profilePath)) log(`  CPU profile of the app: ${path.relative(ROOT, profilePath)} (open in Chrome DevTools)`);
+      fs.rmSync(`${profilePath}.done`, { force: true });
+    }
+    await stopApp(child);
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+      log(`  dropped ${dbName}`);
+    } catch (e) {
+      log(`  could not drop ${dbName}: ${e.message}`);
+    }
+    await admin.end().catch(() => {});
+    try {
+      const deleted = await deleteRedisKeys(redisUrl, `${redisPrefix}:*`);
+      log(`  deleted ${deleted} Redis keys ${redisPrefix}:*`);
+    } catch (e) {
+      log(`  could not delete Redis keys: ${e.message}`);
+    }
+  }
+
+  report.finishedAt = new Date().toISOString();
+  printSummary(report);
+  const out = path.join(resultsDir, `${ts}.json`);
+  fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  log(`\nWritten ${path.relative(ROOT, out)}`);
+}
+
+async function deleteRedisKeys(url, pattern) {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect();
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) deleted += await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
+}
+
+function printSummary(report) {
+  const { stk, callbacks } = report.results;
+  const rows = [];
+  const line = (name, r, target, bare) => {
+    if (!r) return;
+    const rps = r.reqPerSecMean;
+    const p99 = r.latencyMs.p99;
+    rows.push([
+      name,
+      String(rps),
+      String(r.latencyMs.p50),
+      String(r.latencyMs.p90),
+      String(p99),
+      String(r.non2xx + r.errors),
+      `>= ${target.rps} req/s, p99 <= ${target.p99} ms`,
+      rps >= target.rps && p99 <= target.p99 ? 'met' : `NOT met (${Math.round((100 * rps) / bare.rps)}% of bare req/s)`,
+    ]);
+  };
+  line('STK push initiation', stk, TARGET.stk, BARE.stk);
+  line('Daraja STK callbacks', callbacks, TARGET.callbacks, BARE.callbacks);
+  const head = ['bench', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'non-2xx+err', 'target', 'verdict'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (r) => r.map((c, i) => c.padEnd(widths[i])).join(' | ');
+  console.log('\n=== Summary ===');
+  console.log(fmt(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('-+-'));
+  for (const r of rows) console.log(fmt(r));
+  if (callbacks?.verification) {
+    const v = callbacks.verification;
+    console.log(
+      `Callbacks applied: ${v.statuses.completed ?? 0}/${v.expected} completed, lost ${v.lost}, ` +
+        `payment.completed audit events ${v.auditEvents} (not exactly once: ${v.auditNotExactlyOnce.length}) => ${v.ok ? 'OK' : 'FAILED'}`,
+    );
+    if (callbacks.duplicates) console.log(`Duplicates re-sent: ${callbacks.duplicates.sent}, state ${callbacks.duplicates.unchanged ? 'unchanged (OK)' : 'CHANGED'}`);
+  }
+  console.log(`(bare Fastify + pg reference: STK ${BARE.stk.rps} req/s p99 ${BARE.stk.p99} ms; callbacks ${BARE.callbacks.rps} req/s p99 ${BARE.callbacks.p99} ms)`);
+  if (report.errors.length) console.log(`Errors: ${report.errors.length} (see the JSON)`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
