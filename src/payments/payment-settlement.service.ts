@@ -3,6 +3,7 @@ import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager } from 'typeorm';
 import { Actor, AuditService } from '../audit/audit.service';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { redact } from '../common/redaction';
 import { maskPhone, normalizeKenyanPhone } from '../mpesa/phone-number';
 import { NotificationsService } from '../notifications/notifications.service';
 import { Payment } from './payment.entity';
@@ -110,7 +111,7 @@ export class PaymentSettlementService {
           transactionDate: callback.transactionDate ?? null,
           checkoutRequestId: callback.checkoutRequestId,
           merchantRequestId: callback.merchantRequestId,
-          callbackPayload: rawPayload,
+          callbackPayload: redact(rawPayload),
         },
         actor,
       );
@@ -140,7 +141,7 @@ export class PaymentSettlementService {
 
   private async flag(payment: Payment, reason: string, rawPayload: unknown, detail: string, actor: Actor): Promise<void> {
     await this.manager.transaction(async (tx) => {
-      if (!(await this.payments.flagForReview(payment.id, reason, rawPayload, detail, tx))) return;
+      if (!(await this.payments.flagForReview(payment.id, reason, redact(rawPayload), detail, tx))) return;
       await this.audit.record(
         actor,
         { action: 'payment.flagged_for_review', entityType: 'payment', entityId: payment.id, before: { status: payment.status }, after: { reviewReason: reason }, metadata: { detail } },

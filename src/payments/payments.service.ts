@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isUUID } from 'class-validator';
 import { AuthUser } from '../auth/auth-user';
 import { NotFoundError } from '../common/errors/app-error';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
@@ -38,7 +39,7 @@ export class PaymentsService {
   }
 
   async getForUser(user: AuthUser, id: string): Promise<PaymentViewDto> {
-    const payment = /^[0-9a-f-]{36}$/i.test(id) ? await this.payments.findById(id) : null;
+    const payment = isUUID(id) ? await this.payments.findById(id) : null;
     // Another client's payment is reported as missing, not forbidden: ids are not to be probed.
     if (!payment || (user.role !== 'admin' && payment.clientId !== user.id)) throw new NotFoundError('Payment');
     return this.view(payment);

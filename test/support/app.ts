@@ -138,7 +138,12 @@ let pool: Pool | undefined;
 
 /** A small pool on the test database, for asserting rows. Closed after each test file (see e2e-setup.ts). */
 export function db(): Pool {
-  pool ??= new Pool({ connectionString: e2e().databaseUrl, max: 3, idleTimeoutMillis: 5_000 });
+  if (!pool) {
+    // allowExitOnIdle + an error listener: a pool reopened by a late afterAll must neither keep jest alive nor
+    // crash it when teardown drops the test database under it.
+    pool = new Pool({ connectionString: e2e().databaseUrl, max: 3, idleTimeoutMillis: 5_000, allowExitOnIdle: true });
+    pool.on('error', () => undefined);
+  }
   return pool;
 }
 

@@ -1,16 +1,20 @@
 import { Type } from 'class-transformer';
-import { IsDate, IsEnum, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsDate, IsEnum, IsInt, IsOptional, Max, MaxDate, Min, MinDate } from 'class-validator';
+
+// Dates Postgres can store and a person could mean; anything else is a typo.
+const EARLIEST = new Date('2000-01-01T00:00:00Z');
+const LATEST = new Date('2100-01-01T00:00:00Z');
 import { PaymentStatus, PaymentType } from '../payment-status';
 
 export class ListPaymentsQueryDto {
   @IsOptional() @IsEnum(PaymentStatus) status?: PaymentStatus;
   @IsOptional() @IsEnum(PaymentType) paymentType?: PaymentType;
   /** ISO 8601; payments created at or after. */
-  @IsOptional() @Type(() => Date) @IsDate({ message: 'from must be an ISO 8601 date' }) from?: Date;
+  @IsOptional() @Type(() => Date) @IsDate({ message: 'from must be an ISO 8601 date' }) @MinDate(EARLIEST) @MaxDate(LATEST) from?: Date;
   /** ISO 8601; payments created at or before. */
-  @IsOptional() @Type(() => Date) @IsDate({ message: 'to must be an ISO 8601 date' }) to?: Date;
+  @IsOptional() @Type(() => Date) @IsDate({ message: 'to must be an ISO 8601 date' }) @MinDate(EARLIEST) @MaxDate(LATEST) to?: Date;
   /** @example 1 */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) page: number = 1;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100_000) page: number = 1;
   /** @example 20 */
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100) limit: number = 20;
 }
