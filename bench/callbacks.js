@@ -40,13 +40,14 @@ function callbackBody(t, receipt, when) {
 }
 
 /** Creates pending payments through the API (autocannon, fixed count) and returns the phones that got a 201. */
-async function createPayments({ baseUrl, token, phones, count, connections, log }) {
+async function createPayments({ baseUrl, token, phones, count, connections, log, stopAfterMs }) {
   const accepted = [];
   const sampler = createErrorSampler();
   const result = await cannon({
     url: baseUrl,
     connections: Math.min(connections, count),
     amount: count,
+    stopAfterMs,
     requests: [
       {
         method: 'POST',
@@ -65,7 +66,7 @@ async function createPayments({ baseUrl, token, phones, count, connections, log 
     ],
   });
   const s = summarize(result);
-  log(`  created ${accepted.length}/${count} in ${s.durationSeconds} s (${s.reqPerSecOverall} req/s, ${fmtLatency(s)})`);
+  log(`  created ${accepted.length}/${count}${accepted.length < count && s.durationSeconds * 1000 >= stopAfterMs - 1000 ? ' (stopped by the time budget)' : ''} in ${s.durationSeconds} s (${s.reqPerSecOverall} req/s, ${fmtLatency(s)})`);
   if (s.non2xx || s.errors) log(`  creation: ${JSON.stringify(s.statusCounts)}, errors ${s.errors}; samples ${JSON.stringify(sampler.samples)}`);
   return accepted;
 }
@@ -96,7 +97,9 @@ async function lookupTargets({ baseUrl, phones, log }) {
 }
 
 /** Fires one request per entry of `targets` (exactly targets.length requests) and summarizes. */
-async function fire({ baseUrl, targets, connections }) {
+async function fire({ baseUrl, targets, connections, cpuProbe, cpuDelta }) {
+  const c0 = cpuProbe?.();
+  const t0 = Date.now();
   const sampler = createErrorSampler();
   let i = 0;
   const result = await cannon({
@@ -119,6 +122,7 @@ async function fire({ baseUrl, targets, connections }) {
     ],
   });
   const s = summarize(result);
+  if (c0) s.cpuSeconds = cpuDelta(c0, cpuProbe(), Date.now() - t0);
   s.errorSamples = sampler.samples;
   return s;
 }
@@ -184,17 +188,23 @@ const verdict = (v) =>
  * @param {import('pg').Client} o.db  connected to the bench database
  * @param {string[]} [o.reusePhones]  phones with an accepted, still-pending push (e.g. from the STK bench)
  */
-async function runCallbackBench({ baseUrl, token, phones, db, count = 20_000, connections = 100, duplicates = 2_000, reusePhones = [], log = console.log }) {
+async function runCallbackBench({
+  baseUrl, token, phones, db, count = 20_000, connections = 100, duplicates = 2_000, setupSeconds = 50, reusePhones = [], log = console.log, cpuProbe, cpuDelta,
+  profileMark = async () => {}, warmupShare = 0.1,
+}) {
   const off = await httpJson('POST', `${baseUrl}/simulator/control/callbacks`, { enabled: false });
   if (off.status !== 200) throw new Error(`could not switch simulator callbacks off: ${off.status} ${off.text}`);
 
   const started = Date.now();
   let candidates = reusePhones.slice(0, count);
   if (candidates.length) log(`Callbacks: reusing ${candidates.length} pending payments from the STK bench`);
-  for (let attempt = 0; candidates.length < count && attempt < 3; attempt++) {
+  // Creation goes through the API (the CallBackURL's token is the app's HMAC), at the app's own pace; the time
+  // budget keeps a slow app from stretching the run, so N may come out below BENCH_CALLBACKS (printed).
+  const deadline = Date.now() + setupSeconds * 1000;
+  for (let attempt = 0; candidates.length < count && attempt < 3 && Date.now() < deadline - 1000; attempt++) {
     const missing = count - candidates.length;
-    log(`Callbacks: creating ${missing} pending payments through the API...`);
-    candidates = candidates.concat(await createPayments({ baseUrl, token, phones, count: missing, connections, log }));
+    log(`Callbacks: creating ${missing} pending payments through the API (time budget ${Math.round((deadline - Date.now()) / 1000)} s)...`);
+    candidates = candidates.concat(await createPayments({ baseUrl, token, phones, count: missing, connections, log, stopAfterMs: deadline - Date.now() }));
   }
   log(`Callbacks: looking up ${candidates.length} CallBackURLs in the simulator...`);
   const lookupStart = Date.now();
@@ -208,7 +218,7 @@ async function runCallbackBench({ baseUrl, token, phones, db, count = 20_000, co
   const notPending = targets.length - pending.size;
   if (notPending) log(`  ${notPending} of them are no longer pending: left out`);
   targets = targets.filter((t) => pending.has(t.pid)).slice(0, count);
-  if (targets.length < count) log(`  WARNING: only ${targets.length} of the ${count} wanted payments are ready`);
+  if (targets.length < count) log(`  NOTE: N = ${targets.length}, below the ${count} asked for (BENCH_CALLBACKS): not enough were created within BENCH_SETUP_SECONDS=${setupSeconds} or found in the simulator`);
 
   const when = darajaTimestamp();
   targets.forEach((t, i) => {
@@ -217,12 +227,24 @@ async function runCallbackBench({ baseUrl, token, phones, db, count = 20_000, co
   });
   log(`  setup took ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-  log(`Callbacks: POSTing ${targets.length} success callbacks at ${connections} connections...`);
-  const summary = await fire({ baseUrl, targets, connections });
+  // Warm-up (JIT) on the first tenth, at most 2,000: real callbacks, verified with the rest, but not timed.
+  const w = Math.min(2_000, Math.floor(targets.length * warmupShare));
+  if (w > 0) {
+    log(`Callbacks: warm-up, ${w} of them (verified, not timed)...`);
+    const warm = await fire({ baseUrl, targets: targets.slice(0, w), connections });
+    if (warm.non2xx || warm.errors) log(`  warm-up: ${JSON.stringify(warm.statusCounts)}, errors ${warm.errors}; samples ${JSON.stringify(warm.errorSamples)}`);
+  }
+  log(`Callbacks: POSTing ${targets.length - w} success callbacks at ${connections} connections...`);
+  await profileMark('-');
+  const summary = await fire({ baseUrl, targets: targets.slice(w), connections, cpuProbe, cpuDelta });
+  await profileMark('callbacks');
   summary.name = 'callbacks';
+  summary.warmupCallbacks = w;
   summary.connections = connections;
+  summary.requested = count;
   log(`  ${summary.reqPerSecMean} req/s (mean), ${summary.reqPerSecOverall} req/s (total/duration), ${fmtLatency(summary)}`);
   log(`  ${summary.requests} requests: ${JSON.stringify(summary.statusCounts)}, non-2xx ${summary.non2xx}, errors ${summary.errors}, timeouts ${summary.timeouts}`);
+  if (summary.cpuSeconds) log(`  CPU seconds used during the run: ${JSON.stringify(summary.cpuSeconds)}`);
   if (Object.keys(summary.errorSamples).length) log(`  non-2xx samples: ${JSON.stringify(summary.errorSamples)}`);
 
   const v = await verify(db, targets);

@@ -20,10 +20,19 @@ function createPhoneSource() {
   };
 }
 
-/** Runs autocannon and resolves its result (rejects on a setup error). */
-function cannon(opts) {
+/**
+ * Runs autocannon and resolves its result (rejects on a setup error). `stopAfterMs` ends a run early (autocannon's
+ * `amount` overrides `duration`, so a capped fixed-count run needs this).
+ */
+function cannon({ stopAfterMs, ...opts }) {
   return new Promise((resolve, reject) => {
-    autocannon({ timeout: 30, ...opts }, (err, result) => (err ? reject(err) : resolve(result)));
+    let timer;
+    const instance = autocannon({ timeout: 30, ...opts }, (err, result) => {
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(result);
+    });
+    if (stopAfterMs) timer = setTimeout(() => instance.stop(), stopAfterMs);
   });
 }
 

@@ -29,9 +29,11 @@ const TARGET = {
   callbacks: { rps: BARE.callbacks.rps / 2, p99: BARE.callbacks.p99 * 2 },
 };
 
-const intEnv = (name, fallback) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
+/** A whole number from the environment, at least `min`; the fallback when unset or invalid. */
+const intEnv = (name, fallback, min = 1) => {
+  const raw = process.env[name];
+  const v = Number(raw);
+  return raw !== undefined && raw !== '' && Number.isFinite(v) && v >= min ? Math.floor(v) : fallback;
 };
 
 const log = (...a) => console.log(...a);
@@ -67,15 +69,42 @@ function run(cmd, args, env) {
   return r.stdout.trim();
 }
 
-/** CPU seconds (user + system) used so far by a process, from /proc (Linux only; undefined elsewhere). */
-function cpuSeconds(pid) {
+/**
+ * CPU seconds used so far, per group: the app, every postgres process, every redis-server, and this load
+ * generator. Linux only (reads /proc); on a shared box it shows who was busy while the bench ran.
+ */
+function cpuByGroup(appPid) {
+  const groups = { app: 0, postgres: 0, redis: 0, loadgen: 0 };
+  let names;
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+    names = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
   } catch {
     return undefined;
   }
+  for (const pid of names) {
+    let stat;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // gone
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const secs = (Number(fields[11]) + Number(fields[12])) / 100;
+    if (Number(pid) === appPid) groups.app += secs;
+    else if (Number(pid) === process.pid) groups.loadgen += secs;
+    else if (comm === 'postgres' || comm.startsWith('postgres')) groups.postgres += secs;
+    else if (comm.startsWith('redis-server')) groups.redis += secs;
+  }
+  return groups;
+}
+
+/** CPU seconds per group between two cpuByGroup() readings, and the wall time, so "cores busy" can be read off. */
+function cpuDelta(before, after, wallMs) {
+  if (!before || !after) return undefined;
+  const out = { wallSeconds: round(wallMs / 1000, 1) };
+  for (const k of Object.keys(after)) out[k] = round(after[k] - before[k], 1);
+  return out;
 }
 
 async function waitLive(baseUrl, child, timeoutMs = 60_000) {
@@ -117,7 +146,9 @@ async function main() {
   const duration = intEnv('BENCH_DURATION', 20);
   const connections = intEnv('BENCH_CONNECTIONS', 100);
   const callbackCount = intEnv('BENCH_CALLBACKS', 20_000);
-  const duplicates = Number.isFinite(Number(process.env.BENCH_DUPLICATES)) && process.env.BENCH_DUPLICATES !== '' ? Math.max(0, Math.floor(Number(process.env.BENCH_DUPLICATES))) : 2_000;
+  const setupSeconds = intEnv('BENCH_SETUP_SECONDS', 50);
+  const warmupSeconds = intEnv('BENCH_WARMUP_SECONDS', 10);
+  const duplicates = intEnv('BENCH_DUPLICATES', 2_000, 0);
   const ts = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
   const resultsDir = path.join(__dirname, 'results');
   fs.mkdirSync(resultsDir, { recursive: true });
@@ -177,12 +208,42 @@ async function main() {
     startedAt: new Date().toISOString(),
     mode,
     machine: { cpus: require('node:os').cpus().length, cpuModel: require('node:os').cpus()[0]?.model, node: process.version },
-    settings: { connections, duration, callbackCount, duplicates, databasePoolSize: 30 },
+    settings: { connections, duration, warmupSeconds, callbackCount, setupSeconds, duplicates, databasePoolSize: 30 },
     bare: BARE,
     targets: TARGET,
     results: {},
     errors: [],
   };
+
+  let cleaning;
+  const cleanup = () => (cleaning ??= doCleanup());
+  const doCleanup = async () => {
+    log('Cleaning up...');
+    if (db) await db.end().catch(() => {});
+    if (profilePath) for (const f of ['.label', '.done']) fs.rmSync(`${profilePath}${f}`, { force: true });
+    await stopApp(child);
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+      log(`  dropped ${dbName}`);
+    } catch (e) {
+      log(`  could not drop ${dbName}: ${e.message}`);
+    }
+    await admin.end().catch(() => {});
+    try {
+      const deleted = await deleteRedisKeys(redisUrl, `${redisPrefix}:*`);
+      log(`  deleted ${deleted} Redis keys ${redisPrefix}:*`);
+    } catch (e) {
+      log(`  could not delete Redis keys: ${e.message}`);
+    }
+  };
+  // Ctrl-C: still stop the app, drop the database and delete the keys.
+  let interrupted = false;
+  const onInterrupt = () => {
+    interrupted = true;
+    log('\nInterrupted: cleaning up, no results written.');
+    cleanup().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onInterrupt);
 
   try {
     await admin.connect();
@@ -194,7 +255,7 @@ async function main() {
     const appLog = fs.openSync(appLogPath, 'w');
     const nodeArgs = [];
     if (process.env.BENCH_CPU_PROF) {
-      profilePath = path.join(resultsDir, `${ts}.cpuprofile`);
+      profilePath = path.join(resultsDir, `${ts}`);
       nodeArgs.push('-r', path.join(__dirname, 'profile-preload.js'));
       appEnv.BENCH_CPU_PROF_FILE = profilePath;
     }
@@ -218,19 +279,22 @@ async function main() {
     log(`and this load generator share this machine's ${report.machine.cpus} CPU(s): figures are for this box only.`);
     log('');
 
+    const cpuProbe = () => cpuByGroup(child.pid);
+    // With BENCH_CPU_PROF: profileMark('-') discards the profile so far, profileMark('x') writes it as <ts>.x.cpuprofile.
+    const profileMark = async (label) => {
+      if (!profilePath || child.exitCode !== null) return;
+      fs.rmSync(`${profilePath}.done`, { force: true });
+      fs.writeFileSync(`${profilePath}.label`, label);
+      child.kill('SIGWINCH');
+      for (let i = 0; i < 200 && !fs.existsSync(`${profilePath}.done`); i++) await sleep(50);
+      if (!label.startsWith('-')) log(`  CPU profile of the app: ${path.relative(ROOT, `${profilePath}.${label}.cpuprofile`)}`);
+    };
     if (mode === 'stk' || mode === 'all') {
-      const cpu0 = cpuSeconds(child.pid);
-      const r = await runStkBench({ baseUrl, token, phones, connections, duration, acceptedPhones: accepted, log });
-      const cpu1 = cpuSeconds(child.pid);
-      if (cpu0 !== undefined && cpu1 !== undefined) r.appCpuSeconds = round(cpu1 - cpu0, 2);
-      report.results.stk = r;
+      report.results.stk = await runStkBench({ baseUrl, token, phones, connections, duration, warmupSeconds, acceptedPhones: accepted, log, cpuProbe, cpuDelta, profileMark });
       log('');
     }
     if (mode === 'callbacks' || mode === 'all') {
-      const cpu0 = cpuSeconds(child.pid);
-      const r = await runCallbackBench({ baseUrl, token, phones, db, count: callbackCount, connections, duplicates, reusePhones: accepted, log });
-      const cpu1 = cpuSeconds(child.pid);
-      if (cpu0 !== undefined && cpu1 !== undefined) r.appCpuSecondsWholePhase = round(cpu1 - cpu0, 2);
+      const r = await runCallbackBench({ baseUrl, token, phones, db, count: callbackCount, connections, duplicates, setupSeconds, reusePhones: accepted, log, cpuProbe, cpuDelta, profileMark });
       report.results.callbacks = r;
       if (!r.verification.ok || (r.duplicates && !r.duplicates.unchanged)) process.exitCode = 1;
       log('');
@@ -238,6 +302,7 @@ async function main() {
     const stats = await httpJson('GET', `${baseUrl}/simulator/control/stats`);
     report.simulatorStats = stats.json;
   } catch (error) {
+    if (interrupted) return;
     report.errors.push(String(error?.stack ?? error));
     console.error(`\nBENCH FAILED: ${error?.stack ?? error}`);
     if (appLogPath && fs.existsSync(appLogPath)) {
@@ -246,29 +311,10 @@ async function main() {
     }
     process.exitCode = 1;
   } finally {
-    log('Cleaning up...');
-    if (db) await db.end().catch(() => {});
-    if (profilePath && child && child.exitCode === null) {
-      child.kill('SIGUSR2');
-      for (let i = 0; i < 100 && !fs.existsSync(`${profilePath}.done`); i++) await sleep(100);
-      if (fs.existsSync(profilePath)) log(`  CPU profile of the app: ${path.relative(ROOT, profilePath)} (open in Chrome DevTools)`);
-      fs.rmSync(`${profilePath}.done`, { force: true });
-    }
-    await stopApp(child);
-    try {
-      await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-      log(`  dropped ${dbName}`);
-    } catch (e) {
-      log(`  could not drop ${dbName}: ${e.message}`);
-    }
-    await admin.end().catch(() => {});
-    try {
-      const deleted = await deleteRedisKeys(redisUrl, `${redisPrefix}:*`);
-      log(`  deleted ${deleted} Redis keys ${redisPrefix}:*`);
-    } catch (e) {
-      log(`  could not delete Redis keys: ${e.message}`);
-    }
+    process.removeListener('SIGINT', onInterrupt);
+    await cleanup();
   }
+  if (interrupted) return;
 
   report.finishedAt = new Date().toISOString();
   printSummary(report);

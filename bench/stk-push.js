@@ -14,10 +14,10 @@ const BODY_BASE = { amount: 100, paymentType: 'consultation_fee', description: '
  * @param {{next(): string}} o.phones unique phone source
  * @param {number} [o.connections]
  * @param {number} [o.duration]    seconds
- * @param {number} [o.warmup]      requests before the measured run (not reported)
+ * @param {number} [o.warmupSeconds] load before the measured run (JIT warm-up; not reported)
  * @param {string[]} [o.acceptedPhones] filled with the phones whose push got a 201 (for the callback bench)
  */
-async function runStkBench({ baseUrl, token, phones, connections = 100, duration = 20, warmup = 400, acceptedPhones = [], log = console.log }) {
+async function runStkBench({ baseUrl, token, phones, connections = 100, duration = 20, warmupSeconds = 10, acceptedPhones = [], log = console.log, cpuProbe, cpuDelta, profileMark = async () => {} }) {
   const sampler = createErrorSampler();
   const request = {
     method: 'POST',
@@ -34,20 +34,26 @@ async function runStkBench({ baseUrl, token, phones, connections = 100, duration
     },
   };
 
-  log(`STK push: warm-up, ${warmup} requests (not reported)...`);
-  const warm = await cannon({ url: baseUrl, connections: Math.min(connections, 50), amount: warmup, requests: [request] });
+  log(`STK push: warm-up, ${warmupSeconds} s at ${connections} connections (not reported)...`);
+  const warm = await cannon({ url: baseUrl, connections, duration: warmupSeconds, requests: [request] });
   const warmSummary = summarize(warm);
-  if (warmSummary.non2xx || warmSummary.errors) log(`  warm-up: ${warmSummary.non2xx} non-2xx, ${warmSummary.errors} errors`);
+  log(`  warm-up: ${warmSummary.requests} requests, ${warmSummary.reqPerSecMean} req/s, ${warmSummary.non2xx} non-2xx, ${warmSummary.errors} errors`);
 
   log(`STK push: ${connections} connections for ${duration} s...`);
+  await profileMark('-');
+  const c0 = cpuProbe?.();
+  const t0 = Date.now();
   const result = await cannon({ url: baseUrl, connections, duration, requests: [request] });
+  await profileMark('stk');
   const summary = summarize(result);
+  if (c0) summary.cpuSeconds = cpuDelta(c0, cpuProbe(), Date.now() - t0);
   summary.name = 'stk-push';
   summary.connections = connections;
   summary.created201 = summary.statusCounts['201'] ?? 0;
   summary.errorSamples = sampler.samples;
   log(`  ${summary.reqPerSecMean} req/s (mean), ${fmtLatency(summary)}`);
   log(`  ${summary.requests} requests: ${JSON.stringify(summary.statusCounts)}, non-2xx ${summary.non2xx}, errors ${summary.errors}, timeouts ${summary.timeouts}`);
+  if (summary.cpuSeconds) log(`  CPU seconds used during the run: ${JSON.stringify(summary.cpuSeconds)}`);
   if (Object.keys(sampler.samples).length) log(`  non-2xx samples: ${JSON.stringify(sampler.samples)}`);
   return summary;
 }

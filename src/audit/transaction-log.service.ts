@@ -56,4 +56,21 @@ export class TransactionLogService implements DarajaCallObserver {
       requestId: entry.requestId ?? null,
     });
   }
+
+  /** The same row as column values, for a caller that writes it inside its own statement. */
+  inboundRow(entry: InboundCallbackLog): Record<string, unknown> {
+    return {
+      transaction_id: entry.transactionId ?? null,
+      reference: entry.reference ?? null,
+      transaction_type: entry.transactionType,
+      endpoint: entry.endpoint,
+      request_data: redact(entry.payload),
+      status_code: entry.statusCode,
+      duration: entry.durationMs,
+      outcome: entry.outcome,
+      ip_address: entry.ipAddress ?? null,
+      user_agent: entry.userAgent?.slice(0, 255) ?? null,
+      request_id: entry.requestId ?? null,
+    };
+  }
 }

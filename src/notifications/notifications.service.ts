@@ -4,17 +4,10 @@ import { ConfigType } from '@nestjs/config';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { Queue } from 'bullmq';
 import { EntityManager, LessThan } from 'typeorm';
-import { redact } from '../common/redaction';
 import { notificationsConfig } from '../config/configuration';
 import { Notification, NotificationAttempt, NotificationStatus } from './notification.entity';
 import { AnyNotificationJob, NOTIFICATION_JOB_DEFAULTS, NOTIFICATIONS_QUEUE, NotificationJob } from './notification-jobs';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature';
-
-export interface NotificationRequest {
-  event: string;
-  subjectId: string;
-  payload: Record<string, unknown>;
-}
 
 export type DeliveryResult = 'delivered' | 'skipped' | 'already_final';
 
@@ -29,16 +22,15 @@ export class NotificationsService {
     @Inject(notificationsConfig.KEY) private readonly settings: ConfigType<typeof notificationsConfig>,
   ) {}
 
-  /** Writes the outbox row in the caller's transaction; call `dispatch` with the id once it has committed. */
-  async createInTransaction(manager: EntityManager, request: NotificationRequest): Promise<string> {
-    const result = await manager.insert(Notification, {
-      channel: 'webhook',
-      event: request.event,
-      subjectId: request.subjectId,
-      payload: redact(request.payload),
-      status: NotificationStatus.Pending,
-    });
-    return (result.identifiers[0] as { id: string }).id;
+  /**
+   * The state a new outbox row starts in. With no WEBHOOK_URL there is nowhere to deliver: the row is written
+   * as `skipped` (so the record exists) and no job is queued. The row itself is written by the statement that
+   * changes the state it announces, so that both commit together.
+   */
+  outboxState(): { status: NotificationStatus.Pending | NotificationStatus.Skipped; note?: string } {
+    return this.settings.webhookUrl
+      ? { status: NotificationStatus.Pending }
+      : { status: NotificationStatus.Skipped, note: 'WEBHOOK_URL is not configured' };
   }
 
   async dispatch(notificationIds: string[]): Promise<void> {

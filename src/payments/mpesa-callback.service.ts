@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Actor, AuditService } from '../audit/audit.service';
-import { TransactionLogService } from '../audit/transaction-log.service';
+import { InboundCallbackLog, TransactionLogService } from '../audit/transaction-log.service';
 import { AppError, ErrorCode, ValidationError } from '../common/errors/app-error';
 import { mpesaConfig } from '../config/configuration';
 import { CallbackUrls } from './callback-url';
@@ -45,6 +45,20 @@ export class MpesaCallbackService {
     let outcome = 'error';
     let statusCode = 500;
     let transactionId: string | null = null;
+    let logged = false;
+    const logEntry = (): InboundCallbackLog => ({
+      transactionType: 'STK_CALLBACK',
+      transactionId,
+      reference: paymentId,
+      endpoint: inbound.endpoint,
+      payload: inbound.body,
+      statusCode,
+      outcome,
+      durationMs: Date.now() - started,
+      ipAddress: inbound.ipAddress,
+      userAgent: inbound.userAgent,
+      requestId: inbound.requestId,
+    });
     try {
       if (this.settings.callbackAllowedIps.length > 0 && !this.settings.callbackAllowedIps.includes(inbound.ipAddress)) {
         throw await this.reject(actor, paymentId, 'source IP not in MPESA_CALLBACK_ALLOWED_IPS', 'rejected_ip');
@@ -64,8 +78,11 @@ export class MpesaCallbackService {
       if (payment.checkoutRequestId && payment.checkoutRequestId !== parsed.value.checkoutRequestId) {
         throw await this.reject(actor, paymentId, `CheckoutRequestID ${parsed.value.checkoutRequestId} does not belong to this payment`, 'rejected_mismatch');
       }
-      outcome = await this.settlement.applyStkCallback(payment, parsed.value, inbound.body, actor);
       statusCode = 200;
+      outcome = 'applied';
+      // The log row of an applied callback is written by the settling statement itself (one round trip).
+      outcome = await this.settlement.applyStkCallback(payment, parsed.value, inbound.body, actor, this.transactionLog.inboundRow(logEntry()));
+      logged = outcome === 'applied';
       return DARAJA_ACK;
     } catch (error) {
       if (error instanceof AppError) {
@@ -74,21 +91,9 @@ export class MpesaCallbackService {
       }
       throw error;
     } finally {
-      await this.transactionLog
-        .recordInbound({
-          transactionType: 'STK_CALLBACK',
-          transactionId,
-          reference: paymentId,
-          endpoint: inbound.endpoint,
-          payload: inbound.body,
-          statusCode,
-          outcome,
-          durationMs: Date.now() - started,
-          ipAddress: inbound.ipAddress,
-          userAgent: inbound.userAgent,
-          requestId: inbound.requestId,
-        })
-        .catch((e: unknown) => this.logger.error(`Could not log an STK callback: ${String(e)}`));
+      if (!logged) {
+        await this.transactionLog.recordInbound(logEntry()).catch((e: unknown) => this.logger.error(`Could not log an STK callback: ${String(e)}`));
+      }
     }
   }
 

@@ -13,7 +13,8 @@ import { ParsedStkCallback } from './stk-callback.parser';
 import { stkOutcome } from '../mpesa/daraja-result-codes';
 
 export type SettleResult = 'applied' | 'already_settled';
-export type CallbackResult = 'applied' | 'duplicate' | 'flagged';
+/** `applied` means the callback's transaction-log row was written with the settlement. */
+export type CallbackResult = 'applied' | 'duplicate' | 'flagged' | 'receipt_recorded';
 
 const STATUS_FOR_OUTCOME = {
   completed: PaymentStatus.Completed,
@@ -42,49 +43,44 @@ export class PaymentSettlementService {
     return STATUS_FOR_OUTCOME[stkOutcome(resultCode)];
   }
 
-  async settle(paymentId: string, change: SettlementChange, actor: Actor): Promise<SettleResult> {
+  /**
+   * Settles a pending payment: the guarded UPDATE, its audit event, its outbox notification and (for a callback)
+   * its transaction-log row are one statement; the webhook job is queued after it committed.
+   */
+  async settle(paymentOrId: Payment | string, change: SettlementChange, actor: Actor, transactionLog?: Record<string, unknown>): Promise<SettleResult> {
     if (!canTransition(PaymentStatus.Pending, change.to)) throw new Error(`Illegal transition pending -> ${change.to}`);
-    const notificationIds: string[] = [];
-    const applied = await this.manager.transaction(async (tx) => {
-      if (!(await this.payments.settle(paymentId, change, tx))) return false;
-      const payment = (await this.payments.findById(paymentId, tx)) as Payment;
-      await this.audit.record(
-        actor,
-        {
-          action: `payment.${change.to}`,
-          entityType: 'payment',
-          entityId: paymentId,
-          before: { status: PaymentStatus.Pending },
-          after: {
-            status: payment.status,
-            settledBy: payment.settledBy,
-            resultCode: payment.resultCode,
-            resultDesc: payment.resultDesc,
-            mpesaReceiptNumber: payment.mpesaReceiptNumber,
-          },
-        },
-        tx,
-      );
-      notificationIds.push(
-        await this.notifications.createInTransaction(tx, {
-          event: `payment.${payment.status}`,
-          subjectId: payment.id,
-          payload: this.notificationPayload(payment),
-        }),
-      );
-      return true;
+    const payment = typeof paymentOrId === 'string' ? await this.payments.findById(paymentOrId) : paymentOrId;
+    if (!payment) return 'already_settled';
+    const outbox = this.notifications.outboxState();
+    const settled = await this.payments.settle(payment.id, change, {
+      actor,
+      notificationPayload: this.notificationPayload(payment),
+      notificationStatus: outbox.status,
+      notificationNote: outbox.note,
+      transactionLog,
     });
-    await this.notifications.dispatch(notificationIds);
-    return applied ? 'applied' : 'already_settled';
+    if (!settled) return 'already_settled';
+    if (outbox.status === 'pending') await this.notifications.dispatch([settled.notificationId]);
+    return 'applied';
   }
 
   /**
    * Applies an authenticated, well-formed STK callback to its payment. Duplicates change nothing; a success
    * whose amount or phone does not match ours is flagged for a person instead of completing the payment.
    */
-  async applyStkCallback(payment: Payment, callback: ParsedStkCallback, rawPayload: unknown, actor: Actor): Promise<CallbackResult> {
+  async applyStkCallback(
+    payment: Payment,
+    callback: ParsedStkCallback,
+    rawPayload: unknown,
+    actor: Actor,
+    transactionLog: Record<string, unknown>,
+  ): Promise<CallbackResult> {
     const status = this.statusForResultCode(callback.resultCode);
     if (payment.status !== PaymentStatus.Pending) {
+      if (payment.status === PaymentStatus.Completed && status === PaymentStatus.Completed && !payment.mpesaReceiptNumber) {
+        // A status query (which carries no receipt) got there first: keep the callback's receipt for reconciliation.
+        return this.recordLateReceipt(payment, callback, rawPayload, actor);
+      }
       if (payment.status === PaymentStatus.Timeout && status === PaymentStatus.Completed) {
         // Money moved after we gave up on it: a person must reconcile (complete it or refund it).
         await this.flag(payment, 'paid_after_timeout', rawPayload, `Success callback (receipt ${callback.receiptNumber}) arrived after the payment timed out`, actor);
@@ -101,7 +97,7 @@ export class PaymentSettlementService {
     }
     try {
       const result = await this.settle(
-        payment.id,
+        payment,
         {
           to: status as SettlementChange['to'],
           settledBy: SettledBy.Callback,
@@ -114,8 +110,37 @@ export class PaymentSettlementService {
           callbackPayload: redact(rawPayload),
         },
         actor,
+        transactionLog,
       );
       return result === 'applied' ? 'applied' : 'duplicate';
+    } catch (error) {
+      if (isUniqueViolation(error, UNIQUE_RECEIPT)) {
+        await this.flag(payment, 'duplicate_receipt', rawPayload, `Receipt ${callback.receiptNumber} already belongs to another payment`, actor);
+        return 'flagged';
+      }
+      throw error;
+    }
+  }
+
+  private async recordLateReceipt(payment: Payment, callback: ParsedStkCallback, rawPayload: unknown, actor: Actor): Promise<CallbackResult> {
+    const mismatch = this.findMismatch(payment, callback);
+    if (mismatch) {
+      await this.flag(payment, mismatch.reason, rawPayload, mismatch.detail, actor);
+      return 'flagged';
+    }
+    try {
+      const recorded = await this.manager.transaction(async (tx) => {
+        if (!(await this.payments.recordReceipt(payment.id, callback.receiptNumber as string, callback.transactionDate ?? null, redact(rawPayload), tx))) {
+          return false;
+        }
+        await this.audit.record(
+          actor,
+          { action: 'payment.receipt_recorded', entityType: 'payment', entityId: payment.id, before: { mpesaReceiptNumber: null }, after: { mpesaReceiptNumber: callback.receiptNumber } },
+          tx,
+        );
+        return true;
+      });
+      return recorded ? 'receipt_recorded' : 'duplicate';
     } catch (error) {
       if (isUniqueViolation(error, UNIQUE_RECEIPT)) {
         await this.flag(payment, 'duplicate_receipt', rawPayload, `Receipt ${callback.receiptNumber} already belongs to another payment`, actor);
@@ -151,22 +176,16 @@ export class PaymentSettlementService {
     this.logger.warn(`Payment ${payment.id} flagged for review: ${reason}`);
   }
 
-  notificationPayload(payment: Payment): Record<string, unknown> {
+  /** The fixed part of a payment's notification; the settled fields are added by the settling statement. */
+  private notificationPayload(payment: Payment): Record<string, unknown> {
     return {
       paymentId: payment.id,
       clientId: payment.clientId,
       appointmentId: payment.appointmentId,
-      status: payment.status,
       amount: payment.amount,
       currency: payment.currency,
       paymentType: payment.paymentType,
       phoneNumber: maskPhone(this.crypto.decrypt(payment.phoneNumberEncrypted)),
-      mpesaReceiptNumber: payment.mpesaReceiptNumber,
-      resultCode: payment.resultCode,
-      resultDesc: payment.resultDesc,
-      settledBy: payment.settledBy,
-      completedAt: payment.completedAt,
-      failedAt: payment.failedAt,
     };
   }
 }

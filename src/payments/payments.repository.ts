@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager } from 'typeorm';
+import { Actor } from '../audit/audit.service';
 import { Payment } from './payment.entity';
 import { PaymentStatus, PaymentType, SettledBy, StkPushStatus } from './payment-status';
 
@@ -17,6 +18,35 @@ export interface SettlementChange {
   stkPushStatus?: StkPushStatus;
   errorLog?: string;
 }
+
+export interface SettlementEffects {
+  actor: Actor;
+  /** The notification's fixed part; the settled fields (status, receipt, result...) are added from the row. */
+  notificationPayload: object;
+  notificationStatus: 'pending' | 'skipped';
+  notificationNote?: string;
+  /** The inbound callback's transaction-log row, written only if this settlement applies. */
+  transactionLog?: Record<string, unknown>;
+}
+
+export type NewPayment = Pick<
+  Payment,
+  | 'id'
+  | 'clientId'
+  | 'appointmentId'
+  | 'amount'
+  | 'paymentType'
+  | 'description'
+  | 'phoneNumberEncrypted'
+  | 'phoneNumberHash'
+  | 'accountReference'
+  | 'transactionDesc'
+  | 'stkPushStatus'
+  | 'maxRetries'
+  | 'idempotencyKey'
+  | 'requestId'
+  | 'requestPayload'
+>;
 
 export interface PaymentListFilter {
   clientId?: string;
@@ -61,8 +91,50 @@ export class PaymentsRepository {
     return this.manager.findOneBy(Payment, { clientId, idempotencyKey: key });
   }
 
-  async insert(payment: Partial<Payment>, manager: EntityManager): Promise<void> {
-    await manager.insert(Payment, payment);
+  /** Writes a new pending payment and its `payment.initiated` audit event in one statement. */
+  async insertWithAudit(payment: NewPayment, actor: Actor, auditAfter: object): Promise<void> {
+    await this.manager.query(
+      `WITH inserted AS (
+         INSERT INTO payments (id, client_id, appointment_id, amount, payment_type, description, phone_number_encrypted,
+                               phone_number_hash, account_reference, transaction_desc, stk_push_status, max_retries,
+                               idempotency_key, request_id, request_payload)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         RETURNING id
+       )
+       INSERT INTO audit_events (actor_type, actor_id, action, entity_type, entity_id, after, ip_address, request_id)
+       SELECT $16, $17, 'payment.initiated', 'payment', inserted.id::text, $18, $19, $20 FROM inserted`,
+      [
+        payment.id,
+        payment.clientId,
+        payment.appointmentId,
+        payment.amount,
+        payment.paymentType,
+        payment.description,
+        payment.phoneNumberEncrypted,
+        payment.phoneNumberHash,
+        payment.accountReference,
+        payment.transactionDesc,
+        payment.stkPushStatus,
+        payment.maxRetries,
+        payment.idempotencyKey,
+        payment.requestId,
+        JSON.stringify(payment.requestPayload),
+        actor.type,
+        actor.id ?? null,
+        JSON.stringify(auditAfter),
+        actor.ipAddress ?? null,
+        actor.requestId ?? null,
+      ],
+    );
+  }
+
+  /** Maps a raw `payments` row (snake_case, from RETURNING) onto the entity. */
+  private fromRow(row: Record<string, unknown>): Payment {
+    const payment = new Payment();
+    for (const column of this.manager.connection.getMetadata(Payment).columns) {
+      if (column.databaseName in row) (payment as unknown as Record<string, unknown>)[column.propertyName] = row[column.databaseName];
+    }
+    return payment;
   }
 
   /** Records Daraja's acknowledgement. The callback may have come first and set the id already: keep it. */
@@ -100,29 +172,61 @@ export class PaymentsRepository {
     return rows.length ? this.findById(id) : null;
   }
 
-  /** Moves a payment out of `pending`, exactly once: returns false when another path got there first. */
-  async settle(id: string, change: SettlementChange, manager: EntityManager): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
-      `UPDATE payments
-          SET status = $2::varchar,
-              settled_by = $3,
-              result_code = COALESCE($4, result_code),
-              result_desc = COALESCE($5, result_desc),
-              mpesa_receipt_number = COALESCE($6, mpesa_receipt_number),
-              mpesa_transaction_id = COALESCE($6, mpesa_transaction_id),
-              transaction_date = COALESCE($7, transaction_date),
-              checkout_request_id = COALESCE(checkout_request_id, $8),
-              merchant_request_id = COALESCE(merchant_request_id, $9),
-              callback_received = callback_received OR $10::jsonb IS NOT NULL,
-              callback_payload = COALESCE($10::jsonb, callback_payload),
-              stk_push_status = COALESCE($11, stk_push_status),
-              error_logs = error_logs || $12::jsonb,
-              completed_at = CASE WHEN $2::varchar = 'completed' THEN now() END,
-              failed_at = CASE WHEN $2::varchar <> 'completed' THEN now() END,
-              updated_at = now(),
-              version = version + 1
-        WHERE id = $1 AND status = 'pending'
-        RETURNING id`,
+  /**
+   * Moves a payment out of `pending`, exactly once, and in the same statement (so atomically, in one round trip)
+   * writes its audit event, its outbox notification and, for callbacks, the transaction-log row. Returns null
+   * when another path settled the payment first; then nothing at all was written.
+   */
+  async settle(id: string, change: SettlementChange, effects: SettlementEffects): Promise<{ payment: Payment; notificationId: string } | null> {
+    const rows: Record<string, unknown>[] = await this.manager.query(
+      `WITH updated AS (
+         UPDATE payments
+            SET status = $2::varchar,
+                settled_by = $3,
+                result_code = COALESCE($4, result_code),
+                result_desc = COALESCE($5, result_desc),
+                mpesa_receipt_number = COALESCE($6, mpesa_receipt_number),
+                mpesa_transaction_id = COALESCE($6, mpesa_transaction_id),
+                transaction_date = COALESCE($7, transaction_date),
+                checkout_request_id = COALESCE(checkout_request_id, $8),
+                merchant_request_id = COALESCE(merchant_request_id, $9),
+                callback_received = callback_received OR $10::jsonb IS NOT NULL,
+                callback_payload = COALESCE($10::jsonb, callback_payload),
+                stk_push_status = COALESCE($11, stk_push_status),
+                error_logs = error_logs || $12::jsonb,
+                completed_at = CASE WHEN $2::varchar = 'completed' THEN now() END,
+                failed_at = CASE WHEN $2::varchar <> 'completed' THEN now() END,
+                updated_at = now(),
+                version = version + 1
+          WHERE id = $1 AND status = 'pending'
+          RETURNING *
+       ), audit AS (
+         INSERT INTO audit_events (actor_type, actor_id, action, entity_type, entity_id, before, after, ip_address, request_id)
+         SELECT $13, $14, 'payment.' || u.status, 'payment', u.id::text, '{"status":"pending"}'::jsonb,
+                jsonb_build_object('status', u.status, 'settledBy', u.settled_by, 'resultCode', u.result_code,
+                                   'resultDesc', u.result_desc, 'mpesaReceiptNumber', u.mpesa_receipt_number),
+                $15, $16
+           FROM updated u
+       ), notification AS (
+         INSERT INTO notifications (channel, event, subject_id, payload, status, last_error)
+         SELECT 'webhook', 'payment.' || u.status, u.id::text,
+                $17::jsonb || jsonb_build_object('status', u.status, 'mpesaReceiptNumber', u.mpesa_receipt_number,
+                  'resultCode', u.result_code, 'resultDesc', u.result_desc, 'settledBy', u.settled_by,
+                  'completedAt', u.completed_at, 'failedAt', u.failed_at),
+                $18, $19
+           FROM updated u
+         RETURNING id
+       ), log AS (
+         INSERT INTO transaction_logs (transaction_id, reference, transaction_type, endpoint, request_data, status_code,
+                                       duration, outcome, ip_address, user_agent, request_id)
+         SELECT l.transaction_id, l.reference, l.transaction_type, l.endpoint, l.request_data, l.status_code,
+                l.duration, l.outcome, l.ip_address, l.user_agent, l.request_id
+           FROM updated, jsonb_to_record($20::jsonb) AS l(transaction_id varchar, reference varchar, transaction_type varchar,
+                endpoint varchar, request_data jsonb, status_code int, duration int, outcome varchar, ip_address varchar,
+                user_agent varchar, request_id varchar)
+          WHERE $20::jsonb IS NOT NULL
+       )
+       SELECT updated.*, (SELECT id FROM notification) AS notification_id FROM updated`,
       [
         id,
         change.to,
@@ -136,7 +240,29 @@ export class PaymentsRepository {
         change.callbackPayload === undefined ? null : JSON.stringify(change.callbackPayload),
         change.stkPushStatus ?? null,
         JSON.stringify(change.errorLog ? [change.errorLog] : []),
+        effects.actor.type,
+        effects.actor.id ?? null,
+        effects.actor.ipAddress ?? null,
+        effects.actor.requestId ?? null,
+        JSON.stringify(effects.notificationPayload),
+        effects.notificationStatus,
+        effects.notificationNote ?? null,
+        effects.transactionLog ? JSON.stringify(effects.transactionLog) : null,
       ],
+    );
+    if (rows.length === 0) return null;
+    return { payment: this.fromRow(rows[0]), notificationId: String(rows[0].notification_id) };
+  }
+
+  /** Adds the receipt a late callback carries to a payment that a status query completed without one. */
+  async recordReceipt(id: string, receipt: string, transactionDate: Date | null, callbackPayload: unknown, manager: EntityManager): Promise<boolean> {
+    const rows: unknown[] = await manager.query(
+      `UPDATE payments
+          SET mpesa_receipt_number = $2, mpesa_transaction_id = $2, transaction_date = COALESCE($3, transaction_date),
+              callback_received = true, callback_payload = $4::jsonb, updated_at = now(), version = version + 1
+        WHERE id = $1 AND status = 'completed' AND mpesa_receipt_number IS NULL
+        RETURNING id`,
+      [id, receipt, transactionDate, JSON.stringify(callbackPayload)],
     );
     return rows.length > 0;
   }

@@ -1,8 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectEntityManager } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { EntityManager } from 'typeorm';
-import { Actor, AuditService, SYSTEM_ACTOR } from '../audit/audit.service';
+import { Actor, SYSTEM_ACTOR } from '../audit/audit.service';
 import { AppError, ErrorCode } from '../common/errors/app-error';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
 import { redact, redactText } from '../common/redaction';
@@ -15,10 +13,9 @@ import { CallbackUrls } from './callback-url';
 import { InitiateStkPushDto } from './dto/initiate-stk-push.dto';
 import { PaymentJobsProducer } from './jobs/payment-jobs.producer';
 import { STK_MAX_RETRIES } from './jobs/payment-jobs';
-import { Payment } from './payment.entity';
 import { PaymentSettlementService } from './payment-settlement.service';
 import { PaymentStatus, PaymentType, SettledBy, StkPushStatus } from './payment-status';
-import { isUniqueViolation, ONE_PENDING_PER_PHONE, PaymentsRepository } from './payments.repository';
+import { isUniqueViolation, NewPayment, ONE_PENDING_PER_PHONE, PaymentsRepository } from './payments.repository';
 
 export interface RequestContext {
   requestId?: string;
@@ -51,11 +48,9 @@ export class StkPushService {
   private readonly logger = new Logger(StkPushService.name);
 
   constructor(
-    @InjectEntityManager() private readonly manager: EntityManager,
     private readonly payments: PaymentsRepository,
     private readonly settlement: PaymentSettlementService,
     private readonly daraja: DarajaClient,
-    private readonly audit: AuditService,
     private readonly crypto: FieldEncryptionService,
     private readonly callbackUrls: CallbackUrls,
     private readonly jobs: PaymentJobsProducer,
@@ -70,7 +65,7 @@ export class StkPushService {
     const accountReference = sanitizeDarajaText(dto.accountReference ?? `LP${id.replace(/-/g, '').slice(0, 10).toUpperCase()}`, ACCOUNT_REFERENCE_MAX);
     const transactionDesc = sanitizeDarajaText(dto.description, TRANSACTION_DESC_MAX) || TYPE_LABELS[dto.paymentType];
     const actor: Actor = { type: 'user', id: user.id, ipAddress: ctx.ipAddress, requestId: ctx.requestId };
-    const payment: Partial<Payment> = {
+    const payment: NewPayment = {
       id,
       clientId: user.id,
       appointmentId: dto.appointmentId ?? null,
@@ -89,13 +84,11 @@ export class StkPushService {
     };
 
     try {
-      await this.manager.transaction(async (tx) => {
-        await this.payments.insert(payment, tx);
-        await this.audit.record(
-          actor,
-          { action: 'payment.initiated', entityType: 'payment', entityId: id, after: { status: PaymentStatus.Pending, amount: dto.amount, paymentType: dto.paymentType, phoneNumber: maskPhone(phone) } },
-          tx,
-        );
+      await this.payments.insertWithAudit(payment, actor, {
+        status: PaymentStatus.Pending,
+        amount: dto.amount,
+        paymentType: dto.paymentType,
+        phoneNumber: maskPhone(phone),
       });
     } catch (error) {
       if (isUniqueViolation(error, ONE_PENDING_PER_PHONE)) {

@@ -33,6 +33,8 @@ export const STATUS_QUERY_BACKOFF_MS = 1_000;
 export const SWEEP_BATCH_SIZE = 500;
 
 export const SWEEP_SCHEDULER_ID = 'stk-status-sweep';
+/** How often each worker re-asserts the sweep scheduler (it may have been lost with Redis data). */
+export const SCHEDULER_REFRESH_MS = 10_000;
 
 /** Removing finished jobs lets the next sweep reuse the same jobId; duplicates are only dropped while one is queued. */
 export const JOB_DEFAULTS: Record<PaymentJob, JobsOptions> = {

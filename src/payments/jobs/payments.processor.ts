@@ -1,11 +1,11 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Job } from 'bullmq';
 import { workerConfig } from '../../config/configuration';
 import { PaymentSweepService } from '../payment-sweep.service';
 import { StkPushService } from '../stk-push.service';
-import { PaymentJob, PaymentJobPayloads, PAYMENTS_QUEUE, STK_RETRY_BACKOFF, stkRetryBackoff } from './payment-jobs';
+import { PaymentJob, PaymentJobPayloads, PAYMENTS_QUEUE, SCHEDULER_REFRESH_MS, STK_RETRY_BACKOFF, stkRetryBackoff } from './payment-jobs';
 import { PaymentJobsProducer } from './payment-jobs.producer';
 
 class PushNotYetAcceptedError extends Error {}
@@ -16,7 +16,7 @@ class PushNotYetAcceptedError extends Error {}
     backoffStrategy: (attemptsMade: number, type?: string) => (type === STK_RETRY_BACKOFF ? stkRetryBackoff(attemptsMade) : 1_000),
   },
 })
-export class PaymentsProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class PaymentsProcessor extends WorkerHost implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(PaymentsProcessor.name);
 
   constructor(
@@ -28,9 +28,22 @@ export class PaymentsProcessor extends WorkerHost implements OnApplicationBootst
     super();
   }
 
+  private schedulerRefresh?: NodeJS.Timeout;
+
   async onApplicationBootstrap(): Promise<void> {
     this.worker.concurrency = this.settings.concurrency;
     await this.producer.ensureSweepScheduler(this.settings.sweepIntervalMs);
+    // Upserting is idempotent; repeating it brings the sweep back if Redis lost the scheduler (flush, failover).
+    this.schedulerRefresh = setInterval(() => {
+      this.producer
+        .ensureSweepScheduler(this.settings.sweepIntervalMs)
+        .catch((e: unknown) => this.logger.warn(`Could not refresh the sweep scheduler: ${String(e)}`));
+    }, SCHEDULER_REFRESH_MS);
+    this.schedulerRefresh.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.schedulerRefresh);
   }
 
   async process(job: Job): Promise<unknown> {
