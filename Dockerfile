@@ -22,6 +22,7 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./package.json
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
+COPY --chown=node:node certs ./certs
 USER node
 EXPOSE 3000
 CMD ["node", "dist/src/main.js"]

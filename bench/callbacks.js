@@ -72,10 +72,10 @@ async function createPayments({ baseUrl, token, phones, count, connections, log,
 }
 
 /** Looks each phone's push up in the simulator: CallBackURL (with pid and token) and the Daraja ids. */
-async function lookupTargets({ baseUrl, phones, log }) {
+async function lookupTargets({ simulatorUrl, phones, log }) {
   const problems = [];
   const found = await pool(phones, 32, async (phone) => {
-    const r = await httpJson('GET', `${baseUrl}/simulator/control/stk?phone=${phone}`);
+    const r = await httpJson('GET', `${simulatorUrl}/simulator/control/stk?phone=${phone}`);
     const items = r.json?.items ?? [];
     if (r.status !== 200 || items.length !== 1) {
       if (problems.length < 5) problems.push({ phone, status: r.status, items: items.length, body: r.text.slice(0, 200) });
@@ -185,14 +185,16 @@ const verdict = (v) =>
 
 /**
  * @param {object} o
+ * @param {string} o.baseUrl  the app under test (/api/*)
+ * @param {string} [o.simulatorUrl]  the Daraja stand-in (/simulator/control/*); the app itself when embedded
  * @param {import('pg').Client} o.db  connected to the bench database
  * @param {string[]} [o.reusePhones]  phones with an accepted, still-pending push (e.g. from the STK bench)
  */
 async function runCallbackBench({
-  baseUrl, token, phones, db, count = 20_000, connections = 100, duplicates = 2_000, setupSeconds = 50, reusePhones = [], log = console.log, cpuProbe, cpuDelta,
+  baseUrl, simulatorUrl = baseUrl, token, phones, db, count = 20_000, connections = 100, duplicates = 2_000, setupSeconds = 50, reusePhones = [], log = console.log, cpuProbe, cpuDelta,
   profileMark = async () => {}, warmupShare = 0.1,
 }) {
-  const off = await httpJson('POST', `${baseUrl}/simulator/control/callbacks`, { enabled: false });
+  const off = await httpJson('POST', `${simulatorUrl}/simulator/control/callbacks`, { enabled: false });
   if (off.status !== 200) throw new Error(`could not switch simulator callbacks off: ${off.status} ${off.text}`);
 
   const started = Date.now();
@@ -208,7 +210,7 @@ async function runCallbackBench({
   }
   log(`Callbacks: looking up ${candidates.length} CallBackURLs in the simulator...`);
   const lookupStart = Date.now();
-  let targets = await lookupTargets({ baseUrl, phones: candidates, log });
+  let targets = await lookupTargets({ simulatorUrl, phones: candidates, log });
   log(`  found ${targets.length} in ${((Date.now() - lookupStart) / 1000).toFixed(1)} s`);
 
   // Only payments still pending take part (anything else would not be a fresh callback).

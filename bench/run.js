@@ -3,9 +3,13 @@
 // Bench entry: `node bench/run.js [stk|callbacks|all]` (default all). See bench/README.md.
 //
 // Starts Postgres and Redis (scripts/services.sh), creates a throw-away database legalpro_bench_<ts>, migrates
-// it, starts the built app (dist/src/main.js, MODE=all, embedded simulator) on a free port, runs the benches,
-// then stops the app, drops the database and deletes the run's Redis keys. Prints a summary and writes it to
-// bench/results/<ts>.json.
+// it, starts the built app on free ports, runs the benches, then stops the app, drops the database and deletes
+// the run's Redis keys. Prints a summary and writes it to bench/results/<ts>.json.
+//
+// Layouts (BENCH_LAYOUT): `split` (default) runs the Daraja stand-in as its own process (dist/src/main.js,
+// MODE=api, SIMULATOR_ENABLED=true; only its /simulator routes are used) and the app under test (MODE=all,
+// SIMULATOR_ENABLED=false, MPESA_BASE_URL pointing at the stand-in) as another; `single` runs one MODE=all
+// process with the embedded simulator, so one Node thread serves both the API and the stand-in.
 
 const { spawn, spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
@@ -50,6 +54,11 @@ function freePort() {
   });
 }
 
+const LAYOUTS = {
+  split: 'split: the app under test (MODE=all) and the Daraja stand-in (MODE=api, simulator) as two processes',
+  single: 'single: one process (MODE=all) serving both the API and the embedded Daraja simulator',
+};
+
 /** dist is stale when main.js is missing or older than any file under src/ or migrations/. */
 function distIsStale() {
   const main = path.join(ROOT, 'dist/src/main.js');
@@ -70,11 +79,12 @@ function run(cmd, args, env) {
 }
 
 /**
- * CPU seconds used so far, per group: the app, every postgres process, every redis-server, and this load
- * generator. Linux only (reads /proc); on a shared box it shows who was busy while the bench ran.
+ * CPU seconds used so far, per group: the app under test, the Daraja stand-in (its own process in the split
+ * layout; 0 in the single one, where the app's figure includes it), every postgres process, every redis-server,
+ * and this load generator. Linux only (reads /proc); on a shared box it shows who was busy while the bench ran.
  */
-function cpuByGroup(appPid) {
-  const groups = { app: 0, postgres: 0, redis: 0, loadgen: 0 };
+function cpuByGroup(appPid, simulatorPid) {
+  const groups = { app: 0, simulator: 0, postgres: 0, redis: 0, loadgen: 0 };
   let names;
   try {
     names = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
@@ -92,6 +102,7 @@ function cpuByGroup(appPid) {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const secs = (Number(fields[11]) + Number(fields[12])) / 100;
     if (Number(pid) === appPid) groups.app += secs;
+    else if (simulatorPid !== undefined && Number(pid) === simulatorPid) groups.simulator += secs;
     else if (Number(pid) === process.pid) groups.loadgen += secs;
     else if (comm === 'postgres' || comm.startsWith('postgres')) groups.postgres += secs;
     else if (comm.startsWith('redis-server')) groups.redis += secs;
@@ -107,10 +118,10 @@ function cpuDelta(before, after, wallMs) {
   return out;
 }
 
-async function waitLive(baseUrl, child, timeoutMs = 60_000) {
+async function waitLive(baseUrl, child, name = 'the app', timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the app exited with code ${child.exitCode} before it was live`);
+    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} before it was live`);
     try {
       const r = await httpJson('GET', `${baseUrl}/health/live`);
       if (r.status === 200) return;
@@ -119,14 +130,14 @@ async function waitLive(baseUrl, child, timeoutMs = 60_000) {
     }
     await sleep(200);
   }
-  throw new Error(`the app was not live within ${timeoutMs / 1000} s`);
+  throw new Error(`${name} was not live within ${timeoutMs / 1000} s`);
 }
 
-function stopApp(child, timeoutMs = 20_000) {
+function stopApp(child, name = 'the app', timeoutMs = 20_000) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
-      log(`  the app did not stop within ${timeoutMs / 1000} s: SIGKILL`);
+      log(`  ${name} did not stop within ${timeoutMs / 1000} s: SIGKILL`);
       child.kill('SIGKILL');
     }, timeoutMs);
     child.once('exit', () => {
@@ -149,13 +160,28 @@ async function main() {
   const setupSeconds = intEnv('BENCH_SETUP_SECONDS', 50);
   const warmupSeconds = intEnv('BENCH_WARMUP_SECONDS', 10);
   const duplicates = intEnv('BENCH_DUPLICATES', 2_000, 0);
+  const layout = process.env.BENCH_LAYOUT || 'split';
+  if (!LAYOUTS[layout]) {
+    console.error(`BENCH_LAYOUT must be one of ${Object.keys(LAYOUTS).join(', ')} (got ${layout})`);
+    process.exit(2);
+  }
+  const build = process.env.BENCH_BUILD || 'stale';
+  if (!['stale', 'missing'].includes(build)) {
+    console.error(`BENCH_BUILD must be stale or missing (got ${build})`);
+    process.exit(2);
+  }
   const ts = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
   const resultsDir = path.join(__dirname, 'results');
   fs.mkdirSync(resultsDir, { recursive: true });
 
-  if (distIsStale()) {
-    log('dist/ is missing or older than src/: npm run build...');
+  if (!fs.existsSync(path.join(ROOT, 'dist/src/main.js'))) {
+    log('dist/src/main.js is missing: npm run build...');
     run('npm', ['run', 'build']);
+  } else if (distIsStale()) {
+    if (build === 'stale') {
+      log('dist/ is older than src/: npm run build...');
+      run('npm', ['run', 'build']);
+    } else log('NOTE: dist/ is older than src/ and BENCH_BUILD=missing: benchmarking the existing build as it is');
   }
   log('Services: bash scripts/services.sh start');
   log(
@@ -173,8 +199,12 @@ async function main() {
   const redisPrefix = `lpbench${ts}`;
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
+  let simPort = port;
+  if (layout === 'split') do simPort = await freePort(); while (simPort === port);
+  const simulatorUrl = `http://127.0.0.1:${simPort}`;
   const jwtSecret = crypto.randomBytes(32).toString('hex');
 
+  // Shared by both processes (same database, Redis prefix and secrets); the per-process settings follow.
   const appEnv = {
     ...process.env,
     NODE_ENV: 'development',
@@ -197,16 +227,27 @@ async function main() {
     MPESA_CALLBACK_SECRET: crypto.randomBytes(32).toString('hex'),
     DATA_ENCRYPTION_KEY: crypto.randomBytes(32).toString('hex'),
   };
-  for (const k of ['PUBLIC_BASE_URL', 'MPESA_BASE_URL', 'MPESA_STK_CALLBACK_URL', 'MPESA_CALLBACK_ALLOWED_IPS', 'WEBHOOK_URL', 'TRUSTED_PROXIES']) delete appEnv[k];
+  for (const k of ['PUBLIC_BASE_URL', 'MPESA_BASE_URL', 'MPESA_STK_CALLBACK_URL', 'MPESA_CALLBACK_ALLOWED_IPS', 'WEBHOOK_URL', 'TRUSTED_PROXIES', 'SIMULATOR_ENABLED']) delete appEnv[k];
+  let simEnv;
+  if (layout === 'split') {
+    // The stand-in boots the whole app, but only its /simulator routes are used, and MODE=api runs no BullMQ workers.
+    simEnv = { ...appEnv, MODE: 'api', PORT: String(simPort), SIMULATOR_ENABLED: 'true', DATABASE_POOL_SIZE: '4' };
+    // The app calls the stand-in for Daraja; the CallBackURLs it hands out default to its own port.
+    Object.assign(appEnv, { SIMULATOR_ENABLED: 'false', MPESA_BASE_URL: `${simulatorUrl}/simulator/daraja` });
+  } else appEnv.SIMULATOR_ENABLED = 'true';
 
   const admin = new Client({ connectionString: baseDbUrl });
   let child;
+  let simChild;
   let db;
   let appLogPath;
+  let simLogPath;
   let profilePath;
   const report = {
     startedAt: new Date().toISOString(),
     mode,
+    layout,
+    layoutDescription: LAYOUTS[layout],
     machine: { cpus: require('node:os').cpus().length, cpuModel: require('node:os').cpus()[0]?.model, node: process.version },
     settings: { connections, duration, warmupSeconds, callbackCount, setupSeconds, duplicates, databasePoolSize: 30 },
     bare: BARE,
@@ -221,7 +262,7 @@ async function main() {
     log('Cleaning up...');
     if (db) await db.end().catch(() => {});
     if (profilePath) for (const f of ['.label', '.done']) fs.rmSync(`${profilePath}${f}`, { force: true });
-    await stopApp(child);
+    await Promise.all([stopApp(child), stopApp(simChild, 'the Daraja stand-in')]);
     try {
       await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
       log(`  dropped ${dbName}`);
@@ -251,6 +292,13 @@ async function main() {
     log(`Database: created ${dbName}; migrating...`);
     log(`  ${run('node', ['dist/src/cli/migrate.js'], appEnv)}`);
 
+    if (layout === 'split') {
+      simLogPath = path.join(resultsDir, `${ts}.sim.log`);
+      const simLog = fs.openSync(simLogPath, 'w');
+      simChild = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env: simEnv, stdio: ['ignore', simLog, simLog] });
+      fs.closeSync(simLog);
+      log(`Daraja stand-in: pid ${simChild.pid} on ${simulatorUrl} (MODE=api, SIMULATOR_ENABLED=true), log ${path.relative(ROOT, simLogPath)}`);
+    }
     appLogPath = path.join(resultsDir, `${ts}.app.log`);
     const appLog = fs.openSync(appLogPath, 'w');
     const nodeArgs = [];
@@ -261,11 +309,14 @@ async function main() {
     }
     child = spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], { cwd: ROOT, env: appEnv, stdio: ['ignore', appLog, appLog] });
     fs.closeSync(appLog);
-    log(`App: pid ${child.pid} on ${baseUrl} (MODE=all, embedded Daraja simulator in the same process), log ${path.relative(ROOT, appLogPath)}`);
-    await waitLive(baseUrl, child);
+    log(
+      `App: pid ${child.pid} on ${baseUrl} (MODE=all, ` +
+        `${layout === 'split' ? `Daraja at ${simulatorUrl}/simulator/daraja` : 'embedded Daraja simulator in the same process'}), log ${path.relative(ROOT, appLogPath)}`,
+    );
+    await Promise.all([waitLive(baseUrl, child), simChild && waitLive(simulatorUrl, simChild, 'the Daraja stand-in')]);
 
     // Nothing in these benches wants the simulator's own callbacks.
-    const off = await httpJson('POST', `${baseUrl}/simulator/control/callbacks`, { enabled: false });
+    const off = await httpJson('POST', `${simulatorUrl}/simulator/control/callbacks`, { enabled: false });
     if (off.status !== 200) throw new Error(`POST /simulator/control/callbacks: ${off.status} ${off.text}`);
 
     db = new Client({ connectionString: dbUrl.toString() });
@@ -275,11 +326,14 @@ async function main() {
     const phones = createPhoneSource();
     const accepted = [];
     log('');
-    log('NOTE: the Daraja stand-in (embedded simulator) answers inside the app process, and Postgres, Redis, the app');
-    log(`and this load generator share this machine's ${report.machine.cpus} CPU(s): figures are for this box only.`);
+    log(`Layout: ${LAYOUTS[layout]}.`);
+    log(
+      `NOTE: Postgres, Redis, the app${layout === 'split' ? ', the Daraja stand-in' : ''} and this load generator share this machine's ` +
+        `${report.machine.cpus} CPU(s): figures are for this box only.`,
+    );
     log('');
 
-    const cpuProbe = () => cpuByGroup(child.pid);
+    const cpuProbe = () => cpuByGroup(child.pid, simChild?.pid);
     // With BENCH_CPU_PROF: profileMark('-') discards the profile so far, profileMark('x') writes it as <ts>.x.cpuprofile.
     const profileMark = async (label) => {
       if (!profilePath || child.exitCode !== null) return;
@@ -294,20 +348,21 @@ async function main() {
       log('');
     }
     if (mode === 'callbacks' || mode === 'all') {
-      const r = await runCallbackBench({ baseUrl, token, phones, db, count: callbackCount, connections, duplicates, setupSeconds, reusePhones: accepted, log, cpuProbe, cpuDelta, profileMark });
+      const r = await runCallbackBench({ baseUrl, simulatorUrl, token, phones, db, count: callbackCount, connections, duplicates, setupSeconds, reusePhones: accepted, log, cpuProbe, cpuDelta, profileMark });
       report.results.callbacks = r;
       if (!r.verification.ok || (r.duplicates && !r.duplicates.unchanged)) process.exitCode = 1;
       log('');
     }
-    const stats = await httpJson('GET', `${baseUrl}/simulator/control/stats`);
+    const stats = await httpJson('GET', `${simulatorUrl}/simulator/control/stats`);
     report.simulatorStats = stats.json;
   } catch (error) {
     if (interrupted) return;
     report.errors.push(String(error?.stack ?? error));
     console.error(`\nBENCH FAILED: ${error?.stack ?? error}`);
-    if (appLogPath && fs.existsSync(appLogPath)) {
-      const tail = fs.readFileSync(appLogPath, 'utf8').split('\n').slice(-30).join('\n');
-      if (tail.trim()) console.error(`--- app log tail ---\n${tail}`);
+    for (const [name, file] of [['app', appLogPath], ['Daraja stand-in', simLogPath]]) {
+      if (!file || !fs.existsSync(file)) continue;
+      const tail = fs.readFileSync(file, 'utf8').split('\n').slice(-30).join('\n');
+      if (tail.trim()) console.error(`--- ${name} log tail ---\n${tail}`);
     }
     process.exitCode = 1;
   } finally {
@@ -363,7 +418,7 @@ function printSummary(report) {
   const head = ['bench', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'non-2xx+err', 'target', 'verdict'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (r) => r.map((c, i) => c.padEnd(widths[i])).join(' | ');
-  console.log('\n=== Summary ===');
+  console.log(`\n=== Summary (layout ${report.layoutDescription}) ===`);
   console.log(fmt(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('-+-'));
   for (const r of rows) console.log(fmt(r));
@@ -374,6 +429,19 @@ function printSummary(report) {
         `payment.completed audit events ${v.auditEvents} (not exactly once: ${v.auditNotExactlyOnce.length}) => ${v.ok ? 'OK' : 'FAILED'}`,
     );
     if (callbacks.duplicates) console.log(`Duplicates re-sent: ${callbacks.duplicates.sent}, state ${callbacks.duplicates.unchanged ? 'unchanged (OK)' : 'CHANGED'}`);
+  }
+  const cpuRows = [
+    ['STK push initiation', stk?.cpuSeconds],
+    ['Daraja STK callbacks', callbacks?.cpuSeconds],
+  ].filter(([, c]) => c);
+  if (cpuRows.length) {
+    console.log('CPU seconds during the timed runs:');
+    for (const [name, c] of cpuRows) {
+      console.log(
+        `  ${name.padEnd(20)}: ${c.wallSeconds} s wall; app ${c.app}, simulator ${c.simulator}${report.layout === 'single' ? ' (inside app)' : ''}, ` +
+          `postgres ${c.postgres}, redis ${c.redis}, loadgen ${c.loadgen}`,
+      );
+    }
   }
   console.log(`(bare Fastify + pg reference: STK ${BARE.stk.rps} req/s p99 ${BARE.stk.p99} ms; callbacks ${BARE.callbacks.rps} req/s p99 ${BARE.callbacks.p99} ms)`);
   if (report.errors.length) console.log(`Errors: ${report.errors.length} (see the JSON)`);

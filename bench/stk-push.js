@@ -1,7 +1,8 @@
 'use strict';
 // STK Push initiation bench: POST /api/payments/stk-push at N connections, one fresh phone per request.
 // Each request does the whole initiation: JWT check, validation, payment + audit insert, the Daraja call
-// (answered at once by the embedded simulator, in the same process), and the update with the CheckoutRequestID.
+// (answered at once by the Daraja stand-in: a separate process by default, the app itself with
+// BENCH_LAYOUT=single), and the update with the CheckoutRequestID.
 
 const { cannon, createErrorSampler, summarize, fmtLatency } = require('./lib');
 

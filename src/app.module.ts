@@ -7,6 +7,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from './audit/audit.module';
 import { TransactionLogService } from './audit/transaction-log.service';
 import { AuthModule } from './auth/auth.module';
+import { CallbacksModule } from './common/callbacks.module';
 import { CryptoModule } from './common/crypto/crypto.module';
 import { AppErrorFilter } from './common/errors/app-error.filter';
 import { RedisModule } from './common/redis/redis.module';
@@ -16,6 +17,8 @@ import { HealthModule } from './health/health.module';
 import { MpesaModule } from './mpesa/mpesa.module';
 import { DarajaSimulatorModule } from './mpesa/simulator/simulator.module';
 import { PaymentsModule } from './payments/payments.module';
+import { PreflightModule } from './preflight/preflight.module';
+import { TreasuryModule } from './treasury/treasury.module';
 import { loggerOptions } from './common/logging';
 
 @Module({})
@@ -38,10 +41,13 @@ export class AppModule {
         }),
         RedisModule,
         CryptoModule,
+        CallbacksModule,
         AuditModule,
         MpesaModule.forRoot({ imports: [AuditModule], callObserver: TransactionLogService }),
+        PreflightModule,
         AuthModule,
         PaymentsModule.register({ runWorkers }),
+        TreasuryModule,
         HealthModule,
         ...(config.simulator.enabled ? [DarajaSimulatorModule] : []),
       ],

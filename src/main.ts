@@ -1,5 +1,5 @@
 import 'dotenv/config';
-import { Logger, ValidationPipe, ValidationError as ClassValidatorError } from '@nestjs/common';
+import { INestApplicationContext, Logger, ValidationPipe, ValidationError as ClassValidatorError } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -9,6 +9,7 @@ import { AppModule } from './app.module';
 import { ValidationError } from './common/errors/app-error';
 import { Config, loadConfig } from './config/configuration';
 import { ConfigValidationError } from './config/env.validation';
+import { PreflightFailedError, PreflightService } from './preflight/preflight.service';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -61,6 +62,7 @@ async function startApi(config: Config): Promise<void> {
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 
+  await assertPreflight(app);
   await app.listen(config.app.port, config.app.host);
   const logger = new Logger('Bootstrap');
   for (const warning of config.warnings) logger.warn(warning);
@@ -76,8 +78,23 @@ async function startWorker(config: Config): Promise<void> {
   app.useLogger(app.get(PinoLogger));
   // Shutdown hooks close the BullMQ workers, which wait for active jobs to finish.
   app.enableShutdownHooks();
+  await assertPreflight(app);
   for (const warning of config.warnings) new Logger('Bootstrap').warn(warning);
   new Logger('Bootstrap').log(`MODE=worker MPESA_ENVIRONMENT=${config.mpesa.environment}: processing queues`);
+}
+
+/** Daraja settings that integrations most often get wrong: errors stop a production start, the rest is logged once. */
+async function assertPreflight(app: INestApplicationContext): Promise<void> {
+  try {
+    await app.get(PreflightService).assertReady();
+  } catch (error) {
+    if (error instanceof PreflightFailedError) {
+      console.error(error.message);
+      await app.close();
+      process.exit(1);
+    }
+    throw error;
+  }
 }
 
 async function bootstrap(): Promise<void> {

@@ -1,5 +1,8 @@
 import { registerAs } from '@nestjs/config';
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import {
+  B2cApiVersion,
   ConfigValidationError,
   EnvironmentVariables,
   MpesaEnvironment,
@@ -11,6 +14,38 @@ import {
 /** Safaricom's public sandbox passkey for shortcode 174379 (see shared/daraja/reference.md §10.3). */
 export const SANDBOX_PASSKEY = 'bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919';
 export const SANDBOX_SHORTCODE = '174379';
+/** The simulator's initiator (Safaricom's documented sandbox values, reference §10.3); the simulator expects them. */
+export const SIMULATOR_INITIATOR_NAME = 'testapi';
+export const SIMULATOR_INITIATOR_PASSWORD = 'Safaricom999!*!';
+
+/**
+ * The directory holding package.json, found from this file so that it is the same from `src/config` (ts-node,
+ * jest) and from `dist/src/config` (the built app), whatever the working directory.
+ */
+function findProjectRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(from, '..', '..');
+  }
+}
+
+export const PROJECT_ROOT = findProjectRoot(__dirname);
+
+function sameFile(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false; // an unreadable path is the preflight's business
+  }
+}
+
+/** The SecurityCredential certificates shipped in `certs/` (see certs/README.md), one per environment. */
+export const SHIPPED_CERTIFICATES: Readonly<Record<MpesaEnvironment, string>> = {
+  sandbox: join(PROJECT_ROOT, 'certs', 'sandbox.cer'),
+  production: join(PROJECT_ROOT, 'certs', 'production.cer'),
+  simulator: join(PROJECT_ROOT, 'certs', 'simulator.cer'),
+};
 
 // Development-only secrets: constant so that every local process agrees; production refuses to start without real ones.
 const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-0123456789abcdef';
@@ -59,8 +94,19 @@ export interface MpesaSettings {
   partyB: string;
   passkey: string;
   transactionType: (typeof STK_TRANSACTION_TYPES)[number];
+  /** Used for B2C, balance, reversal and transaction status; checked only when those APIs are called. */
   initiatorName?: string;
+  /** MPESA_SECURITY_CREDENTIAL as given: a ready ciphertext, or (the spec's sandbox example) a plain password. */
   securityCredential?: string;
+  /** Plain initiator password; encrypted with `certificatePath` into the SecurityCredential. */
+  initiatorPassword?: string;
+  /** Absolute path of the certificate that encrypts the initiator password (MPESA_CERTIFICATE_PATH, else the shipped one). */
+  certificatePath: string;
+  /** True when MPESA_CERTIFICATE_PATH chose the certificate. */
+  certificateOverridden: boolean;
+  /** The paying party (PartyA) of B2C, Account Balance and Transaction Status; defaults to `shortcode`. */
+  b2cShortcode: string;
+  b2cApiVersion: B2cApiVersion;
   stkCallbackUrl: string;
   b2cCallbackUrl: string;
   timeoutUrl: string;
@@ -77,6 +123,22 @@ export interface WorkerSettings {
   maxPendingMs: number;
   concurrency: number;
   idempotencyTtlHours: number;
+}
+
+/** Money-out knobs read by the payout/refund flow. */
+export interface PayoutSettings {
+  /** A refund check trusts a balance snapshot at most this old (seconds). */
+  balanceFreshnessSeconds: number;
+  /** How long a refund waits for a new Account Balance result before giving up (ms). */
+  balanceWaitMs: number;
+  /** A submitted payout with no result after this long becomes `unknown` and is asked about (ms). */
+  resultWaitMs: number;
+  /** Delay before the first Transaction Status query of an `unknown` payout (ms). */
+  firstStatusCheckDelayMs: number;
+  /** Time between Transaction Status queries of a payout still `unknown` (ms). */
+  statusCheckIntervalMs: number;
+  /** After this many queries an unresolved payout goes to a person. */
+  maxStatusChecks: number;
 }
 
 export interface NotificationSettings {
@@ -100,6 +162,7 @@ export interface Config {
   security: SecuritySettings;
   mpesa: MpesaSettings;
   worker: WorkerSettings;
+  payouts: PayoutSettings;
   notifications: NotificationSettings;
   simulator: SimulatorSettings;
   /** Things worth telling the operator once at start-up (never values of secrets). */
@@ -176,8 +239,13 @@ export function buildConfig(env: EnvironmentVariables): Config {
     partyB: '',
     passkey: environment === 'production' ? required('MPESA_PASSKEY') : (env.MPESA_PASSKEY ?? SANDBOX_PASSKEY),
     transactionType: env.MPESA_TRANSACTION_TYPE ?? 'CustomerPayBillOnline',
-    initiatorName: env.MPESA_INITIATOR_NAME ?? (isSimulator ? 'testapi' : undefined),
+    initiatorName: env.MPESA_INITIATOR_NAME ?? (isSimulator ? SIMULATOR_INITIATOR_NAME : undefined),
     securityCredential: env.MPESA_SECURITY_CREDENTIAL,
+    initiatorPassword: env.MPESA_INITIATOR_PASSWORD ?? (isSimulator ? SIMULATOR_INITIATOR_PASSWORD : undefined),
+    certificatePath: env.MPESA_CERTIFICATE_PATH ? resolve(env.MPESA_CERTIFICATE_PATH) : SHIPPED_CERTIFICATES[environment],
+    certificateOverridden: Boolean(env.MPESA_CERTIFICATE_PATH),
+    b2cShortcode: '',
+    b2cApiVersion: env.MPESA_B2C_API_VERSION ?? 'v3',
     stkCallbackUrl: required('MPESA_STK_CALLBACK_URL', callbackDefault('stk-callback')),
     b2cCallbackUrl: env.MPESA_B2C_CALLBACK_URL ?? callbackDefault('b2c-callback') ?? '',
     timeoutUrl: env.MPESA_TIMEOUT_URL ?? callbackDefault('timeout') ?? '',
@@ -188,6 +256,12 @@ export function buildConfig(env: EnvironmentVariables): Config {
     tokenRefreshMarginSeconds: env.MPESA_TOKEN_REFRESH_MARGIN_SECONDS ?? 120,
   };
   mpesa.partyB = env.MPESA_PARTY_B ?? mpesa.shortcode;
+  mpesa.b2cShortcode = env.MPESA_B2C_SHORTCODE ?? mpesa.shortcode;
+  if (environment === 'production' && sameFile(mpesa.certificatePath, SHIPPED_CERTIFICATES.simulator)) {
+    problems.push(
+      'MPESA_CERTIFICATE_PATH: certs/simulator.cer belongs to the embedded simulator; unset it to use certs/production.cer, or point it at the certificate from the Daraja portal',
+    );
+  }
   if (mpesa.transactionType === 'CustomerBuyGoodsOnline' && !env.MPESA_PARTY_B && !isSimulator) {
     warnings.push('MPESA_PARTY_B is not set for Buy Goods: the till number usually differs from MPESA_SHORTCODE');
   }
@@ -233,6 +307,14 @@ export function buildConfig(env: EnvironmentVariables): Config {
       concurrency: env.WORKER_CONCURRENCY ?? 8,
       idempotencyTtlHours: env.IDEMPOTENCY_TTL_HOURS ?? 24,
     },
+    payouts: {
+      balanceFreshnessSeconds: env.BALANCE_FRESHNESS_SECONDS ?? 300,
+      balanceWaitMs: env.BALANCE_WAIT_MS ?? 20_000,
+      resultWaitMs: env.PAYOUT_RESULT_WAIT_MS ?? 180_000,
+      firstStatusCheckDelayMs: env.PAYOUT_FIRST_STATUS_CHECK_DELAY_MS ?? 30_000,
+      statusCheckIntervalMs: env.PAYOUT_STATUS_CHECK_INTERVAL_MS ?? 60_000,
+      maxStatusChecks: env.PAYOUT_MAX_STATUS_CHECKS ?? 10,
+    },
     notifications: {
       webhookUrl: env.WEBHOOK_URL,
       webhookSecret: env.WEBHOOK_URL ? secret('WEBHOOK_SECRET', DEV_WEBHOOK_SECRET) : (env.WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET),
@@ -263,6 +345,7 @@ export const redisConfig = registerAs('redis', () => loadConfig().redis);
 export const securityConfig = registerAs('security', () => loadConfig().security);
 export const mpesaConfig = registerAs('mpesa', () => loadConfig().mpesa);
 export const workerConfig = registerAs('worker', () => loadConfig().worker);
+export const payoutsConfig = registerAs('payouts', () => loadConfig().payouts);
 export const notificationsConfig = registerAs('notifications', () => loadConfig().notifications);
 export const simulatorConfig = registerAs('simulator', () => loadConfig().simulator);
 
@@ -273,6 +356,7 @@ export const ALL_CONFIG_NAMESPACES = [
   securityConfig,
   mpesaConfig,
   workerConfig,
+  payoutsConfig,
   notificationsConfig,
   simulatorConfig,
 ];

@@ -17,6 +17,8 @@ export type MpesaEnvironment = (typeof MPESA_ENVIRONMENTS)[number];
 export const PROCESS_MODES = ['api', 'worker', 'all'] as const;
 export type ProcessMode = (typeof PROCESS_MODES)[number];
 export const STK_TRANSACTION_TYPES = ['CustomerPayBillOnline', 'CustomerBuyGoodsOnline'] as const;
+export const B2C_API_VERSIONS = ['v3', 'v1'] as const;
+export type B2cApiVersion = (typeof B2C_API_VERSIONS)[number];
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined ? undefined : Number(value));
 
@@ -56,6 +58,10 @@ export class EnvironmentVariables {
   @IsOptional() @IsIn(STK_TRANSACTION_TYPES) MPESA_TRANSACTION_TYPE?: (typeof STK_TRANSACTION_TYPES)[number];
   @IsOptional() @IsString() MPESA_INITIATOR_NAME?: string;
   @IsOptional() @IsString() MPESA_SECURITY_CREDENTIAL?: string;
+  @IsOptional() @IsString() MPESA_INITIATOR_PASSWORD?: string;
+  @IsOptional() @IsString() MPESA_CERTIFICATE_PATH?: string;
+  @IsOptional() @Matches(/^\d{5,7}$/, { message: 'must be a 5-7 digit shortcode' }) MPESA_B2C_SHORTCODE?: string;
+  @IsOptional() @IsIn(B2C_API_VERSIONS) MPESA_B2C_API_VERSION?: B2cApiVersion;
   @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL without spaces' }) MPESA_STK_CALLBACK_URL?: string;
   @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL without spaces' }) MPESA_B2C_CALLBACK_URL?: string;
   @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL without spaces' }) MPESA_TIMEOUT_URL?: string;
@@ -72,6 +78,12 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1000) PAYMENT_MAX_PENDING_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) IDEMPOTENCY_TTL_HOURS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(64) WORKER_CONCURRENCY?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86400) BALANCE_FRESHNESS_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(120000) BALANCE_WAIT_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) PAYOUT_RESULT_WAIT_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) PAYOUT_FIRST_STATUS_CHECK_DELAY_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(200) PAYOUT_STATUS_CHECK_INTERVAL_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100) PAYOUT_MAX_STATUS_CHECKS?: number;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) SIMULATOR_CALLBACK_DELAY_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) SIMULATOR_LATE_CALLBACK_MS?: number;

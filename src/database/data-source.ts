@@ -7,8 +7,23 @@ import { TransactionLog } from '../audit/transaction-log.entity';
 import { Notification, NotificationAttempt } from '../notifications/notification.entity';
 import { IdempotencyRecord } from '../payments/idempotency-record.entity';
 import { Payment } from '../payments/payment.entity';
+import { Payout } from '../payments/payouts/payout.entity';
+import { Reversal } from '../payments/reversals/reversal.entity';
+import { BalanceSnapshot } from '../treasury/balance-snapshot.entity';
+import { TransactionStatusQuery } from '../treasury/transaction-status-query.entity';
 
-export const ENTITIES = [Payment, IdempotencyRecord, TransactionLog, AuditEvent, Notification, NotificationAttempt];
+export const ENTITIES = [
+  Payment,
+  IdempotencyRecord,
+  TransactionLog,
+  AuditEvent,
+  Notification,
+  NotificationAttempt,
+  Payout,
+  Reversal,
+  BalanceSnapshot,
+  TransactionStatusQuery,
+];
 
 /** The one definition of how we reach Postgres: the app module and the migration CLI both use it. */
 export function dataSourceOptions(): DataSourceOptions {

@@ -143,12 +143,26 @@ export class DarajaAuthService {
     }
   }
 
+  /**
+   * How far this fleet's clock was from Daraja's (ours minus theirs, ms) at the last OAuth answer any process saw
+   * in the past day; undefined when none was seen. Reads only: never fetches a token.
+   */
+  async lastClockSkewMs(): Promise<number | undefined> {
+    const raw = await this.redis.get(this.clockSkewKey);
+    const skew = raw === null ? NaN : Number(raw);
+    return Number.isFinite(skew) ? skew : undefined;
+  }
+
+  private get clockSkewKey(): string {
+    return `${this.cacheKey}:clock-skew-ms`;
+  }
+
   /** Remembers how far our clock is from Daraja's (read by the preflight check). */
   private async recordClockSkew(serverDate: string, sentAt: number): Promise<void> {
     const server = Date.parse(serverDate);
     if (Number.isNaN(server)) return;
     const midpoint = sentAt + (Date.now() - sentAt) / 2;
-    await this.redis.set(`${this.cacheKey}:clock-skew-ms`, String(Math.round(midpoint - server)), 'EX', 86_400);
+    await this.redis.set(this.clockSkewKey, String(Math.round(midpoint - server)), 'EX', 86_400);
   }
 
   private async record(endpoint: string, statusCode: number | null, response: unknown, started: number, outcome: 'ok' | 'daraja_error' | 'network_error' | 'timeout') {

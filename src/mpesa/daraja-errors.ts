@@ -41,7 +41,38 @@ export class DarajaError extends Error {
   }
 }
 
+/**
+ * A Daraja API was called without the settings it needs (initiator, credential, certificate). Nothing was sent.
+ * A `Rejected` DarajaError so that callers already treating refusals as final do the same here; `variables`
+ * names what to set.
+ */
+export class DarajaConfigurationError extends DarajaError {
+  constructor(
+    message: string,
+    readonly variables: string[],
+  ) {
+    super(DarajaErrorKind.Rejected, message);
+    this.name = 'DarajaConfigurationError';
+  }
+}
+
+/** 500.002.1001 "Duplicate OriginatorConversationID.": this id was already used; the first request's outcome stands. */
+export const DUPLICATE_ORIGINATOR_CONVERSATION_ID = '500.002.1001';
+
+/** B2C v3 refused a resend because its OriginatorConversationID was already used (reference §5.2). */
+export function isDuplicateOriginatorConversationId(error: unknown): boolean {
+  return (
+    error instanceof DarajaError &&
+    error.kind === DarajaErrorKind.Rejected &&
+    error.errorCode === DUPLICATE_ORIGINATOR_CONVERSATION_ID &&
+    DUPLICATE.test(error.message)
+  );
+}
+
 const INVALID_TOKEN = /invalid access token/i;
+// 500.002.1001 carries both "Duplicate OriginatorConversationID." (a refusal) and "System internal error." (retryable),
+// and 500.003.1001 "Duplicate notification info": only the message tells them apart (reference §1.5).
+const DUPLICATE = /duplicate/i;
 const STILL_PROCESSING = /being processed/i;
 const BUSY_CODES = new Set(['500.003.02', '500.003.03']);
 
@@ -76,6 +107,7 @@ export function classifyDarajaError(httpStatus: number, body: unknown): DarajaEr
   if (INVALID_TOKEN.test(message)) kind = DarajaErrorKind.InvalidToken;
   else if (code === '500.001.1001' && STILL_PROCESSING.test(message)) kind = DarajaErrorKind.StillProcessing;
   else if ((code && BUSY_CODES.has(code)) || /spike ?arrest|quota|system is busy/i.test(message)) kind = DarajaErrorKind.Busy;
+  else if (DUPLICATE.test(message)) kind = DarajaErrorKind.Rejected;
   else if (code === '500.001.1001') kind = DarajaErrorKind.Rejected;
   else if (httpStatus >= 500 || httpStatus === 429) kind = DarajaErrorKind.System;
   else kind = DarajaErrorKind.Rejected;

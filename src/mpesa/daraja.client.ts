@@ -6,7 +6,12 @@ import { DarajaAuthService, parseJson } from './daraja-auth.service';
 import { classifyDarajaError, classifyNetworkError, DarajaError, DarajaErrorKind } from './daraja-errors';
 import { cleanResultDesc, normalizeResultCode } from './daraja-result-codes';
 import { darajaTimestamp, stkPassword } from './daraja-time';
+import { SecurityCredentialService } from './security-credential';
 import {
+  AccountBalanceRequest,
+  AsyncRequestAccepted,
+  B2cCommandId,
+  B2cPaymentRequest,
   DARAJA_CALL_OBSERVER,
   DarajaCallContext,
   DarajaCallObserver,
@@ -15,11 +20,16 @@ import {
   StkPushResponse,
   StkQueryRequest,
   StkQueryResponse,
+  TransactionReversalRequest,
+  TransactionStatusRequest,
 } from './daraja.types';
 
 /** Daraja's documented field limits (reference §2.1). */
 export const ACCOUNT_REFERENCE_MAX = 12;
 export const TRANSACTION_DESC_MAX = 13;
+/** Remarks: 2-100 characters; Occasion: up to 100 (reference §5.1, §7). */
+export const REMARKS_MAX = 100;
+export const OCCASION_MAX = 100;
 
 export interface StkPushInput {
   /** `2547XXXXXXXX` / `2541XXXXXXXX`. */
@@ -28,6 +38,47 @@ export interface StkPushInput {
   accountReference: string;
   transactionDesc: string;
   callbackUrl: string;
+}
+
+export interface B2cPaymentInput {
+  /** Our idempotency key (v3): a resend with the same id is refused as a duplicate instead of paying twice. */
+  originatorConversationId: string;
+  commandId: B2cCommandId;
+  /** Whole shillings (10-250,000). */
+  amount: number;
+  /** `2547XXXXXXXX` / `2541XXXXXXXX`. */
+  phone: string;
+  remarks: string;
+  occasion?: string;
+  resultUrl: string;
+  queueTimeoutUrl: string;
+}
+
+export interface AccountBalanceInput {
+  remarks: string;
+  resultUrl: string;
+  queueTimeoutUrl: string;
+}
+
+export interface TransactionReversalInput {
+  /** The M-Pesa receipt of the (STK/C2B) payment to reverse. B2C payouts cannot be reversed (reference §5.6). */
+  transactionId: string;
+  amount: number;
+  remarks: string;
+  occasion?: string;
+  resultUrl: string;
+  queueTimeoutUrl: string;
+}
+
+export interface TransactionStatusInput {
+  /** The M-Pesa receipt; preferred when known. */
+  transactionId?: string;
+  /** The OriginatorConversationID of the request asked about (e.g. a B2C payout's). */
+  originatorConversationId?: string;
+  remarks: string;
+  occasion?: string;
+  resultUrl: string;
+  queueTimeoutUrl: string;
 }
 
 export type StkQueryResult =
@@ -44,6 +95,17 @@ export function sanitizeDarajaText(text: string, max: number): string {
     .trim();
 }
 
+/** Remarks must be 2-100 characters after cleaning; a blank one falls back to a neutral word. */
+function remarks(text: string, fallback: string): string {
+  const clean = sanitizeDarajaText(text, REMARKS_MAX);
+  return clean.length >= 2 ? clean : fallback;
+}
+
+function occasion(text: string | undefined): string | undefined {
+  const clean = text === undefined ? '' : sanitizeDarajaText(text, OCCASION_MAX);
+  return clean || undefined;
+}
+
 /**
  * One method per Daraja endpoint. Knows HTTP, tokens and Daraja's wire format; nothing about payments.
  * Every call has a timeout, is reported (redacted) to the call observer, and fails with a classified DarajaError.
@@ -55,6 +117,7 @@ export class DarajaClient {
   constructor(
     @Inject(mpesaConfig.KEY) private readonly settings: ConfigType<typeof mpesaConfig>,
     private readonly auth: DarajaAuthService,
+    private readonly credentials: SecurityCredentialService,
     @Optional() @Inject(DARAJA_CALL_OBSERVER) private readonly observer?: DarajaCallObserver,
   ) {}
 
@@ -99,6 +162,107 @@ export class DarajaClient {
       if (error instanceof DarajaError && error.kind === DarajaErrorKind.StillProcessing) return { state: 'pending', raw: { errorMessage: error.message } };
       throw error;
     }
+  }
+
+  /**
+   * B2C payment request (reference §5). v3 carries our OriginatorConversationID, so a resend after an unknown
+   * outcome is refused as `500.002.1001 Duplicate OriginatorConversationID` (see `isDuplicateOriginatorConversationId`)
+   * instead of paying twice. Never resend with a new id before Transaction Status says the first did not pay.
+   */
+  async b2cPayment(input: B2cPaymentInput, context: DarajaCallContext = {}): Promise<AsyncRequestAccepted> {
+    // Refused before anything is sent (a definite, final refusal): a malformed number could be someone else's.
+    if (!/^254[17]\d{8}$/.test(input.phone)) throw new DarajaError(DarajaErrorKind.Rejected, 'B2C not sent: the phone is not a 2547XXXXXXXX / 2541XXXXXXXX MSISDN');
+    if (!Number.isInteger(input.amount) || input.amount <= 0) throw new DarajaError(DarajaErrorKind.Rejected, 'B2C not sent: the amount must be whole shillings');
+    const v3 = this.settings.b2cApiVersion === 'v3';
+    const body: B2cPaymentRequest = {
+      ...(v3 ? { OriginatorConversationID: input.originatorConversationId } : {}),
+      InitiatorName: this.credentials.initiatorName(),
+      SecurityCredential: this.credentials.credential(),
+      CommandID: input.commandId,
+      Amount: input.amount,
+      PartyA: this.settings.b2cShortcode,
+      PartyB: Number(input.phone),
+      Remarks: remarks(input.remarks, 'Payment'),
+      QueueTimeOutURL: input.queueTimeoutUrl,
+      ResultURL: input.resultUrl,
+      ...(occasion(input.occasion) ? { Occassion: occasion(input.occasion) } : {}),
+    };
+    const path = v3 ? '/mpesa/b2c/v3/paymentrequest' : '/mpesa/b2c/v1/paymentrequest';
+    return this.initiatorCall('B2C', path, body, context, (r) => r?.OriginatorConversationID ?? (v3 ? input.originatorConversationId : undefined));
+  }
+
+  /** Account Balance of the B2C shortcode (reference §6); the balances arrive on the ResultURL. */
+  async accountBalance(input: AccountBalanceInput, context: DarajaCallContext = {}): Promise<AsyncRequestAccepted> {
+    const body: AccountBalanceRequest = {
+      Initiator: this.credentials.initiatorName(),
+      SecurityCredential: this.credentials.credential(),
+      CommandID: 'AccountBalance',
+      PartyA: this.settings.b2cShortcode,
+      IdentifierType: '4',
+      Remarks: remarks(input.remarks, 'Balance'),
+      QueueTimeOutURL: input.queueTimeoutUrl,
+      ResultURL: input.resultUrl,
+    };
+    return this.initiatorCall('ACCOUNT_BALANCE', '/mpesa/accountbalance/v1/query', body, context, (r) => r?.OriginatorConversationID);
+  }
+
+  /** Reverses a payment received on the STK shortcode (reference §7). Keeps Safaricom's `RecieverIdentifierType`. */
+  async transactionReversal(input: TransactionReversalInput, context: DarajaCallContext = {}): Promise<AsyncRequestAccepted> {
+    const body: TransactionReversalRequest = {
+      Initiator: this.credentials.initiatorName(),
+      SecurityCredential: this.credentials.credential(),
+      CommandID: 'TransactionReversal',
+      TransactionID: input.transactionId,
+      Amount: input.amount,
+      ReceiverParty: this.settings.shortcode,
+      RecieverIdentifierType: '11',
+      ResultURL: input.resultUrl,
+      QueueTimeOutURL: input.queueTimeoutUrl,
+      Remarks: remarks(input.remarks, 'Reversal'),
+      ...(occasion(input.occasion) ? { Occasion: occasion(input.occasion) } : {}),
+    };
+    return this.initiatorCall('REVERSAL', '/mpesa/reversal/v1/request', body, context, (r) => r?.OriginatorConversationID);
+  }
+
+  /**
+   * Transaction Status by receipt or by OriginatorConversationID (reference §8). The docs name the field
+   * `OriginalConversationID`, SDKs send `OriginatorConversationID`; which Daraja honours is unverified, so both go.
+   */
+  async transactionStatus(input: TransactionStatusInput, context: DarajaCallContext = {}): Promise<AsyncRequestAccepted> {
+    if (!input.transactionId && !input.originatorConversationId) {
+      throw new DarajaError(DarajaErrorKind.Rejected, 'Transaction Status not sent: it needs a transactionId or an originatorConversationId');
+    }
+    const body: TransactionStatusRequest = {
+      Initiator: this.credentials.initiatorName(),
+      SecurityCredential: this.credentials.credential(),
+      CommandID: 'TransactionStatusQuery',
+      ...(input.transactionId ? { TransactionID: input.transactionId } : {}),
+      ...(input.originatorConversationId
+        ? { OriginalConversationID: input.originatorConversationId, OriginatorConversationID: input.originatorConversationId }
+        : {}),
+      PartyA: this.settings.b2cShortcode,
+      IdentifierType: '4',
+      ResultURL: input.resultUrl,
+      QueueTimeOutURL: input.queueTimeoutUrl,
+      Remarks: remarks(input.remarks, 'Status'),
+      ...(occasion(input.occasion) ? { Occasion: occasion(input.occasion) } : {}),
+    };
+    return this.initiatorCall('TRANSACTION_STATUS', '/mpesa/transactionstatus/v1/query', body, context, (r) => r?.OriginatorConversationID);
+  }
+
+  /** The initiator APIs answer alike: accepted for processing (ResponseCode "0"), or refused. */
+  private async initiatorCall(
+    api: DarajaCallRecord['api'],
+    path: string,
+    body: object,
+    context: DarajaCallContext,
+    transactionIdOf: (response: AsyncRequestAccepted | undefined) => string | undefined,
+  ): Promise<AsyncRequestAccepted> {
+    const response = await this.post<AsyncRequestAccepted>(api, path, body, context, transactionIdOf);
+    if (String(response.ResponseCode) !== '0') {
+      throw new DarajaError(DarajaErrorKind.Rejected, response.ResponseDescription || `ResponseCode ${response.ResponseCode}`, 200, String(response.ResponseCode));
+    }
+    return response;
   }
 
   /** POSTs with a bearer token; on Daraja's invalid-token answer, refreshes the token and resends once. */

@@ -67,9 +67,108 @@ export interface StkCallbackPayload {
   };
 }
 
+export type B2cCommandId = 'BusinessPayment' | 'SalaryPayment' | 'PromotionPayment';
+
+/** B2C v3 (reference §5.1). v1 is the same without `OriginatorConversationID`. */
+export interface B2cPaymentRequest {
+  OriginatorConversationID?: string;
+  InitiatorName: string;
+  SecurityCredential: string;
+  CommandID: B2cCommandId;
+  /** Whole shillings. */
+  Amount: number;
+  /** The B2C shortcode paying out (its Utility account is debited). */
+  PartyA: string;
+  /** The customer's MSISDN, 2547XXXXXXXX, as a number like STK's. */
+  PartyB: number;
+  Remarks: string;
+  QueueTimeOutURL: string;
+  ResultURL: string;
+  /** Daraja's v3 spelling. */
+  Occassion?: string;
+}
+
+/** Reference §6. Note `Initiator`, not `InitiatorName`. */
+export interface AccountBalanceRequest {
+  Initiator: string;
+  SecurityCredential: string;
+  CommandID: 'AccountBalance';
+  PartyA: string;
+  /** 4 = organisation shortcode. */
+  IdentifierType: '4';
+  Remarks: string;
+  QueueTimeOutURL: string;
+  ResultURL: string;
+}
+
+/** Reference §7. `RecieverIdentifierType` is Safaricom's spelling: the correct one is refused. */
+export interface TransactionReversalRequest {
+  Initiator: string;
+  SecurityCredential: string;
+  CommandID: 'TransactionReversal';
+  /** The M-Pesa receipt of the payment to reverse. */
+  TransactionID: string;
+  Amount: number;
+  /** The shortcode that received the payment. */
+  ReceiverParty: string;
+  RecieverIdentifierType: '11';
+  ResultURL: string;
+  QueueTimeOutURL: string;
+  Remarks: string;
+  Occasion?: string;
+}
+
+/** Reference §8 (the doc sample's `Command ID` / `Transaction ID` with spaces are typos). */
+export interface TransactionStatusRequest {
+  Initiator: string;
+  SecurityCredential: string;
+  CommandID: 'TransactionStatusQuery';
+  TransactionID?: string;
+  /** The docs' name. */
+  OriginalConversationID?: string;
+  /** What SDKs send; which of the two Daraja honours is unverified, so both carry the same value. */
+  OriginatorConversationID?: string;
+  PartyA: string;
+  IdentifierType: '4';
+  ResultURL: string;
+  QueueTimeOutURL: string;
+  Remarks: string;
+  Occasion?: string;
+}
+
+/** The synchronous answer of every initiator API: accepted for processing; the outcome comes to the ResultURL. */
+export interface AsyncRequestAccepted {
+  OriginatorConversationID: string;
+  ConversationID: string;
+  ResponseCode: string;
+  ResponseDescription: string;
+}
+
+export interface ResultParameterItem {
+  Key: string;
+  Value?: string | number;
+}
+
+/**
+ * The result envelope POSTed to ResultURL by B2C, Account Balance, Reversal and Transaction Status (reference §5.3,
+ * §6, §7, §8). Codes are numbers or strings (`"R000002"`); parameters and reference items are one object or an array.
+ */
+export interface DarajaResultPayload {
+  Result: {
+    ResultType: number | string;
+    ResultCode: number | string;
+    ResultDesc: string;
+    OriginatorConversationID: string;
+    ConversationID: string;
+    TransactionID?: string;
+    ResultParameters?: { ResultParameter: ResultParameterItem | ResultParameterItem[] };
+    ReferenceData?: { ReferenceItem: ResultParameterItem | ResultParameterItem[] };
+  };
+}
+
 /** What the client reports of each HTTP exchange, already redacted; the app decides where it is stored. */
 export interface DarajaCallRecord {
-  api: 'OAUTH' | 'STK_PUSH' | 'STK_QUERY';
+  api: 'OAUTH' | 'STK_PUSH' | 'STK_QUERY' | 'B2C' | 'ACCOUNT_BALANCE' | 'REVERSAL' | 'TRANSACTION_STATUS';
   endpoint: string;
   request: unknown;
   response: unknown;

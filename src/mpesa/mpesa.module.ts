@@ -1,6 +1,7 @@
 import { DynamicModule, Module, ModuleMetadata, Type } from '@nestjs/common';
 import { DarajaAuthService } from './daraja-auth.service';
 import { DarajaClient } from './daraja.client';
+import { SecurityCredentialService } from './security-credential';
 import { DARAJA_CALL_OBSERVER, DarajaCallObserver } from './daraja.types';
 
 export interface MpesaModuleOptions {
@@ -19,9 +20,10 @@ export class MpesaModule {
       providers: [
         DarajaAuthService,
         DarajaClient,
+        SecurityCredentialService,
         ...(options.callObserver ? [{ provide: DARAJA_CALL_OBSERVER, useExisting: options.callObserver }] : []),
       ],
-      exports: [DarajaClient, DarajaAuthService],
+      exports: [DarajaClient, DarajaAuthService, SecurityCredentialService],
     };
   }
 }

@@ -4,6 +4,7 @@ import { ConfigType } from '@nestjs/config';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { Queue } from 'bullmq';
 import { EntityManager, LessThan } from 'typeorm';
+import { redact } from '../common/redaction';
 import { notificationsConfig } from '../config/configuration';
 import { Notification, NotificationAttempt, NotificationStatus } from './notification.entity';
 import { AnyNotificationJob, NOTIFICATION_JOB_DEFAULTS, NOTIFICATIONS_QUEUE, NotificationJob } from './notification-jobs';
@@ -31,6 +32,20 @@ export class NotificationsService {
     return this.settings.webhookUrl
       ? { status: NotificationStatus.Pending }
       : { status: NotificationStatus.Skipped, note: 'WEBHOOK_URL is not configured' };
+  }
+
+  /** Writes an outbox row in the caller's transaction; returns its id when a job must be queued after commit. */
+  async createInTransaction(manager: EntityManager, request: { event: string; subjectId: string; payload: object }): Promise<string | undefined> {
+    const state = this.outboxState();
+    const result = await manager.insert(Notification, {
+      channel: 'webhook',
+      event: request.event,
+      subjectId: request.subjectId,
+      payload: redact(request.payload),
+      status: state.status,
+      lastError: state.note ?? null,
+    });
+    return state.status === NotificationStatus.Pending ? (result.identifiers[0] as { id: string }).id : undefined;
   }
 
   async dispatch(notificationIds: string[]): Promise<void> {

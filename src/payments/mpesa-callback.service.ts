@@ -4,7 +4,7 @@ import { Actor, AuditService } from '../audit/audit.service';
 import { InboundCallbackLog, TransactionLogService } from '../audit/transaction-log.service';
 import { AppError, ErrorCode, ValidationError } from '../common/errors/app-error';
 import { mpesaConfig } from '../config/configuration';
-import { CallbackUrls } from './callback-url';
+import { CallbackUrls } from '../common/callback-urls';
 import { PaymentSettlementService } from './payment-settlement.service';
 import { PaymentsRepository } from './payments.repository';
 import { parseStkCallback } from './stk-callback.parser';

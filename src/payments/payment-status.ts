@@ -5,18 +5,32 @@ export enum PaymentStatus {
   Failed = 'failed',
   Cancelled = 'cancelled',
   Timeout = 'timeout',
+  /** Money out after the payment completed: some of it refunded, all of it, or the whole C2B reversed. */
+  PartiallyRefunded = 'partially_refunded',
+  Refunded = 'refunded',
+  Reversed = 'reversed',
 }
 
+/** The STK outcomes: a payment leaves `pending` for one of these, exactly once. */
 export const TERMINAL_STATUSES = [PaymentStatus.Completed, PaymentStatus.Failed, PaymentStatus.Cancelled, PaymentStatus.Timeout] as const;
 
-/** The only transitions the service performs; each is applied by `UPDATE ... WHERE status = <from>`. */
+/**
+ * The only transitions the service performs; each is applied by `UPDATE ... WHERE status = <from>`.
+ * Only money that arrived can go back out: refunds and reversals start from a completed payment.
+ */
 export const ALLOWED_TRANSITIONS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
   [PaymentStatus.Pending]: [PaymentStatus.Completed, PaymentStatus.Failed, PaymentStatus.Cancelled, PaymentStatus.Timeout],
-  [PaymentStatus.Completed]: [],
+  [PaymentStatus.Completed]: [PaymentStatus.PartiallyRefunded, PaymentStatus.Refunded, PaymentStatus.Reversed],
+  [PaymentStatus.PartiallyRefunded]: [PaymentStatus.PartiallyRefunded, PaymentStatus.Refunded],
   [PaymentStatus.Failed]: [],
   [PaymentStatus.Cancelled]: [],
   [PaymentStatus.Timeout]: [],
+  [PaymentStatus.Refunded]: [],
+  [PaymentStatus.Reversed]: [],
 };
+
+/** Payments money can be refunded from. */
+export const REFUNDABLE_STATUSES = [PaymentStatus.Completed, PaymentStatus.PartiallyRefunded] as const;
 
 export function canTransition(from: PaymentStatus, to: PaymentStatus): boolean {
   return ALLOWED_TRANSITIONS[from].includes(to);

@@ -12,6 +12,8 @@ export class Payment {
   /** Whole Kenya shillings. */
   @Column({ type: 'integer' }) amount: number;
   @Column({ type: 'char', length: 3, default: 'KES' }) currency: string;
+  /** Sum of completed refunds, in whole shillings. */
+  @Column({ name: 'refunded_amount', type: 'integer', default: 0 }) refundedAmount: number;
   @Column({ type: 'varchar', length: 16, default: PaymentStatus.Pending }) status: PaymentStatus;
   @Column({ type: 'varchar', length: 16, default: 'mpesa' }) method: string;
   @Column({ name: 'payment_type', type: 'varchar', length: 32 }) paymentType: PaymentType;

@@ -3,7 +3,6 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
 import { NotificationsModule } from '../notifications/notifications.module';
-import { CallbackUrls } from './callback-url';
 import { IdempotencyRecord } from './idempotency-record.entity';
 import { IdempotencyService } from './idempotency.service';
 import { PaymentJobsProducer } from './jobs/payment-jobs.producer';
@@ -18,6 +17,13 @@ import { PaymentsController } from './payments.controller';
 import { PaymentsRepository } from './payments.repository';
 import { PaymentsService } from './payments.service';
 import { StkPushService } from './stk-push.service';
+import { Payout } from './payouts/payout.entity';
+import { PayoutsController } from './payouts/payouts.controller';
+import { PayoutsService } from './payouts/payouts.service';
+import { Reversal } from './reversals/reversal.entity';
+import { ReversalsService } from './reversals/reversals.service';
+import { ResultCallbackService } from './result-callback.service';
+import { TreasuryModule } from '../treasury/treasury.module';
 
 @Module({})
 export class PaymentsModule {
@@ -25,12 +31,13 @@ export class PaymentsModule {
     return {
       module: PaymentsModule,
       imports: [
-        TypeOrmModule.forFeature([Payment, IdempotencyRecord]),
+        TypeOrmModule.forFeature([Payment, IdempotencyRecord, Payout, Reversal]),
+        TreasuryModule,
         BullModule.registerQueue({ name: PAYMENTS_QUEUE }),
         AuditModule,
         NotificationsModule.register(options),
       ],
-      controllers: [PaymentsController, MpesaCallbackController],
+      controllers: [PaymentsController, MpesaCallbackController, PayoutsController],
       providers: [
         PaymentsRepository,
         PaymentsService,
@@ -38,8 +45,10 @@ export class PaymentsModule {
         PaymentSettlementService,
         PaymentSweepService,
         MpesaCallbackService,
+        ResultCallbackService,
+        PayoutsService,
+        ReversalsService,
         IdempotencyService,
-        CallbackUrls,
         PaymentJobsProducer,
         ...(options.runWorkers ? [PaymentsProcessor] : []),
       ],

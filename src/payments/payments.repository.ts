@@ -76,8 +76,10 @@ export const UNIQUE_RECEIPT = 'UQ_payments_mpesa_receipt_number';
 export class PaymentsRepository {
   constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
 
-  findById(id: string, manager: EntityManager = this.manager): Promise<Payment | null> {
-    return manager.findOneBy(Payment, { id });
+  /** Raw SQL: this read is on the hot path of every callback and status query. */
+  async findById(id: string, manager: EntityManager = this.manager): Promise<Payment | null> {
+    const rows: Record<string, unknown>[] = await manager.query('SELECT * FROM payments WHERE id = $1', [id]);
+    return rows.length ? this.fromRow(rows[0]) : null;
   }
 
   findPendingByPhoneHash(phoneHash: string): Promise<Payment | null> {

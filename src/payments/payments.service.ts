@@ -12,6 +12,8 @@ import { Payment } from './payment.entity';
 import { PaymentStatus } from './payment-status';
 import { PaymentsRepository } from './payments.repository';
 import { RequestContext, StkPushService } from './stk-push.service';
+import { PayoutsService } from './payouts/payouts.service';
+import { ReversalsService } from './reversals/reversals.service';
 
 /** The API's view of payments: starting one (with Idempotency-Key), reading one, listing them. */
 @Injectable()
@@ -21,6 +23,8 @@ export class PaymentsService {
     private readonly stkPush: StkPushService,
     private readonly idempotency: IdempotencyService,
     private readonly crypto: FieldEncryptionService,
+    private readonly payouts: PayoutsService,
+    private readonly reversals: ReversalsService,
   ) {}
 
   async initiate(user: AuthUser, dto: InitiateStkPushDto, ctx: RequestContext): Promise<StoredAnswer> {
@@ -42,7 +46,12 @@ export class PaymentsService {
     const payment = isUUID(id) ? await this.payments.findById(id) : null;
     // Another client's payment is reported as missing, not forbidden: ids are not to be probed.
     if (!payment || (user.role !== 'admin' && payment.clientId !== user.id)) throw new NotFoundError('Payment');
-    return this.view(payment);
+    const [refunds, reversals] = await Promise.all([this.payouts.refundsOf(id), this.reversals.forPayment(id)]);
+    return {
+      ...this.view(payment),
+      refunds: refunds.map((r) => this.payouts.view(r)),
+      reversals: reversals.map((r) => ({ id: r.id, status: r.status, amount: r.amount, reason: r.reason, resultCode: r.resultCode, resultDesc: r.resultDesc, createdAt: r.createdAt, completedAt: r.completedAt })),
+    };
   }
 
   async list(user: AuthUser, query: ListPaymentsQueryDto): Promise<PaymentPageDto> {
@@ -65,6 +74,7 @@ export class PaymentsService {
       appointmentId: p.appointmentId,
       status: p.status as PaymentStatus,
       amount: p.amount,
+      refundedAmount: p.refundedAmount,
       currency: p.currency,
       phoneNumber: maskPhone(this.crypto.decrypt(p.phoneNumberEncrypted)),
       paymentType: p.paymentType,

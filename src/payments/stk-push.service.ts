@@ -9,7 +9,7 @@ import { ACCOUNT_REFERENCE_MAX, DarajaClient, sanitizeDarajaText, TRANSACTION_DE
 import { StkPushResponse } from '../mpesa/daraja.types';
 import { maskPhone, normalizeKenyanPhone } from '../mpesa/phone-number';
 import { AuthUser } from '../auth/auth-user';
-import { CallbackUrls } from './callback-url';
+import { CallbackUrls } from '../common/callback-urls';
 import { InitiateStkPushDto } from './dto/initiate-stk-push.dto';
 import { PaymentJobsProducer } from './jobs/payment-jobs.producer';
 import { STK_MAX_RETRIES } from './jobs/payment-jobs';

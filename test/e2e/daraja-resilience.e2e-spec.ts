@@ -239,7 +239,7 @@ describe('secrets at rest', () => {
       // Guards against a vacuous pass: each secret must be the real thing.
       expect(accessToken).toMatch(/^[A-Za-z0-9]{28}$/);
       expect(push.request_data.Timestamp).toMatch(/^\d{14}$/);
-      expect(new URL(callbackUrl).searchParams.get('token')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(new URL(callbackUrl).searchParams.get('token')).toMatch(/^[0-9a-f]{64}$/);
       return {
         passkey: SANDBOX_PASSKEY,
         consumerSecret: CONSUMER_SECRET,

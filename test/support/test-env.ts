@@ -43,6 +43,13 @@ export function testEnvOverrides(i: TestEnvInputs): Record<string, string> {
     STATUS_SWEEP_INTERVAL_MS: '1000',
     STATUS_QUERY_MIN_AGE_MS: '1500',
     PAYMENT_MAX_PENDING_MS: '12000',
+    // Money out: results are expected within 3 s, an unknown payout is checked after 0.5 s and then every 2 s.
+    PAYOUT_RESULT_WAIT_MS: '3000',
+    PAYOUT_FIRST_STATUS_CHECK_DELAY_MS: '500',
+    PAYOUT_STATUS_CHECK_INTERVAL_MS: '2000',
+    PAYOUT_MAX_STATUS_CHECKS: '3',
+    BALANCE_FRESHNESS_SECONDS: '1',
+    BALANCE_WAIT_MS: '5000',
     WEBHOOK_URL: `http://127.0.0.1:${i.webhookPort}/webhooks/legalpro`,
     WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
   };

@@ -21,6 +21,7 @@ export function httpStatusFor(code: ErrorCode): number {
       return HttpStatus.FORBIDDEN;
     case ErrorCode.NOT_FOUND:
       return HttpStatus.NOT_FOUND;
+    case ErrorCode.CONFLICT:
     case ErrorCode.PAYMENT_PENDING_FOR_PHONE:
     case ErrorCode.IDEMPOTENCY_IN_FLIGHT:
     case ErrorCode.SUBSCRIBER_BUSY:

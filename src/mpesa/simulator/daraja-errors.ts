@@ -36,7 +36,10 @@ export const invalidAuthentication = () => darajaError(400, '400.008.01', 'Inval
 /** Wrong consumer key/secret: Daraja answers 400 with an empty body; only the reason phrase says why. */
 export const invalidCredentials = (): DarajaReply => ({ status: 400, statusText: 'Bad Request: Invalid Credentials' });
 
-/** STK and Reversal use 404.001.03 for a bad token (B2C/Balance use other codes; not simulated yet). */
+/**
+ * STK and Reversal use 404.001.03 for a bad token. B2C and Balance use 401.002.01 on real Daraja (reference.md §1.5);
+ * the simulator answers 404.001.03 everywhere: clients must classify by message, not by code.
+ */
 export const invalidAccessToken = () => darajaError(404, '404.001.03', 'Invalid Access Token');
 export const wrongCredentials = () => darajaError(500, '500.001.1001', 'Wrong credentials');
 export const subscriberLocked = () =>
@@ -44,6 +47,9 @@ export const subscriberLocked = () =>
 /** The STK Query "still pending" answer: the request id is the CheckoutRequestID (real capture, reference.md §4). */
 export const transactionBeingProcessed = (checkoutRequestId: string) =>
   darajaError(500, '500.001.1001', 'The transaction is being processed', checkoutRequestId);
+
+/** B2C v3 reuse of an OriginatorConversationID (reference.md §5.2): M-Pesa's guard against double disbursement. */
+export const duplicateOriginatorConversationId = () => darajaError(500, '500.002.1001', 'Duplicate OriginatorConversationID.');
 
 export const systemBusy = () => darajaError(500, '500.003.02', 'System is busy. Please try again in few minutes.');
 export const spikeArrest = () => darajaError(500, '500.003.02', 'Error Occurred: Spike Arrest Violation');

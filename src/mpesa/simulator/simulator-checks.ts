@@ -72,9 +72,9 @@ export interface ValidStkPush {
   transactionDesc?: string;
 }
 
-function wholeAmount(value: unknown): number | undefined {
+function wholeAmount(value: unknown, min = 1, max = STK_MAX_AMOUNT): number | undefined {
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
-  return Number.isInteger(n) && n >= 1 && n <= STK_MAX_AMOUNT ? n : undefined;
+  return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
 }
 
 function httpUrl(value: unknown): string | undefined {
@@ -124,4 +124,218 @@ export function checkStkPushFields(body: unknown, expected: ExpectedMerchant): C
 export function checkCheckoutRequestId(body: unknown): Checked<string> {
   const id = asRecord(body).CheckoutRequestID;
   return typeof id === 'string' && id !== '' ? { ok: true, value: id } : fail(invalidField('CheckoutRequestID'));
+}
+
+// ---- Money out: B2C, Account Balance, Reversal, Transaction Status ----
+
+/** What the initiator-based APIs check the caller against. */
+export interface ExpectedInitiator {
+  initiatorName: string;
+  /** The plain initiator password the SecurityCredential must decrypt to. */
+  initiatorPassword: string;
+  /** PartyA of B2C and Account Balance. */
+  b2cShortcode: string;
+  /** The STK (collection) shortcode: Reversal's ReceiverParty, and a valid Transaction Status PartyA. */
+  shortcode: string;
+}
+
+/** SecurityCredential -> plain password, or undefined when it does not decrypt (see simulator-credential.ts). */
+export type DecryptCredential = (credential: unknown) => string | undefined;
+
+export const B2C_COMMAND_IDS = ['BusinessPayment', 'SalaryPayment', 'PromotionPayment'] as const;
+export const B2C_MIN_AMOUNT = 10;
+export const B2C_MAX_AMOUNT = 250_000;
+export const REMARKS_MIN = 2;
+export const REMARKS_MAX = 100;
+export const ORIGINATOR_CONVERSATION_ID_MAX = 64;
+/** `11` per the current docs, `4` in the Daraja 1.0 sample (reference.md §7). */
+export const REVERSAL_RECEIVER_IDENTIFIER_TYPES = ['11', '4'] as const;
+const ORGANISATION_IDENTIFIER = '4';
+const RECEIPT = /^[A-Za-z0-9]{10}$/;
+
+/** Fields every initiator-based request shares. */
+interface InitiatedRequest {
+  /**
+   * False when the credential decrypted, but not to the configured password: Daraja accepts such a request and
+   * fails it in the result with 2001 (reference.md §5.4), so it is not a synchronous error.
+   */
+  initiatorValid: boolean;
+  resultUrl: string;
+  queueTimeoutUrl: string;
+}
+
+export interface ValidB2c extends InitiatedRequest {
+  /** v3 only; v1 lets M-Pesa generate it. */
+  originatorConversationId?: string;
+  commandId: (typeof B2C_COMMAND_IDS)[number];
+  amount: number;
+  partyA: string;
+  phone: string;
+  remarks: string;
+  occasion?: string;
+}
+
+export interface ValidBalanceQuery extends InitiatedRequest {
+  partyA: string;
+}
+
+export interface ValidReversal extends InitiatedRequest {
+  transactionId: string;
+  amount: number;
+  receiverParty: string;
+}
+
+export interface ValidStatusQuery extends InitiatedRequest {
+  partyA: string;
+  /** The ids given, in lookup order: receipt first, as reference.md §8 advises. */
+  ids: string[];
+  occasion?: string;
+}
+
+/** The initiator name (under the field name the API uses), then the credential. */
+function checkInitiator(
+  b: Record<string, unknown>,
+  nameField: 'InitiatorName' | 'Initiator',
+  expected: ExpectedInitiator,
+  decrypt: DecryptCredential,
+): Checked<boolean> {
+  if (text(b[nameField]) !== expected.initiatorName) return fail(invalidField(nameField));
+  const password = decrypt(b.SecurityCredential);
+  if (password === undefined) return fail(invalidField('SecurityCredential'));
+  return { ok: true, value: password === expected.initiatorPassword };
+}
+
+/** ResultURL then QueueTimeOutURL: both must be http(s) URLs without spaces. */
+function checkResultUrls(b: Record<string, unknown>): Checked<{ resultUrl: string; queueTimeoutUrl: string }> {
+  const resultUrl = httpUrl(b.ResultURL);
+  if (!resultUrl) return fail(invalidField('ResultURL'));
+  const queueTimeoutUrl = httpUrl(b.QueueTimeOutURL);
+  if (!queueTimeoutUrl) return fail(invalidField('QueueTimeOutURL'));
+  return { ok: true, value: { resultUrl, queueTimeoutUrl } };
+}
+
+const remarksOk = (value: string | undefined) => value !== undefined && value.length >= REMARKS_MIN && value.length <= REMARKS_MAX;
+
+/**
+ * Remarks is mandatory for B2C (2–100 chars, reference.md §5.1); the other APIs' docs are vaguer, so there a
+ * missing Remarks passes and only a present-but-unusable one fails.
+ */
+function optionalRemarksOk(b: Record<string, unknown>): boolean {
+  return b.Remarks === undefined || b.Remarks === null || remarksOk(text(b.Remarks));
+}
+
+/** `Occassion` is the v3 docs' spelling, `Occasion` the SDKs'; either is fine (reference.md §5.1). */
+function occasionOf(b: Record<string, unknown>): string | undefined {
+  return text(b.Occassion) ?? text(b.Occasion);
+}
+
+/** B2C v1/v3 in the simulator's order; the duplicate-OriginatorConversationID check needs Redis and is the service's. */
+export function checkB2cRequest(
+  body: unknown,
+  version: 'v1' | 'v3',
+  expected: ExpectedInitiator,
+  decrypt: DecryptCredential,
+): Checked<ValidB2c> {
+  const b = asRecord(body);
+
+  let originatorConversationId: string | undefined;
+  if (version === 'v3') {
+    originatorConversationId = text(b.OriginatorConversationID);
+    if (!originatorConversationId || originatorConversationId.length > ORIGINATOR_CONVERSATION_ID_MAX || /\s/.test(originatorConversationId)) {
+      return fail(invalidField('OriginatorConversationID'));
+    }
+  }
+
+  const initiator = checkInitiator(b, 'InitiatorName', expected, decrypt);
+  if (!initiator.ok) return initiator;
+
+  const commandId = text(b.CommandID);
+  if (!commandId || !(B2C_COMMAND_IDS as readonly string[]).includes(commandId)) return fail(invalidField('CommandID'));
+  const amount = wholeAmount(b.Amount, B2C_MIN_AMOUNT, B2C_MAX_AMOUNT);
+  if (amount === undefined) return fail(invalidField('Amount'));
+  const partyA = text(b.PartyA);
+  if (partyA !== expected.b2cShortcode) return fail(invalidField('PartyA'));
+  const phone = text(b.PartyB);
+  if (!phone || !MSISDN.test(phone)) return fail(invalidField('PartyB'));
+  const remarks = text(b.Remarks);
+  if (!remarks || !remarksOk(remarks)) return fail(invalidField('Remarks'));
+  const urls = checkResultUrls(b);
+  if (!urls.ok) return urls;
+
+  return {
+    ok: true,
+    value: {
+      originatorConversationId,
+      initiatorValid: initiator.value,
+      commandId: commandId as ValidB2c['commandId'],
+      amount,
+      partyA,
+      phone,
+      remarks,
+      occasion: occasionOf(b),
+      ...urls.value,
+    },
+  };
+}
+
+export function checkBalanceQuery(body: unknown, expected: ExpectedInitiator, decrypt: DecryptCredential): Checked<ValidBalanceQuery> {
+  const b = asRecord(body);
+  const initiator = checkInitiator(b, 'Initiator', expected, decrypt);
+  if (!initiator.ok) return initiator;
+  if (text(b.CommandID) !== 'AccountBalance') return fail(invalidField('CommandID'));
+  const partyA = text(b.PartyA);
+  if (partyA !== expected.b2cShortcode) return fail(invalidField('PartyA'));
+  if (text(b.IdentifierType) !== ORGANISATION_IDENTIFIER) return fail(invalidField('IdentifierType'));
+  if (!optionalRemarksOk(b)) return fail(invalidField('Remarks'));
+  const urls = checkResultUrls(b);
+  if (!urls.ok) return urls;
+  return { ok: true, value: { initiatorValid: initiator.value, partyA, ...urls.value } };
+}
+
+export function checkReversalRequest(body: unknown, expected: ExpectedInitiator, decrypt: DecryptCredential): Checked<ValidReversal> {
+  const b = asRecord(body);
+  const initiator = checkInitiator(b, 'Initiator', expected, decrypt);
+  if (!initiator.ok) return initiator;
+  if (text(b.CommandID) !== 'TransactionReversal') return fail(invalidField('CommandID'));
+  const transactionId = text(b.TransactionID);
+  if (!transactionId || !RECEIPT.test(transactionId)) return fail(invalidField('TransactionID'));
+  const amount = wholeAmount(b.Amount);
+  if (amount === undefined) return fail(invalidField('Amount'));
+  const receiverParty = text(b.ReceiverParty);
+  if (receiverParty !== expected.shortcode) return fail(invalidField('ReceiverParty'));
+  // Safaricom's misspelling is the only accepted key: a correctly spelled ReceiverIdentifierType alone is
+  // answered with this very error (real capture, reference.md §7).
+  const identifierType = text(b.RecieverIdentifierType);
+  if (!identifierType || !(REVERSAL_RECEIVER_IDENTIFIER_TYPES as readonly string[]).includes(identifierType)) {
+    return fail(invalidField('RecieverIdentifierType'));
+  }
+  if (!optionalRemarksOk(b)) return fail(invalidField('Remarks'));
+  const urls = checkResultUrls(b);
+  if (!urls.ok) return urls;
+  return {
+    ok: true,
+    value: { initiatorValid: initiator.value, transactionId: transactionId.toUpperCase(), amount, receiverParty, ...urls.value },
+  };
+}
+
+export function checkStatusQuery(body: unknown, expected: ExpectedInitiator, decrypt: DecryptCredential): Checked<ValidStatusQuery> {
+  const b = asRecord(body);
+  const initiator = checkInitiator(b, 'Initiator', expected, decrypt);
+  if (!initiator.ok) return initiator;
+  if (text(b.CommandID) !== 'TransactionStatusQuery') return fail(invalidField('CommandID'));
+
+  // The docs name the conversation field OriginalConversationID, one SDK sends OriginatorConversationID and it is
+  // unverified which Daraja honours (reference.md §8): take any of them.
+  const ids = [b.TransactionID, b.OriginatorConversationID, b.OriginalConversationID]
+    .map(text)
+    .filter((id): id is string => id !== undefined && id.trim() !== '' && id.length <= ORIGINATOR_CONVERSATION_ID_MAX);
+  if (ids.length === 0) return fail(invalidField('TransactionID'));
+
+  const partyA = text(b.PartyA);
+  if (!partyA || (partyA !== expected.shortcode && partyA !== expected.b2cShortcode)) return fail(invalidField('PartyA'));
+  if (text(b.IdentifierType) !== ORGANISATION_IDENTIFIER) return fail(invalidField('IdentifierType'));
+  if (!optionalRemarksOk(b)) return fail(invalidField('Remarks'));
+  const urls = checkResultUrls(b);
+  if (!urls.ok) return urls;
+  return { ok: true, value: { initiatorValid: initiator.value, partyA, ids: [...new Set(ids)], occasion: occasionOf(b), ...urls.value } };
 }

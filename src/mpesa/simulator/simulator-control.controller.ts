@@ -3,7 +3,9 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../../auth/public.decorator';
 import { normalizeKenyanPhone } from '../phone-number';
-import { CallbacksSwitchDto, QueueFaultsDto } from './simulator-control.dto';
+import { CallbacksSwitchDto, QueueFaultsDto, SetBalancesDto } from './simulator-control.dto';
+import { kesNumber, SimulatedBalances } from './simulator-money-out-wire';
+import { SimulatorMoneyOutService } from './simulator-money-out.service';
 import { DarajaSimulatorService } from './simulator.service';
 
 /** Validates here rather than trusting the app's global pipe, whose settings this module does not own. */
@@ -14,7 +16,10 @@ const validBody = new ValidationPipe({ whitelist: true, forbidNonWhitelisted: tr
 @ApiExcludeController()
 @Controller('simulator/control')
 export class SimulatorControlController {
-  constructor(private readonly simulator: DarajaSimulatorService) {}
+  constructor(
+    private readonly simulator: DarajaSimulatorService,
+    private readonly moneyOut: SimulatorMoneyOutService,
+  ) {}
 
   /** Queues `count` faults; each is consumed by one request to `endpoint`, across all app processes. */
   @Post('faults')
@@ -26,17 +31,14 @@ export class SimulatorControlController {
 
   @Get('stats')
   async stats(@Res() reply: FastifyReply): Promise<void> {
-    reply.status(200).send(await this.simulator.stats());
+    const [stats, balances] = await Promise.all([this.simulator.stats(), this.moneyOut.balances()]);
+    reply.status(200).send({ ...stats, balances: inKes(balances) });
   }
 
   @Get('stk')
   async transactionsForPhone(@Query('phone') phone: unknown, @Res() reply: FastifyReply): Promise<void> {
-    const msisdn = normalizeKenyanPhone(phone);
-    if (!msisdn) {
-      reply.status(400).send({ statusCode: 400, message: 'phone must be a Safaricom number such as 254708374149' });
-      return;
-    }
-    reply.status(200).send({ items: await this.simulator.transactionsForPhone(msisdn) });
+    const msisdn = phoneOr400(phone, reply);
+    if (msisdn) reply.status(200).send({ items: await this.simulator.transactionsForPhone(msisdn) });
   }
 
   @Get('stk/:checkoutRequestId')
@@ -46,7 +48,36 @@ export class SimulatorControlController {
       reply.status(404).send({ statusCode: 404, message: `No simulated STK push ${checkoutRequestId}` });
       return;
     }
-    reply.status(200).send({ ...transaction, settled: Date.parse(transaction.settlesAt) <= Date.now() });
+    const reversal = transaction.receipt ? await this.moneyOut.reversalOf(transaction.receipt) : undefined;
+    reply.status(200).send({ ...transaction, settled: Date.parse(transaction.settlesAt) <= Date.now(), reversal: reversal ?? null });
+  }
+
+  /** Every B2C payout to the phone; `paid` tells whether money left (tests prove "at most one payout" with it). */
+  @Get('b2c')
+  async paymentsForPhone(@Query('phone') phone: unknown, @Res() reply: FastifyReply): Promise<void> {
+    const msisdn = phoneOr400(phone, reply);
+    if (msisdn) reply.status(200).send({ items: await this.moneyOut.paymentsForPhone(msisdn) });
+  }
+
+  @Get('b2c/:originatorConversationId')
+  async payment(@Param('originatorConversationId') originatorConversationId: string, @Res() reply: FastifyReply): Promise<void> {
+    const payment = await this.moneyOut.findPayment(originatorConversationId);
+    if (!payment) {
+      reply.status(404).send({ statusCode: 404, message: `No simulated B2C payout ${originatorConversationId}` });
+      return;
+    }
+    reply.status(200).send(payment);
+  }
+
+  @Get('balance')
+  async balances(@Res() reply: FastifyReply): Promise<void> {
+    reply.status(200).send(inKes(await this.moneyOut.balances()));
+  }
+
+  /** Sets the simulated balances, e.g. `{ "utility": 0 }` so that the next payout fails with ResultCode 1. */
+  @Post('balance')
+  async setBalances(@Body(validBody) dto: SetBalancesDto, @Res() reply: FastifyReply): Promise<void> {
+    reply.status(200).send(inKes(await this.moneyOut.setBalances(dto.utility, dto.working)));
   }
 
   @Post('revoke-tokens')
@@ -61,9 +92,18 @@ export class SimulatorControlController {
     reply.status(200).send({ enabled: dto.enabled });
   }
 
+  /** Stats, faults, subscriber locks, the callbacks switch and the balances; tokens and stored transactions stay. */
   @Post('reset')
   async reset(@Res() reply: FastifyReply): Promise<void> {
-    await this.simulator.reset();
+    await Promise.all([this.simulator.reset(), this.moneyOut.resetBalances()]);
     reply.status(200).send({ reset: true });
   }
 }
+
+function phoneOr400(phone: unknown, reply: FastifyReply): string | undefined {
+  const msisdn = normalizeKenyanPhone(phone);
+  if (!msisdn) reply.status(400).send({ statusCode: 400, message: 'phone must be a Safaricom number such as 254708374149' });
+  return msisdn;
+}
+
+const inKes = (b: SimulatedBalances) => ({ utility: kesNumber(b.utilityCents), working: kesNumber(b.workingCents) });

@@ -1,4 +1,4 @@
-import { IsBoolean, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, Max, Min } from 'class-validator';
 import { FAULT_KINDS, FaultKind, SIMULATED_ENDPOINTS, SimulatedEndpoint } from './simulator-faults';
 
 export class QueueFaultsDto {
@@ -27,4 +27,22 @@ export class QueueFaultsDto {
 export class CallbacksSwitchDto {
   @IsBoolean()
   enabled: boolean;
+}
+
+/** Largest simulated balance, in KES: keeps every balance an exact integer number of cents in Redis' Lua. */
+export const MAX_SIMULATED_BALANCE = 10_000_000_000;
+
+export class SetBalancesDto {
+  /** The B2C Utility account, KES (two decimals at most): what payouts and reversals are paid from. */
+  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 2 })
+  @Min(0)
+  @Max(MAX_SIMULATED_BALANCE)
+  utility: number;
+
+  /** The Working account, KES; left as it is when omitted. */
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 2 })
+  @Min(0)
+  @Max(MAX_SIMULATED_BALANCE)
+  working?: number;
 }

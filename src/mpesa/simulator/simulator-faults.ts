@@ -7,7 +7,8 @@ import {
   systemBusy,
 } from './daraja-errors';
 
-export const SIMULATED_ENDPOINTS = ['oauth', 'stkpush', 'stkquery'] as const;
+/** `b2c` covers both B2C versions (v1 and v3). */
+export const SIMULATED_ENDPOINTS = ['oauth', 'stkpush', 'stkquery', 'b2c', 'balance', 'reversal', 'transactionstatus'] as const;
 export type SimulatedEndpoint = (typeof SIMULATED_ENDPOINTS)[number];
 
 export const FAULT_KINDS = [

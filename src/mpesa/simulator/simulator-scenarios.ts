@@ -164,3 +164,139 @@ export function callbackDelaysMs(scenario: StkScenario, timings: SimulatorTiming
       return [];
   }
 }
+
+// ---- B2C (money out) ----
+
+/** What happens to a simulated B2C payout. */
+export type B2cOutcome =
+  | 'success'
+  | 'insufficient_funds'
+  | 'initiator_invalid'
+  | 'queue_timeout_not_paid'
+  | 'queue_timeout_paid'
+  | 'no_result';
+
+/** Which of the two URLs hears about it (after SIMULATOR_CALLBACK_DELAY_MS); `none`: only Transaction Status tells. */
+export type B2cDelivery = 'result' | 'queue_timeout' | 'none';
+
+/** ResultDesc texts as Daraja sends them (reference.md §5.4). */
+export const B2C_RESULT_DESCRIPTIONS = {
+  0: 'The service request is processed successfully.',
+  1: 'The balance is insufficient for the transaction.',
+  2001: 'The initiator information is invalid.',
+} as const;
+
+export type B2cResultCode = keyof typeof B2C_RESULT_DESCRIPTIONS;
+
+export interface B2cScenario {
+  /** The `PartyB` that triggers it; `null` for the default (any other valid number). */
+  phone: string | null;
+  outcome: B2cOutcome;
+  /** Whether the money left the Utility account (what Transaction Status and the control API report). */
+  paid: boolean;
+  delivery: B2cDelivery;
+  /** The Result's code when `delivery` is `result`; a paid payout's is 0 even when nobody is told. */
+  resultCode: B2cResultCode | null;
+  /** One line for the README table. */
+  summary: string;
+}
+
+export const DEFAULT_B2C_SCENARIO: B2cScenario = {
+  phone: null,
+  outcome: 'success',
+  paid: true,
+  delivery: 'result',
+  resultCode: 0,
+  summary: 'any other valid number: success like 254708374149',
+};
+
+/** The PartyB table: data, so tests and the README print exactly what the simulator does. */
+export const B2C_SCENARIOS: readonly B2cScenario[] = [
+  {
+    phone: '254708374149',
+    outcome: 'success',
+    paid: true,
+    delivery: 'result',
+    resultCode: 0,
+    summary: 'paid; result (ResultCode 0, receipt, balances) after SIMULATOR_CALLBACK_DELAY_MS',
+  },
+  {
+    phone: '254700000001',
+    outcome: 'insufficient_funds',
+    paid: false,
+    delivery: 'result',
+    resultCode: 1,
+    summary: 'not paid; result ResultCode 1 "The balance is insufficient for the transaction."',
+  },
+  {
+    phone: '254700002001',
+    outcome: 'initiator_invalid',
+    paid: false,
+    delivery: 'result',
+    resultCode: 2001,
+    summary: 'not paid; result ResultCode 2001 "The initiator information is invalid."',
+  },
+  {
+    phone: '254700000010',
+    outcome: 'queue_timeout_not_paid',
+    paid: false,
+    delivery: 'queue_timeout',
+    resultCode: null,
+    summary: 'not paid; only QueueTimeOutURL is called; Transaction Status answers 2033 (not found)',
+  },
+  {
+    phone: '254700000011',
+    outcome: 'queue_timeout_paid',
+    paid: true,
+    delivery: 'queue_timeout',
+    resultCode: 0,
+    summary: 'PAID, yet only QueueTimeOutURL is called (no result); Transaction Status shows it Completed with its receipt',
+  },
+  {
+    phone: '254700000012',
+    outcome: 'no_result',
+    paid: true,
+    delivery: 'none',
+    resultCode: 0,
+    summary: 'PAID, and neither URL is ever called; only Transaction Status shows it Completed',
+  },
+];
+
+/**
+ * Not in the phone table: a SecurityCredential that decrypts to the wrong password is accepted, then fails
+ * with 2001 whatever PartyB is, as Daraja does (reference.md §5.4).
+ */
+export const B2C_WRONG_PASSWORD_SCENARIO: B2cScenario = {
+  phone: null,
+  outcome: 'initiator_invalid',
+  paid: false,
+  delivery: 'result',
+  resultCode: 2001,
+  summary: 'any PartyB with a credential that decrypts to the wrong initiator password: ResultCode 2001, not paid',
+};
+
+/**
+ * Not in the phone table: a payout that would pay more than the simulated Utility balance
+ * (`POST /simulator/control/balance`) fails like 254700000001, whichever paying scenario PartyB picked.
+ */
+export const B2C_INSUFFICIENT_BALANCE_SCENARIO: B2cScenario = {
+  phone: null,
+  outcome: 'insufficient_funds',
+  paid: false,
+  delivery: 'result',
+  resultCode: 1,
+  summary: 'any PartyB when Amount exceeds the simulated Utility balance: ResultCode 1, not paid',
+};
+
+const B2C_BY_PHONE = new Map(B2C_SCENARIOS.map((s) => [s.phone, s]));
+
+export function b2cScenarioFor(phone: string): B2cScenario {
+  return B2C_BY_PHONE.get(phone) ?? DEFAULT_B2C_SCENARIO;
+}
+
+/**
+ * What the simulator POSTs to QueueTimeOutURL. Safaricom documents no sample (reference.md §5.5): this code and
+ * text are our choice, in the `Result` envelope community handlers read. Apps must treat any arrival there as a
+ * timeout whatever its ResultCode (this one deliberately reuses 1, which means "insufficient funds" in a result).
+ */
+export const B2C_QUEUE_TIMEOUT = { resultCode: 1, resultDesc: 'The request timed out while waiting in the queue' } as const;

@@ -3,8 +3,8 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../../auth/public.decorator';
 import type { DarajaReply } from './daraja-errors';
-import { faultEffect, SimulatedEndpoint } from './simulator-faults';
-import { dropConnection, sendDaraja, sleep } from './simulator-http';
+import type { SimulatedEndpoint } from './simulator-faults';
+import { serveDaraja } from './simulator-http';
 import { DarajaSimulatorService } from './simulator.service';
 
 /**
@@ -44,19 +44,7 @@ export class DarajaSimulatorController {
     await this.serve('stkquery', reply, () => this.simulator.stkQuery(authorization, body));
   }
 
-  /** Counts the call, applies a queued fault if any, otherwise answers what the endpoint decided. */
-  private async serve(endpoint: SimulatedEndpoint, reply: FastifyReply, process: () => Promise<DarajaReply>): Promise<void> {
-    const fault = await this.simulator.beginCall(endpoint);
-    const effect = fault ? faultEffect(endpoint, fault) : undefined;
-    if (effect?.when === 'before') {
-      if (effect.action === 'drop') dropConnection(reply);
-      else sendDaraja(reply, effect.reply);
-      return;
-    }
-
-    const answer = await process();
-    if (effect?.action === 'drop') return dropConnection(reply);
-    if (effect?.action === 'delay') await sleep(effect.delayMs);
-    sendDaraja(reply, answer);
+  private serve(endpoint: SimulatedEndpoint, reply: FastifyReply, process: () => Promise<DarajaReply>): Promise<void> {
+    return serveDaraja((e) => this.simulator.beginCall(e), endpoint, reply, process);
   }
 }

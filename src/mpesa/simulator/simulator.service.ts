@@ -99,7 +99,7 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
   }
 
   async stkPush(authorization: string | undefined, body: unknown): Promise<DarajaReply> {
-    if (!(await this.tokenIsCurrent(authorization))) return invalidAccessToken();
+    if (!(await this.isTokenCurrent(authorization))) return invalidAccessToken();
     const now = new Date();
     const security = checkMerchantSecurity(body, this.expectedMerchant, now);
     if (!security.ok) return security.reply;
@@ -121,14 +121,17 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
     }
 
     // This scenario exists to test the app's callback-before-acknowledgement race, so the callback is awaited.
-    if (scenario.callbacks === 'before_response') await this.deliverCallback(transaction);
-    for (const delay of callbackDelaysMs(scenario, this.settings)) this.scheduleCallback(transaction, delay);
+    const label = `STK callback ${transaction.checkoutRequestId}`;
+    if (scenario.callbacks === 'before_response') await this.postCallback(label, transaction.callbackUrl, stkCallbackPayload(transaction));
+    for (const delay of callbackDelaysMs(scenario, this.settings)) {
+      this.schedulePost(label, transaction.callbackUrl, stkCallbackPayload(transaction), delay);
+    }
 
     return { status: 200, body: stkPushResponse(transaction) };
   }
 
   async stkQuery(authorization: string | undefined, body: unknown): Promise<DarajaReply> {
-    if (!(await this.tokenIsCurrent(authorization))) return invalidAccessToken();
+    if (!(await this.isTokenCurrent(authorization))) return invalidAccessToken();
     const security = checkMerchantSecurity(body, this.expectedMerchant, new Date());
     if (!security.ok) return security.reply;
     const id = checkCheckoutRequestId(body);
@@ -151,7 +154,7 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
     const raw = await this.redis.hgetall(this.statsKey);
     const n = (field: string) => Number(raw[field] ?? 0);
     return {
-      calls: { oauth: n('calls:oauth'), stkpush: n('calls:stkpush'), stkquery: n('calls:stkquery') },
+      calls: Object.fromEntries(SIMULATED_ENDPOINTS.map((e) => [e, n(`calls:${e}`)])) as SimulatorStats['calls'],
       callbacks: { sent: n('callbacks:sent'), failed: n('callbacks:failed') },
     };
   }
@@ -179,7 +182,7 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
     else await this.redis.set(this.callbacksDisabledKey, '1');
   }
 
-  /** Clears stats, faults, subscriber locks and the callbacks switch. Tokens and stored pushes stay. */
+  /** Clears stats, faults, subscriber locks and the callbacks switch. Tokens and stored transactions stay. */
   async reset(): Promise<void> {
     const locks: string[] = [];
     const stream = this.redis.scanStream({ match: this.lockKey('*'), count: 500 });
@@ -198,15 +201,89 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
     this.timers.clear();
   }
 
+  // ---- Shared with the money-out endpoints (simulator-money-out.service.ts) ----
+
+  async isTokenCurrent(authorization: string | undefined): Promise<boolean> {
+    const token = bearerToken(authorization);
+    return token !== undefined && (await this.redis.get(this.tokenKey)) === token;
+  }
+
+  /** A cluster-wide counter that makes generated Daraja ids unique. */
+  nextSequence(): Promise<number> {
+    return this.redis.incr(this.keys.key('sim', 'sequence'));
+  }
+
+  /**
+   * Reserves a fresh M-Pesa receipt in the one index shared by every product, so receipts are unique across STK,
+   * B2C and reversals (the app may hold a unique constraint on them). `owner` says whose it is: an STK
+   * CheckoutRequestID as is, other products with a `<product>:` prefix (see `receiptOwner`).
+   */
+  async reserveReceipt(owner: string, ttlSeconds = TRANSACTION_TTL_SECONDS): Promise<string> {
+    for (;;) {
+      const receipt = newReceiptNumber();
+      const reserved = await this.redis.set(this.receiptKey(receipt), owner, 'EX', ttlSeconds, 'NX');
+      if (reserved === 'OK') return receipt;
+    }
+  }
+
+  /** Whatever `reserveReceipt` stored for the receipt, if it is still known. */
+  async receiptOwner(receipt: string): Promise<string | undefined> {
+    return (await this.redis.get(this.receiptKey(receipt))) ?? undefined;
+  }
+
+  /** POSTs `payload` to `url` after `delayMs`, from this process; lost if the process stops first, as Daraja may lose one. */
+  schedulePost(label: string, url: string, payload: unknown, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      void this.postCallback(label, url, payload);
+    }, delayMs);
+    this.timers.add(timer);
+  }
+
+  /**
+   * One POST, no retry (Daraja does not retry). Never throws: it runs from timers, where a rejection would crash.
+   * Honours the callbacks switch and counts into the callback stats.
+   */
+  async postCallback(label: string, url: string, payload: unknown): Promise<void> {
+    const target = redactUrl(url);
+    try {
+      // Checked at delivery time so that switching callbacks off also silences the ones already scheduled.
+      if (await this.redis.exists(this.callbacksDisabledKey)) return;
+    } catch (error) {
+      this.logger.warn(`${label} skipped: Redis unavailable (${describe(error)})`);
+      return;
+    }
+
+    let failure: string | undefined;
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(payload),
+        signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
+      });
+      await response.arrayBuffer(); // drain, so the connection goes back to the pool
+      if (!response.ok) failure = `HTTP ${response.status}`;
+    } catch (error) {
+      failure = describe(error);
+    }
+
+    if (failure) this.logger.warn(`${label} to ${target} failed: ${failure}`);
+    else this.logger.debug(`${label} delivered to ${target}`);
+
+    try {
+      const tx = this.redis.multi().hincrby(this.statsKey, 'callbacks:sent', 1);
+      if (failure) tx.hincrby(this.statsKey, 'callbacks:failed', 1);
+      await tx.exec();
+    } catch (error) {
+      this.logger.warn(`Simulator stats not updated: ${describe(error)}`);
+    }
+  }
+
   // ---- Internals ----
 
   private get expectedMerchant(): ExpectedMerchant {
     return { shortcode: this.mpesa.shortcode, passkey: this.mpesa.passkey, partyB: this.mpesa.partyB };
-  }
-
-  private async tokenIsCurrent(authorization: string | undefined): Promise<boolean> {
-    const token = bearerToken(authorization);
-    return token !== undefined && (await this.redis.get(this.tokenKey)) === token;
   }
 
   private async newTransaction(
@@ -218,7 +295,7 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
   ): Promise<SimulatedStkTransaction> {
     const settlesAt = new Date(now.getTime() + settleMs);
     const success = scenario.resultCode === 0;
-    const sequence = await this.redis.incr(this.keys.key('sim', 'sequence'));
+    const sequence = await this.nextSequence();
     return {
       checkoutRequestId,
       merchantRequestId: newMerchantRequestId(sequence),
@@ -240,15 +317,6 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
     };
   }
 
-  /** Receipt numbers are unique M-Pesa ids: the app may hold a unique constraint on them. */
-  private async reserveReceipt(checkoutRequestId: string): Promise<string> {
-    for (;;) {
-      const receipt = newReceiptNumber();
-      const reserved = await this.redis.set(this.keys.key('sim', 'receipt', receipt), checkoutRequestId, 'EX', TRANSACTION_TTL_SECONDS, 'NX');
-      if (reserved === 'OK') return receipt;
-    }
-  }
-
   /** False when the CheckoutRequestID is already taken. */
   private async store(transaction: SimulatedStkTransaction): Promise<boolean> {
     const key = this.transactionKey(transaction.checkoutRequestId);
@@ -259,51 +327,6 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
     return true;
   }
 
-  private scheduleCallback(transaction: SimulatedStkTransaction, delayMs: number): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      void this.deliverCallback(transaction);
-    }, delayMs);
-    this.timers.add(timer);
-  }
-
-  /** One POST, no retry (Daraja does not retry). Never throws: it runs from timers, where a rejection would crash. */
-  private async deliverCallback(transaction: SimulatedStkTransaction): Promise<void> {
-    const target = redactUrl(transaction.callbackUrl);
-    try {
-      // Checked at delivery time so that switching callbacks off also silences the ones already scheduled.
-      if (await this.redis.exists(this.callbacksDisabledKey)) return;
-    } catch (error) {
-      this.logger.warn(`STK callback ${transaction.checkoutRequestId} skipped: Redis unavailable (${describe(error)})`);
-      return;
-    }
-
-    let failure: string | undefined;
-    try {
-      const response = await fetch(transaction.callbackUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(stkCallbackPayload(transaction)),
-        signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
-      });
-      await response.arrayBuffer(); // drain, so the connection goes back to the pool
-      if (!response.ok) failure = `HTTP ${response.status}`;
-    } catch (error) {
-      failure = describe(error);
-    }
-
-    if (failure) this.logger.warn(`STK callback ${transaction.checkoutRequestId} to ${target} failed: ${failure}`);
-    else this.logger.debug(`STK callback ${transaction.checkoutRequestId} delivered to ${target}`);
-
-    try {
-      const tx = this.redis.multi().hincrby(this.statsKey, 'callbacks:sent', 1);
-      if (failure) tx.hincrby(this.statsKey, 'callbacks:failed', 1);
-      await tx.exec();
-    } catch (error) {
-      this.logger.warn(`Simulator stats not updated: ${describe(error)}`);
-    }
-  }
-
   private get tokenKey() {
     return this.keys.key('sim', 'oauth', 'token');
   }
@@ -312,6 +335,9 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
   }
   private get callbacksDisabledKey() {
     return this.keys.key('sim', 'callbacks-disabled');
+  }
+  private receiptKey(receipt: string) {
+    return this.keys.key('sim', 'receipt', receipt);
   }
   private faultsKey(endpoint: SimulatedEndpoint) {
     return this.keys.key('sim', 'faults', endpoint);

@@ -22,6 +22,8 @@ export class PaymentViewDto {
   appointmentId: string | null;
   status: PaymentStatus;
   amount: number;
+  /** Sum of completed refunds. */
+  refundedAmount: number;
   /** @example "KES" */
   currency: string;
   /** Masked: `2547****149`. */
@@ -46,6 +48,9 @@ export class PaymentViewDto {
   completedAt: Date | null;
   failedAt: Date | null;
   updatedAt: Date;
+  /** Only on `GET /api/payments/:id/status`: its refunds (B2C payouts) and reversals, oldest first. */
+  refunds?: Record<string, unknown>[];
+  reversals?: Record<string, unknown>[];
 }
 
 export class PaymentStatusResponseDto {

@@ -16,6 +16,15 @@ export class PaymentJobsProducer {
     await this.add({ name: PaymentJob.StkStatusQuery, data: { paymentId } }, `stk-status-query-${paymentId}`);
   }
 
+  async enqueuePayoutSend(payoutId: string): Promise<void> {
+    await this.add({ name: PaymentJob.PayoutSend, data: { payoutId } }, `payout-send-${payoutId}`);
+  }
+
+  /** The check number in the id lets each sweep ask again once the previous check finished. */
+  async enqueuePayoutResolve(payoutId: string, check: number, delayMs = 0): Promise<void> {
+    await this.queue.add(PaymentJob.PayoutResolve, { payoutId }, { ...JOB_DEFAULTS[PaymentJob.PayoutResolve], jobId: `payout-resolve-${payoutId}-${check}`, delay: delayMs });
+  }
+
   /** One scheduler for the whole fleet: upserting the same id from every worker is harmless. */
   async ensureSweepScheduler(everyMs: number): Promise<void> {
     await this.queue.upsertJobScheduler(SWEEP_SCHEDULER_ID, { every: everyMs }, {

@@ -7,14 +7,20 @@ export enum PaymentJob {
   StkPushRetry = 'stk-push-retry',
   /** Ask Daraja (STK Query) how one pending payment ended. */
   StkStatusQuery = 'stk-status-query',
-  /** Scheduled: find pending payments in Postgres and fan out one query job each. */
+  /** Scheduled: find pending payments (and open payouts) in Postgres and fan out one job each. */
   StatusSweep = 'status-sweep',
+  /** Check the business balance, then send one B2C payout (resent with the same OriginatorConversationID). */
+  PayoutSend = 'payout-send',
+  /** Ask Transaction Status how a payout of unknown outcome ended. */
+  PayoutResolve = 'payout-resolve',
 }
 
 export interface PaymentJobPayloads {
   [PaymentJob.StkPushRetry]: { paymentId: string; requestId?: string };
   [PaymentJob.StkStatusQuery]: { paymentId: string };
   [PaymentJob.StatusSweep]: Record<string, never>;
+  [PaymentJob.PayoutSend]: { payoutId: string };
+  [PaymentJob.PayoutResolve]: { payoutId: string };
 }
 
 export type PaymentJobOf<N extends PaymentJob> = { name: N; data: PaymentJobPayloads[N] };
@@ -52,6 +58,19 @@ export const JOB_DEFAULTS: Record<PaymentJob, JobsOptions> = {
     removeOnFail: true,
   },
   [PaymentJob.StatusSweep]: { removeOnComplete: true, removeOnFail: 100 },
+  // Same policy as STK: Daraja did not take the request, so resending (with the same id) is safe.
+  [PaymentJob.PayoutSend]: {
+    attempts: STK_MAX_RETRIES + 1,
+    backoff: { type: STK_RETRY_BACKOFF },
+    removeOnComplete: true,
+    removeOnFail: 1000,
+  },
+  [PaymentJob.PayoutResolve]: {
+    attempts: STATUS_QUERY_ATTEMPTS,
+    backoff: { type: 'exponential', delay: STATUS_QUERY_BACKOFF_MS },
+    removeOnComplete: true,
+    removeOnFail: true,
+  },
 };
 
 /** BullMQ backoff for STK retries: attempt n (1-based, already made) waits STK_RETRY_DELAYS_MS[n]. */

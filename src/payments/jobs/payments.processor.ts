@@ -4,6 +4,7 @@ import { ConfigType } from '@nestjs/config';
 import { Job } from 'bullmq';
 import { workerConfig } from '../../config/configuration';
 import { PaymentSweepService } from '../payment-sweep.service';
+import { PayoutsService } from '../payouts/payouts.service';
 import { StkPushService } from '../stk-push.service';
 import { PaymentJob, PaymentJobPayloads, PAYMENTS_QUEUE, SCHEDULER_REFRESH_MS, STK_RETRY_BACKOFF, stkRetryBackoff } from './payment-jobs';
 import { PaymentJobsProducer } from './payment-jobs.producer';
@@ -24,6 +25,7 @@ export class PaymentsProcessor extends WorkerHost implements OnApplicationBootst
     private readonly stkPush: StkPushService,
     private readonly sweeps: PaymentSweepService,
     private readonly producer: PaymentJobsProducer,
+    private readonly payouts: PayoutsService,
   ) {
     super();
   }
@@ -63,7 +65,17 @@ export class PaymentsProcessor extends WorkerHost implements OnApplicationBootst
         return this.sweeps.queryStatus(paymentId, isFinalAttempt);
       }
       case PaymentJob.StatusSweep:
-        return this.sweeps.sweep();
+        return { payments: await this.sweeps.sweep(), payouts: await this.payouts.sweep() };
+      case PaymentJob.PayoutSend: {
+        const { payoutId } = job.data as PaymentJobPayloads[PaymentJob.PayoutSend];
+        const result = await this.payouts.send(payoutId, isFinalAttempt);
+        if (result === 'retry') throw new PushNotYetAcceptedError(`Daraja has not accepted payout ${payoutId} yet`);
+        return result;
+      }
+      case PaymentJob.PayoutResolve: {
+        const { payoutId } = job.data as PaymentJobPayloads[PaymentJob.PayoutResolve];
+        return this.payouts.resolve(payoutId);
+      }
       default: {
         const unknown: never = name;
         throw new Error(`No handler for payment job ${String(unknown)}`);

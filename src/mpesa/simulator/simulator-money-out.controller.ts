@@ -1,0 +1,57 @@
+import { Body, Controller, Headers, Post, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Public } from '../../auth/public.decorator';
+import type { DarajaReply } from './daraja-errors';
+import type { SimulatedEndpoint } from './simulator-faults';
+import { serveDaraja } from './simulator-http';
+import { SimulatorMoneyOutService } from './simulator-money-out.service';
+import { DarajaSimulatorService } from './simulator.service';
+
+/** Daraja's money-out paths (B2C v1/v3, Account Balance, Reversal, Transaction Status) under `/simulator/daraja`. */
+@Public()
+@ApiExcludeController()
+@Controller('simulator/daraja')
+export class SimulatorMoneyOutController {
+  constructor(
+    private readonly simulator: DarajaSimulatorService,
+    private readonly moneyOut: SimulatorMoneyOutService,
+  ) {}
+
+  @Post('mpesa/b2c/v3/paymentrequest')
+  async b2cV3(@Headers('authorization') authorization: string | undefined, @Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+    await this.serve('b2c', reply, () => this.moneyOut.b2cPayment('v3', authorization, body));
+  }
+
+  @Post('mpesa/b2c/v1/paymentrequest')
+  async b2cV1(@Headers('authorization') authorization: string | undefined, @Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+    await this.serve('b2c', reply, () => this.moneyOut.b2cPayment('v1', authorization, body));
+  }
+
+  @Post('mpesa/accountbalance/v1/query')
+  async accountBalance(
+    @Headers('authorization') authorization: string | undefined,
+    @Body() body: unknown,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    await this.serve('balance', reply, () => this.moneyOut.accountBalance(authorization, body));
+  }
+
+  @Post('mpesa/reversal/v1/request')
+  async reversal(@Headers('authorization') authorization: string | undefined, @Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+    await this.serve('reversal', reply, () => this.moneyOut.reversal(authorization, body));
+  }
+
+  @Post('mpesa/transactionstatus/v1/query')
+  async transactionStatus(
+    @Headers('authorization') authorization: string | undefined,
+    @Body() body: unknown,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    await this.serve('transactionstatus', reply, () => this.moneyOut.transactionStatus(authorization, body));
+  }
+
+  private serve(endpoint: SimulatedEndpoint, reply: FastifyReply, process: () => Promise<DarajaReply>): Promise<void> {
+    return serveDaraja((e) => this.simulator.beginCall(e), endpoint, reply, process);
+  }
+}

@@ -1,0 +1,74 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { Actor } from '../../audit/audit.service';
+import { AuthUser, CurrentUser, Roles } from '../../auth/auth-user';
+import { ErrorResponseDto } from '../dto/payment-responses.dto';
+import { ReversalsService } from '../reversals/reversals.service';
+import { DisbursementRequestDto, PageQueryDto, RefundRequestDto, ReversalRequestDto } from './dto/payout.dto';
+import { PayoutKind } from './payout.entity';
+import { PayoutsService } from './payouts.service';
+
+const actorOf = (user: AuthUser, request: FastifyRequest): Actor => ({ type: 'user', id: user.id, ipAddress: request.ip, requestId: String(request.id) });
+
+/** Money out, for admins: refunds, disbursements, retries of failed payouts, reversals. */
+@ApiTags('money out')
+@ApiBearerAuth()
+@Roles('admin')
+@ApiResponse({ status: 403, description: 'Admins only', type: ErrorResponseDto })
+@Controller('api')
+export class PayoutsController {
+  constructor(
+    private readonly payouts: PayoutsService,
+    private readonly reversals: ReversalsService,
+  ) {}
+
+  /** Refunds part or all of a completed payment by B2C, after checking the business balance. */
+  @Post('payments/:id/refund')
+  @HttpCode(202)
+  @ApiResponse({ status: 202, description: 'Refund accepted; it is sent after the balance check' })
+  @ApiResponse({ status: 409, description: 'Not refundable, or more than what is left to refund', type: ErrorResponseDto })
+  async refund(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string, @Body() dto: RefundRequestDto, @Req() request: FastifyRequest) {
+    return { success: true, data: this.payouts.view(await this.payouts.requestRefund(user, id, dto, actorOf(user, request))) };
+  }
+
+  /** Reverses a completed C2B payment (Transaction Reversal); the result moves it to `reversed`. */
+  @Post('payments/:id/reversal')
+  @HttpCode(202)
+  @ApiResponse({ status: 409, description: 'Not completed, refunded, or already being reversed', type: ErrorResponseDto })
+  async reverse(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string, @Body() dto: ReversalRequestDto, @Req() request: FastifyRequest) {
+    return { success: true, data: await this.reversals.request(id, dto.reason, actorOf(user, request)) };
+  }
+
+  /** Pays compensation or another payout by B2C. */
+  @Post('disbursements')
+  @HttpCode(202)
+  async disburse(@CurrentUser() user: AuthUser, @Body() dto: DisbursementRequestDto, @Req() request: FastifyRequest) {
+    return { success: true, data: this.payouts.view(await this.payouts.requestDisbursement(user, dto, actorOf(user, request))) };
+  }
+
+  @Get('disbursements')
+  async disbursements(@Query() query: PageQueryDto) {
+    const [items, total] = await this.payouts.list(PayoutKind.Disbursement, query.page, query.limit);
+    return { success: true, data: { items: items.map((p) => this.payouts.view(p)), total, page: query.page, limit: query.limit } };
+  }
+
+  @Get('disbursements/:id')
+  async disbursement(@Param('id', new ParseUUIDPipe()) id: string) {
+    return { success: true, data: this.payouts.view(await this.payouts.get(id)) };
+  }
+
+  /** Any payout (refund or disbursement), with its status history in the audit log. */
+  @Get('payouts/:id')
+  async payout(@Param('id', new ParseUUIDPipe()) id: string) {
+    return { success: true, data: this.payouts.view(await this.payouts.get(id)) };
+  }
+
+  /** Sends a failed payout again as a new B2C request with a new OriginatorConversationID. */
+  @Post('payouts/:id/retry')
+  @HttpCode(202)
+  @ApiResponse({ status: 409, description: 'Only failed payouts can be retried', type: ErrorResponseDto })
+  async retry(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string, @Req() request: FastifyRequest) {
+    return { success: true, data: this.payouts.view(await this.payouts.retry(user, id, actorOf(user, request))) };
+  }
+}

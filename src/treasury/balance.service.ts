@@ -1,0 +1,123 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { InjectEntityManager } from '@nestjs/typeorm';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EntityManager, MoreThan } from 'typeorm';
+import { Actor, AuditService } from '../audit/audit.service';
+import { CallbackUrls } from '../common/callback-urls';
+import { AppError, ErrorCode, NotFoundError } from '../common/errors/app-error';
+import { redactText } from '../common/redaction';
+import { mpesaConfig, payoutsConfig } from '../config/configuration';
+import { DarajaError } from '../mpesa/daraja-errors';
+import { parseAccountBalance, ParsedResult } from '../mpesa/daraja-result.parser';
+import { DarajaClient } from '../mpesa/daraja.client';
+import { AccountBalanceLine, BalanceSnapshot } from './balance-snapshot.entity';
+
+const POLL_MS = 200;
+/** B2C pays from the Utility account; Buy Goods shortcodes call it the Merchant account (reference §6). */
+const PAYING_ACCOUNT = /utility|merchant/i;
+
+/** Account Balance: asks Daraja, stores every snapshot, and answers "is there enough money for this payout?". */
+@Injectable()
+export class BalanceService {
+  private readonly logger = new Logger(BalanceService.name);
+
+  constructor(
+    @InjectEntityManager() private readonly manager: EntityManager,
+    @Inject(mpesaConfig.KEY) private readonly mpesa: ConfigType<typeof mpesaConfig>,
+    @Inject(payoutsConfig.KEY) private readonly settings: ConfigType<typeof payoutsConfig>,
+    private readonly daraja: DarajaClient,
+    private readonly callbackUrls: CallbackUrls,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Starts a query; the result arrives on the ResultURL. A refused request is stored as failed and reported. */
+  async request(actor: Actor): Promise<BalanceSnapshot> {
+    const snapshot = await this.manager.save(
+      this.manager.create(BalanceSnapshot, { status: 'pending', shortcode: this.mpesa.b2cShortcode, requestedBy: actor.id ?? actor.type }),
+    );
+    await this.audit.record(actor, { action: 'balance.requested', entityType: 'balance_snapshot', entityId: snapshot.id });
+    try {
+      const accepted = await this.daraja.accountBalance(
+        { remarks: 'Account balance', ...this.callbackUrls.resultUrls('balance', snapshot.id) },
+        { reference: snapshot.id, requestId: actor.requestId ?? undefined, userId: actor.id ?? undefined },
+      );
+      await this.manager.update(BalanceSnapshot, { id: snapshot.id, status: 'pending' }, {
+        originatorConversationId: accepted.OriginatorConversationID,
+        conversationId: accepted.ConversationID,
+      });
+    } catch (error) {
+      if (!(error instanceof DarajaError)) throw error;
+      await this.manager.update(BalanceSnapshot, { id: snapshot.id, status: 'pending' }, {
+        status: 'failed',
+        resultDesc: `M-Pesa did not accept the balance query: ${redactText(error.message)}`,
+        resultCode: error.errorCode,
+      });
+    }
+    return this.get(snapshot.id);
+  }
+
+  async applyResult(id: string, result: ParsedResult): Promise<'applied' | 'duplicate'> {
+    const raw = result.parameters['accountbalance'];
+    const accounts = result.resultCode === '0' && typeof raw === 'string' ? parseAccountBalance(raw) : undefined;
+    const update = await this.manager.update(BalanceSnapshot, { id, status: 'pending' }, {
+      status: accounts ? 'completed' : 'failed',
+      accounts: accounts ?? null,
+      rawBalance: typeof raw === 'string' ? raw : null,
+      resultCode: result.resultCode,
+      resultDesc: result.resultDesc,
+      conversationId: result.conversationId,
+      completedAt: new Date(),
+    });
+    return update.affected ? 'applied' : 'duplicate';
+  }
+
+  async applyTimeout(id: string, result: ParsedResult | undefined): Promise<'applied' | 'duplicate'> {
+    const update = await this.manager.update(BalanceSnapshot, { id, status: 'pending' }, {
+      status: 'failed',
+      resultCode: result?.resultCode ?? null,
+      resultDesc: `Queue timeout: ${result?.resultDesc ?? 'M-Pesa did not process the query in time'}`,
+      completedAt: new Date(),
+    });
+    return update.affected ? 'applied' : 'duplicate';
+  }
+
+  async get(id: string): Promise<BalanceSnapshot> {
+    const snapshot = await this.manager.findOneBy(BalanceSnapshot, { id });
+    if (!snapshot) throw new NotFoundError('Balance snapshot');
+    return snapshot;
+  }
+
+  async latest(): Promise<BalanceSnapshot> {
+    const snapshot = await this.manager.findOne(BalanceSnapshot, { where: { status: 'completed' }, order: { completedAt: 'DESC' } });
+    if (!snapshot) throw new NotFoundError('Balance snapshot');
+    return snapshot;
+  }
+
+  /**
+   * The funds B2C can pay from: a snapshot fresh within BALANCE_FRESHNESS_SECONDS, else a new query whose result is
+   * awaited for at most BALANCE_WAIT_MS. Throws a retryable error when no answer came in time.
+   */
+  async payingAccountFunds(actor: Actor): Promise<{ available: number; snapshotId: string; account: string }> {
+    const freshSince = new Date(Date.now() - this.settings.balanceFreshnessSeconds * 1000);
+    let snapshot = await this.manager.findOne(BalanceSnapshot, {
+      where: { status: 'completed', completedAt: MoreThan(freshSince) },
+      order: { completedAt: 'DESC' },
+    });
+    if (!snapshot) {
+      const requested = await this.request(actor);
+      const deadline = Date.now() + this.settings.balanceWaitMs;
+      snapshot = requested;
+      while (snapshot.status === 'pending' && Date.now() < deadline) {
+        await sleep(POLL_MS);
+        snapshot = await this.get(requested.id);
+      }
+    }
+    if (snapshot.status !== 'completed' || !snapshot.accounts) {
+      throw new AppError(ErrorCode.DARAJA_UNAVAILABLE, `Could not read the business balance (${snapshot.resultDesc ?? 'no answer in time'})`);
+    }
+    const line = snapshot.accounts.find((a: AccountBalanceLine) => PAYING_ACCOUNT.test(a.account));
+    if (!line) throw new AppError(ErrorCode.DARAJA_UNAVAILABLE, 'The balance answer has no Utility (or Merchant) account');
+    return { available: line.available, snapshotId: snapshot.id, account: line.account };
+  }
+}
