@@ -5,6 +5,7 @@ export class MoneyOut1764144000000 implements MigrationInterface {
 
   public async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE "payments" DROP CONSTRAINT "CHK_payments_status"`);
+    await q.query(`ALTER TABLE "payments" ALTER COLUMN "status" TYPE varchar(24)`);
     await q.query(
       `ALTER TABLE "payments" ADD CONSTRAINT "CHK_payments_status" CHECK ("status" IN ('pending', 'completed', 'failed', 'cancelled', 'timeout', 'partially_refunded', 'refunded', 'reversed'))`,
     );
@@ -133,6 +134,7 @@ export class MoneyOut1764144000000 implements MigrationInterface {
     await q.query(`DROP TABLE "payouts"`);
     await q.query(`ALTER TABLE "payments" DROP COLUMN "refunded_amount"`);
     await q.query(`ALTER TABLE "payments" DROP CONSTRAINT "CHK_payments_status"`);
+    await q.query(`ALTER TABLE "payments" ALTER COLUMN "status" TYPE varchar(16)`);
     await q.query(
       `ALTER TABLE "payments" ADD CONSTRAINT "CHK_payments_status" CHECK ("status" IN ('pending', 'completed', 'failed', 'cancelled', 'timeout'))`,
     );

@@ -14,7 +14,7 @@ export class Payment {
   @Column({ type: 'char', length: 3, default: 'KES' }) currency: string;
   /** Sum of completed refunds, in whole shillings. */
   @Column({ name: 'refunded_amount', type: 'integer', default: 0 }) refundedAmount: number;
-  @Column({ type: 'varchar', length: 16, default: PaymentStatus.Pending }) status: PaymentStatus;
+  @Column({ type: 'varchar', length: 24, default: PaymentStatus.Pending }) status: PaymentStatus;
   @Column({ type: 'varchar', length: 16, default: 'mpesa' }) method: string;
   @Column({ name: 'payment_type', type: 'varchar', length: 32 }) paymentType: PaymentType;
   @Column({ type: 'varchar', length: 255, nullable: true }) description: string | null;
