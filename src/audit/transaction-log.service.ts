@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager } from 'typeorm';
 import { redact } from '../common/redaction';
+import { preparedQuery } from '../database/prepared-query';
 import { DarajaCallObserver, DarajaCallRecord } from '../mpesa/daraja.types';
 import { TransactionLog } from './transaction-log.entity';
 
@@ -24,20 +25,28 @@ export interface InboundCallbackLog {
 export class TransactionLogService implements DarajaCallObserver {
   constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
 
+  // Raw and prepared: one of these is written for every Daraja call.
   async record(call: DarajaCallRecord): Promise<void> {
-    await this.manager.insert(TransactionLog, {
-      transactionId: call.transactionId ?? null,
-      reference: call.context.reference ?? null,
-      transactionType: call.api,
-      endpoint: call.endpoint,
-      requestData: call.request as object,
-      responseData: call.response as object,
-      statusCode: call.statusCode,
-      duration: call.durationMs,
-      outcome: call.outcome,
-      userId: call.context.userId ?? null,
-      requestId: call.context.requestId ?? null,
-    });
+    await preparedQuery(
+      this.manager,
+      'transaction-log-insert-call',
+      `INSERT INTO transaction_logs (transaction_id, reference, transaction_type, endpoint, request_data, response_data,
+                                     status_code, duration, outcome, user_id, request_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        call.transactionId ?? null,
+        call.context.reference ?? null,
+        call.api,
+        call.endpoint,
+        JSON.stringify(call.request ?? null),
+        JSON.stringify(call.response ?? null),
+        call.statusCode,
+        call.durationMs,
+        call.outcome,
+        call.context.userId ?? null,
+        call.context.requestId ?? null,
+      ],
+    );
   }
 
   async recordInbound(entry: InboundCallbackLog, manager: EntityManager = this.manager): Promise<void> {

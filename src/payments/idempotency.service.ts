@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { AppError, ErrorCode, ValidationError } from '../common/errors/app-error';
 import { workerConfig } from '../config/configuration';
+import { queryRows } from '../database/query-rows';
 import { IdempotencyRecord } from './idempotency-record.entity';
 
 /** How long a first request may run before another request with its key may take over. */
@@ -86,7 +87,7 @@ export class IdempotencyService {
 
   private async claim(clientId: string, key: string, fingerprint: string): Promise<boolean> {
     // An expired record is forgotten first, so the key can start a new life.
-    await this.manager.query(`DELETE FROM idempotency_records WHERE client_id = $1 AND key = $2 AND expires_at < now()`, [clientId, key]);
+    await queryRows(this.manager, `DELETE FROM idempotency_records WHERE client_id = $1 AND key = $2 AND expires_at < now()`, [clientId, key]);
     const rows: unknown[] = await this.manager.query(
       `INSERT INTO idempotency_records (client_id, key, request_hash, state, locked_until, expires_at)
        VALUES ($1, $2, $3, 'in_flight', now() + $4 * interval '1 millisecond', now() + $5 * interval '1 hour')
@@ -98,8 +99,7 @@ export class IdempotencyService {
   }
 
   private async takeOver(clientId: string, key: string): Promise<boolean> {
-    const rows: unknown[] = await this.manager.query(
-      `UPDATE idempotency_records SET locked_until = now() + $3 * interval '1 millisecond'
+    const rows: unknown[] = await queryRows(this.manager, `UPDATE idempotency_records SET locked_until = now() + $3 * interval '1 millisecond'
         WHERE client_id = $1 AND key = $2 AND state = 'in_flight' AND locked_until < now()
         RETURNING key`,
       [clientId, key, IN_FLIGHT_LOCK_MS],

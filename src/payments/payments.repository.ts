@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager } from 'typeorm';
 import { Actor } from '../audit/audit.service';
+import { preparedQuery } from '../database/prepared-query';
 import { Payment } from './payment.entity';
+import { queryRows } from '../database/query-rows';
 import { PaymentStatus, PaymentType, SettledBy, StkPushStatus } from './payment-status';
 
 export interface SettlementChange {
@@ -77,8 +79,9 @@ export class PaymentsRepository {
   constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
 
   /** Raw SQL: this read is on the hot path of every callback and status query. */
-  async findById(id: string, manager: EntityManager = this.manager): Promise<Payment | null> {
-    const rows: Record<string, unknown>[] = await manager.query('SELECT * FROM payments WHERE id = $1', [id]);
+  async findById(id: string, manager?: EntityManager): Promise<Payment | null> {
+    const sql = 'SELECT * FROM payments WHERE id = $1';
+    const rows: Record<string, unknown>[] = manager ? await manager.query(sql, [id]) : await preparedQuery(this.manager, 'payments-find-by-id', sql, [id]);
     return rows.length ? this.fromRow(rows[0]) : null;
   }
 
@@ -95,7 +98,9 @@ export class PaymentsRepository {
 
   /** Writes a new pending payment and its `payment.initiated` audit event in one statement. */
   async insertWithAudit(payment: NewPayment, actor: Actor, auditAfter: object): Promise<void> {
-    await this.manager.query(
+    await preparedQuery(
+      this.manager,
+      'payments-insert-with-audit',
       `WITH inserted AS (
          INSERT INTO payments (id, client_id, appointment_id, amount, payment_type, description, phone_number_encrypted,
                                phone_number_hash, account_reference, transaction_desc, stk_push_status, max_retries,
@@ -141,7 +146,9 @@ export class PaymentsRepository {
 
   /** Records Daraja's acknowledgement. The callback may have come first and set the id already: keep it. */
   async markPushAccepted(id: string, checkoutRequestId: string, merchantRequestId: string, response: unknown): Promise<boolean> {
-    const rows: unknown[] = await this.manager.query(
+    const rows: unknown[] = await preparedQuery(
+      this.manager,
+      'payments-mark-push-accepted',
       `UPDATE payments
           SET checkout_request_id = $2, merchant_request_id = $3, response_payload = $4,
               stk_push_status = $5, updated_at = now(), version = version + 1
@@ -154,8 +161,7 @@ export class PaymentsRepository {
 
   /** Sets the push status of a still-pending payment and appends to its error log. */
   async markPushStatus(id: string, status: StkPushStatus, errorLog?: string): Promise<void> {
-    await this.manager.query(
-      `UPDATE payments
+    await queryRows(this.manager, `UPDATE payments
           SET stk_push_status = $2, error_logs = error_logs || $3::jsonb, updated_at = now(), version = version + 1
         WHERE id = $1 AND status = 'pending'`,
       [id, status, JSON.stringify(errorLog ? [errorLog] : [])],
@@ -164,8 +170,7 @@ export class PaymentsRepository {
 
   /** Claims a scheduled retry: only one worker can move it from retry_scheduled to initiating. */
   async claimRetry(id: string): Promise<Payment | null> {
-    const rows: { id: string }[] = await this.manager.query(
-      `UPDATE payments
+    const rows: { id: string }[] = await queryRows(this.manager, `UPDATE payments
           SET stk_push_status = $2, retry_count = retry_count + 1, last_retry_at = now(), updated_at = now(), version = version + 1
         WHERE id = $1 AND status = 'pending' AND stk_push_status = $3 AND retry_count < max_retries
         RETURNING id`,
@@ -180,7 +185,9 @@ export class PaymentsRepository {
    * when another path settled the payment first; then nothing at all was written.
    */
   async settle(id: string, change: SettlementChange, effects: SettlementEffects): Promise<{ payment: Payment; notificationId: string } | null> {
-    const rows: Record<string, unknown>[] = await this.manager.query(
+    const rows: Record<string, unknown>[] = await preparedQuery(
+      this.manager,
+      'payments-settle',
       `WITH updated AS (
          UPDATE payments
             SET status = $2::varchar,
@@ -258,8 +265,7 @@ export class PaymentsRepository {
 
   /** Adds the receipt a late callback carries to a payment that a status query completed without one. */
   async recordReceipt(id: string, receipt: string, transactionDate: Date | null, callbackPayload: unknown, manager: EntityManager): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
-      `UPDATE payments
+    const rows: unknown[] = await queryRows(manager, `UPDATE payments
           SET mpesa_receipt_number = $2, mpesa_transaction_id = $2, transaction_date = COALESCE($3, transaction_date),
               callback_received = true, callback_payload = $4::jsonb, updated_at = now(), version = version + 1
         WHERE id = $1 AND status = 'completed' AND mpesa_receipt_number IS NULL
@@ -271,8 +277,7 @@ export class PaymentsRepository {
 
   /** Marks a payment for a person to look at; a flagged payment is left alone by the sweep. */
   async flagForReview(id: string, reason: string, callbackPayload: unknown, errorLog: string, manager: EntityManager): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
-      `UPDATE payments
+    const rows: unknown[] = await queryRows(manager, `UPDATE payments
           SET review_reason = $2, callback_received = true, callback_payload = COALESCE($3::jsonb, callback_payload),
               error_logs = error_logs || $4::jsonb, updated_at = now(), version = version + 1
         WHERE id = $1 AND review_reason IS NULL

@@ -22,6 +22,7 @@ import { PaymentJobsProducer } from '../jobs/payment-jobs.producer';
 import { Payment } from '../payment.entity';
 import { PaymentStatus, REFUNDABLE_STATUSES } from '../payment-status';
 import { Reversal, ReversalStatus } from '../reversals/reversal.entity';
+import { queryRows } from '../../database/query-rows';
 import { B2cCommandId, Payout, PAYOUT_COMMITTED_STATUSES, PayoutKind, PayoutStatus } from './payout.entity';
 
 export interface RefundRequest {
@@ -246,8 +247,7 @@ export class PayoutsService {
         await this.finish(payout, PayoutStatus.Failed, { settledBy: 'rejected', resultDesc: `M-Pesa did not accept the payout: ${redactText(error.message)}` }, [PayoutStatus.Sending], note);
         return 'done';
       }
-      await this.manager.query(
-        `UPDATE payouts SET status = 'pending', error_logs = error_logs || $2::jsonb, updated_at = now() WHERE id = $1 AND status = 'sending'`,
+      await queryRows(this.manager, `UPDATE payouts SET status = 'pending', error_logs = error_logs || $2::jsonb, updated_at = now() WHERE id = $1 AND status = 'sending'`,
         [payout.id, JSON.stringify([note])],
       );
       return 'retry';
@@ -321,8 +321,7 @@ export class PayoutsService {
       await this.flag(payout, 'unresolved_after_status_checks', `Transaction Status did not settle it after ${payout.statusChecks} queries`, SYSTEM_ACTOR);
       return;
     }
-    const counted = await this.manager.query(
-      `UPDATE payouts SET status_checks = status_checks + 1, updated_at = now() WHERE id = $1 AND status = 'unknown' AND status_checks = $2 RETURNING id`,
+    const counted = await queryRows(this.manager, `UPDATE payouts SET status_checks = status_checks + 1, updated_at = now() WHERE id = $1 AND status = 'unknown' AND status_checks = $2 RETURNING id`,
       [payout.id, payout.statusChecks],
     );
     if (!(counted as unknown[]).length) return;
@@ -462,8 +461,7 @@ export class PayoutsService {
 
   private async markUnknown(payout: Payout, note: string, from: PayoutStatus[]): Promise<boolean> {
     const changed = await this.manager.transaction(async (tx) => {
-      const rows: unknown[] = await tx.query(
-        `UPDATE payouts SET status = 'unknown', error_logs = error_logs || $3::jsonb, updated_at = now(), version = version + 1
+      const rows: unknown[] = await queryRows(tx, `UPDATE payouts SET status = 'unknown', error_logs = error_logs || $3::jsonb, updated_at = now(), version = version + 1
           WHERE id = $1 AND status = ANY($2) RETURNING id`,
         [payout.id, from, JSON.stringify([note])],
       );
@@ -489,8 +487,7 @@ export class PayoutsService {
   ): Promise<boolean> {
     const notificationIds: string[] = [];
     const applied = await this.manager.transaction(async (tx) => {
-      const rows: unknown[] = await tx.query(
-        `UPDATE payouts
+      const rows: unknown[] = await queryRows(tx, `UPDATE payouts
             SET status = $3::varchar, settled_by = $4, transaction_id = COALESCE($5, transaction_id), result_code = COALESCE($6, result_code),
                 result_desc = COALESCE($7, result_desc), result_payload = COALESCE($8::jsonb, result_payload),
                 error_logs = error_logs || $9::jsonb,
@@ -517,8 +514,7 @@ export class PayoutsService {
         tx,
       );
       if (to === PayoutStatus.Completed && payout.kind === PayoutKind.Refund && payout.paymentId) {
-        const [payment] = (await tx.query(
-          `UPDATE payments
+        const [payment] = (await queryRows(tx, `UPDATE payments
               SET refunded_amount = refunded_amount + $2,
                   status = CASE WHEN refunded_amount + $2 >= amount THEN 'refunded' ELSE 'partially_refunded' END,
                   updated_at = now(), version = version + 1
@@ -548,8 +544,7 @@ export class PayoutsService {
 
   private async flag(payout: Payout, reason: string, detail: string, actor: Actor): Promise<void> {
     await this.manager.transaction(async (tx) => {
-      const rows: unknown[] = await tx.query(
-        `UPDATE payouts SET review_reason = $2, error_logs = error_logs || $3::jsonb, updated_at = now() WHERE id = $1 AND review_reason IS NULL RETURNING id`,
+      const rows: unknown[] = await queryRows(tx, `UPDATE payouts SET review_reason = $2, error_logs = error_logs || $3::jsonb, updated_at = now() WHERE id = $1 AND review_reason IS NULL RETURNING id`,
         [payout.id, reason, JSON.stringify([detail])],
       );
       if (!rows.length) return;

@@ -14,6 +14,7 @@ import { Payment } from '../payment.entity';
 import { PaymentStatus } from '../payment-status';
 import { Payout, PAYOUT_COMMITTED_STATUSES } from '../payouts/payout.entity';
 import { In } from 'typeorm';
+import { queryRows } from '../../database/query-rows';
 import { Reversal, ReversalStatus } from './reversal.entity';
 
 const ONE_ACTIVE_REVERSAL = 'ux_reversals_one_active_per_payment';
@@ -93,8 +94,7 @@ export class ReversalsService {
     const success = result.resultCode === '0';
     const notificationIds: string[] = [];
     const applied = await this.manager.transaction(async (tx) => {
-      const rows: unknown[] = await tx.query(
-        `UPDATE reversals SET status = $3::varchar, transaction_id = $4, result_code = $5, result_desc = $6, result_payload = $7,
+      const rows: unknown[] = await queryRows(tx, `UPDATE reversals SET status = $3::varchar, transaction_id = $4, result_code = $5, result_desc = $6, result_payload = $7,
                 completed_at = CASE WHEN $3::varchar = 'completed' THEN now() END,
                 failed_at = CASE WHEN $3::varchar = 'failed' THEN now() END, updated_at = now()
           WHERE id = $1 AND status = ANY($2) RETURNING id`,
@@ -111,8 +111,7 @@ export class ReversalsService {
       if (!rows.length) return false;
       await this.audit.record(actor, { action: `reversal.${success ? 'completed' : 'failed'}`, entityType: 'reversal', entityId: reversalId, after: { resultCode: result.resultCode, resultDesc: result.resultDesc } }, tx);
       if (success) {
-        const moved: unknown[] = await tx.query(
-          `UPDATE payments SET status = 'reversed', updated_at = now(), version = version + 1 WHERE id = $1 AND status = 'completed' RETURNING id`,
+        const moved: unknown[] = await queryRows(tx, `UPDATE payments SET status = 'reversed', updated_at = now(), version = version + 1 WHERE id = $1 AND status = 'completed' RETURNING id`,
           [reversal.paymentId],
         );
         if (moved.length) {
