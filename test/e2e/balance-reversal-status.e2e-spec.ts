@@ -13,6 +13,7 @@ import {
   stkPushBody,
   transactionLogsFor,
   waitForPaymentStatus,
+  waitUntilPayoutsSettled,
   waitUntilSettled,
 } from '../support/factories';
 
@@ -52,16 +53,7 @@ async function setSimulatorCallbacks(enabled: boolean): Promise<void> {
 
 afterEach(async () => {
   await waitUntilSettled([customer.id]);
-  await waitFor(
-    async () => {
-      const { rows } = await db().query(
-        `SELECT count(*)::int AS n FROM payouts WHERE client_id = $1 AND status NOT IN ('completed', 'failed') AND review_reason IS NULL`,
-        [customer.id],
-      );
-      return rows[0].n === 0;
-    },
-    { timeoutMs: 25_000, message: "this file's refunds to settle" },
-  );
+  await waitUntilPayoutsSettled([customer.id]);
 });
 
 describe('Account Balance', () => {

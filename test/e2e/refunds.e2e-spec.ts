@@ -12,6 +12,7 @@ import {
   stkPushBody,
   transactionLogsFor,
   waitForPaymentStatus,
+  waitUntilPayoutsSettled,
   waitUntilSettled,
 } from '../support/factories';
 
@@ -115,16 +116,7 @@ async function refundRowsOf(paymentId: string): Promise<Record<string, any>[]> {
 afterEach(async () => {
   // Nothing left in flight: every payment settled, every refund completed or failed (or handed to a person).
   await waitUntilSettled([customer.id]);
-  await waitFor(
-    async () => {
-      const { rows } = await db().query(
-        `SELECT count(*)::int AS n FROM payouts WHERE client_id = $1 AND status NOT IN ('completed', 'failed') AND review_reason IS NULL`,
-        [customer.id],
-      );
-      return rows[0].n === 0;
-    },
-    { timeoutMs: 25_000, message: "this file's refunds to settle" },
-  );
+  await waitUntilPayoutsSettled([customer.id]);
 });
 
 describe('POST /api/payments/:id/refund', () => {

@@ -137,6 +137,20 @@ export async function waitUntilSettled(clientIds: readonly string[], timeoutMs =
   );
 }
 
+/** Waits until the clients' payouts are completed or failed (or handed to a person): nothing left in flight. */
+export async function waitUntilPayoutsSettled(clientIds: readonly string[], timeoutMs = 25_000): Promise<void> {
+  await waitFor(
+    async () => {
+      const { rows } = await db().query(
+        `SELECT count(*)::int AS n FROM payouts WHERE client_id = ANY($1) AND status NOT IN ('completed', 'failed') AND review_reason IS NULL`,
+        [clientIds],
+      );
+      return rows[0].n === 0;
+    },
+    { timeoutMs, message: `payouts of ${clientIds.length} client(s) to settle` },
+  );
+}
+
 export interface SimulatedPush {
   checkoutRequestId: string;
   merchantRequestId: string;
