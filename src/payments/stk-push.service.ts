@@ -195,15 +195,24 @@ export class StkPushService {
             data: { paymentId, status: PaymentStatus.Pending, checkoutRequestID: null, merchantRequestID: null, customerMessage: null },
           },
         };
-      case 'unknown':
+      case 'unknown': {
+        // The callback may already have settled it while the push's own answer was lost: report what we know.
+        const current = await this.payments.findById(paymentId);
         return {
           status: 202,
           body: {
             success: true,
             message: 'STK Push sent but M-Pesa did not confirm it; the payment will be settled by its callback or a status check',
-            data: { paymentId, status: PaymentStatus.Pending, checkoutRequestID: null, merchantRequestID: null, customerMessage: null },
+            data: {
+              paymentId,
+              status: current?.status ?? PaymentStatus.Pending,
+              checkoutRequestID: current?.checkoutRequestId ?? null,
+              merchantRequestID: current?.merchantRequestId ?? null,
+              customerMessage: null,
+            },
           },
         };
+      }
       case 'rejected': {
         const busy = /unable to lock subscriber/i.test(outcome.error.message);
         return {
