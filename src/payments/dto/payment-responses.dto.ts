@@ -1,3 +1,4 @@
+import { PayoutViewDto } from '../payouts/dto/payout-view.dto';
 import { PaymentStatus, PaymentType, SettledBy, StkPushStatus } from '../payment-status';
 
 export class StkPushAcceptedDataDto {
@@ -49,7 +50,7 @@ export class PaymentViewDto {
   failedAt: Date | null;
   updatedAt: Date;
   /** Only on `GET /api/payments/:id/status`: its refunds (B2C payouts) and reversals, oldest first. */
-  refunds?: Record<string, unknown>[];
+  refunds?: PayoutViewDto[];
   reversals?: Record<string, unknown>[];
 }
 

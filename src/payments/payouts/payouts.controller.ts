@@ -6,6 +6,7 @@ import { AuthUser, CurrentUser, Roles } from '../../auth/auth-user';
 import { ErrorResponseDto } from '../dto/payment-responses.dto';
 import { ReversalsService } from '../reversals/reversals.service';
 import { DisbursementRequestDto, PageQueryDto, RefundRequestDto, ReversalRequestDto } from './dto/payout.dto';
+import { PayoutResponseDto } from './dto/payout-view.dto';
 import { PayoutKind } from './payout.entity';
 import { PayoutsService } from './payouts.service';
 
@@ -26,7 +27,7 @@ export class PayoutsController {
   /** Refunds part or all of a completed payment by B2C, after checking the business balance. */
   @Post('payments/:id/refund')
   @HttpCode(202)
-  @ApiResponse({ status: 202, description: 'Refund accepted; it is sent after the balance check' })
+  @ApiResponse({ status: 202, description: 'Refund accepted; it is sent after the balance check', type: PayoutResponseDto })
   @ApiResponse({ status: 409, description: 'Not refundable, or more than what is left to refund', type: ErrorResponseDto })
   async refund(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string, @Body() dto: RefundRequestDto, @Req() request: FastifyRequest) {
     return { success: true, data: this.payouts.view(await this.payouts.requestRefund(user, id, dto, actorOf(user, request))) };
@@ -43,6 +44,7 @@ export class PayoutsController {
   /** Pays compensation or another payout by B2C. */
   @Post('disbursements')
   @HttpCode(202)
+  @ApiResponse({ status: 202, type: PayoutResponseDto })
   async disburse(@CurrentUser() user: AuthUser, @Body() dto: DisbursementRequestDto, @Req() request: FastifyRequest) {
     return { success: true, data: this.payouts.view(await this.payouts.requestDisbursement(user, dto, actorOf(user, request))) };
   }
@@ -54,12 +56,14 @@ export class PayoutsController {
   }
 
   @Get('disbursements/:id')
+  @ApiResponse({ status: 200, type: PayoutResponseDto })
   async disbursement(@Param('id', new ParseUUIDPipe()) id: string) {
     return { success: true, data: this.payouts.view(await this.payouts.get(id)) };
   }
 
   /** Any payout (refund or disbursement), with its status history in the audit log. */
   @Get('payouts/:id')
+  @ApiResponse({ status: 200, type: PayoutResponseDto })
   async payout(@Param('id', new ParseUUIDPipe()) id: string) {
     return { success: true, data: this.payouts.view(await this.payouts.get(id)) };
   }

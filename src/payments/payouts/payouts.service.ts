@@ -23,6 +23,7 @@ import { Payment } from '../payment.entity';
 import { PaymentStatus, REFUNDABLE_STATUSES } from '../payment-status';
 import { Reversal, ReversalStatus } from '../reversals/reversal.entity';
 import { queryRows } from '../../database/query-rows';
+import { PayoutViewDto } from './dto/payout-view.dto';
 import { B2cCommandId, Payout, PAYOUT_COMMITTED_STATUSES, PayoutKind, PayoutStatus } from './payout.entity';
 
 export interface RefundRequest {
@@ -409,7 +410,7 @@ export class PayoutsService {
     return this.manager.find(Payout, { where: { paymentId }, order: { createdAt: 'ASC' } });
   }
 
-  view(p: Payout): Record<string, unknown> {
+  view(p: Payout): PayoutViewDto {
     return {
       id: p.id,
       kind: p.kind,
