@@ -375,6 +375,15 @@ export class PayoutsService {
       .getMany();
     for (const payout of lost) await this.markUnknown(payout, 'No result from M-Pesa in time', [PayoutStatus.Submitted]);
 
+    // A worker that died between claiming a payout and hearing back from Daraja: it may or may not have sent it.
+    const stranded: Payout[] = await this.manager
+      .createQueryBuilder(Payout, 'p')
+      .where('p.status = :status', { status: PayoutStatus.Sending })
+      .andWhere('p.updatedAt < :lostBefore', { lostBefore })
+      .take(200)
+      .getMany();
+    for (const payout of stranded) await this.markUnknown(payout, 'The sending worker stopped before Daraja answered', [PayoutStatus.Sending]);
+
     const dueBefore = new Date(Date.now() - this.settings.statusCheckIntervalMs);
     const due: Payout[] = await this.manager
       .createQueryBuilder(Payout, 'p')
@@ -393,7 +402,7 @@ export class PayoutsService {
       .take(200)
       .getMany();
     for (const payout of stale) await this.jobs.enqueuePayoutSend(payout.id);
-    return { lost: lost.length, resolving: due.length };
+    return { lost: lost.length + stranded.length, resolving: due.length };
   }
 
   async get(id: string): Promise<Payout> {
