@@ -8,6 +8,7 @@ import { redact, redactText } from '../../common/redaction';
 import { DarajaError, DarajaErrorKind } from '../../mpesa/daraja-errors';
 import { ParsedResult } from '../../mpesa/daraja-result.parser';
 import { DarajaClient } from '../../mpesa/daraja.client';
+import { reversalOutcome } from '../../mpesa/daraja-result-codes';
 import { NotificationsService } from '../../notifications/notifications.service';
 import { isUniqueViolation } from '../payments.repository';
 import { Payment } from '../payment.entity';
@@ -91,7 +92,8 @@ export class ReversalsService {
   async applyResult(reversalId: string, result: ParsedResult, actor: Actor): Promise<'applied' | 'duplicate'> {
     const reversal = await this.manager.findOneBy(Reversal, { id: reversalId });
     if (!reversal) return 'duplicate';
-    const success = result.resultCode === '0';
+    // R000001 "already reversed": the money is back with the customer either way, so the payment is reversed.
+    const success = reversalOutcome(result.resultCode).outcome !== 'failed';
     const notificationIds: string[] = [];
     const applied = await this.manager.transaction(async (tx) => {
       const rows: unknown[] = await queryRows(tx, `UPDATE reversals SET status = $3::varchar, transaction_id = $4, result_code = $5, result_desc = $6, result_payload = $7,
