@@ -3,6 +3,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
 import { NotificationsModule } from '../notifications/notifications.module';
+import { PaymentAnalyticsController } from './analytics/payment-analytics.controller';
+import { PaymentAnalyticsRepository } from './analytics/payment-analytics.repository';
+import { PaymentAnalyticsService } from './analytics/payment-analytics.service';
 import { IdempotencyRecord } from './idempotency-record.entity';
 import { IdempotencyService } from './idempotency.service';
 import { PaymentJobsProducer } from './jobs/payment-jobs.producer';
@@ -37,7 +40,7 @@ export class PaymentsModule {
         AuditModule,
         NotificationsModule.register(options),
       ],
-      controllers: [PaymentsController, MpesaCallbackController, PayoutsController],
+      controllers: [PaymentsController, MpesaCallbackController, PayoutsController, PaymentAnalyticsController],
       providers: [
         PaymentsRepository,
         PaymentsService,
@@ -50,6 +53,8 @@ export class PaymentsModule {
         ReversalsService,
         IdempotencyService,
         PaymentJobsProducer,
+        PaymentAnalyticsRepository,
+        PaymentAnalyticsService,
         ...(options.runWorkers ? [PaymentsProcessor] : []),
       ],
       exports: [BullModule],
