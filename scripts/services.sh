@@ -23,28 +23,9 @@ die() { printf 'services.sh: error: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------------------------------------- settings
 
-# Reads KEY from .env without executing it: the last `KEY=value` (optionally `export KEY=value`) line wins;
-# one pair of surrounding quotes is removed.
-dotenv_value() {
-  local key=$1 file="$PROJECT_DIR/.env" line value=''
-  [[ -f $file ]] || return 0
-  while IFS= read -r line || [[ -n $line ]]; do
-    line=${line%$'\r'}
-    if [[ $line =~ ^[[:space:]]*(export[[:space:]]+)?${key}[[:space:]]*=[[:space:]]*(.*)$ ]]; then
-      value=${BASH_REMATCH[2]}
-      value=${value%"${value##*[![:space:]]}"}
-      if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
-    fi
-  done <"$file"
-  printf '%s' "$value"
-}
+# shellcheck source=lib/settings.sh
+source "$PROJECT_DIR/scripts/lib/settings.sh"
 
-setting() {
-  local key=$1 default=$2 value
-  value=${!key:-}
-  [[ -n $value ]] || value=$(dotenv_value "$key")
-  printf '%s' "${value:-$default}"
-}
 
 # Splits a URL into shell variables PREFIX_{SCHEME,HOST,PORT,USER,PASSWORD,PATH}, percent-decoded, IPv6
 # brackets removed. Node (a hard dependency of this project) parses: it gets encoded passwords and IPv6 right.
