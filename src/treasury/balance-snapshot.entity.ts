@@ -1,13 +1,5 @@
+import { AccountBalanceEntry } from '../mpesa/daraja-result.parser';
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-
-export interface AccountBalanceLine {
-  account: string;
-  currency: string;
-  current: number;
-  available: number;
-  reserved: number;
-  uncleared: number;
-}
 
 /** One Account Balance query and, once Daraja answered, the parsed accounts. */
 @Entity({ name: 'balance_snapshots' })
@@ -17,7 +9,7 @@ export class BalanceSnapshot {
   @Column({ type: 'varchar', length: 8 }) shortcode: string;
   @Column({ name: 'originator_conversation_id', type: 'varchar', length: 64, nullable: true }) originatorConversationId: string | null;
   @Column({ name: 'conversation_id', type: 'varchar', length: 64, nullable: true }) conversationId: string | null;
-  @Column({ type: 'jsonb', nullable: true }) accounts: AccountBalanceLine[] | null;
+  @Column({ type: 'jsonb', nullable: true }) accounts: AccountBalanceEntry[] | null;
   /** Daraja's `AccountBalance` string as received, for audit. */
   @Column({ name: 'raw_balance', type: 'text', nullable: true }) rawBalance: string | null;
   @Column({ name: 'result_code', type: 'varchar', length: 32, nullable: true }) resultCode: string | null;

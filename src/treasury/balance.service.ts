@@ -9,9 +9,9 @@ import { AppError, ErrorCode, NotFoundError } from '../common/errors/app-error';
 import { redactText } from '../common/redaction';
 import { mpesaConfig, payoutsConfig } from '../config/configuration';
 import { DarajaError } from '../mpesa/daraja-errors';
-import { parseAccountBalance, ParsedResult } from '../mpesa/daraja-result.parser';
+import { AccountBalanceEntry, parseAccountBalance, ParsedResult } from '../mpesa/daraja-result.parser';
 import { DarajaClient } from '../mpesa/daraja.client';
-import { AccountBalanceLine, BalanceSnapshot } from './balance-snapshot.entity';
+import { BalanceSnapshot } from './balance-snapshot.entity';
 
 const POLL_MS = 200;
 /** B2C pays from the Utility account; Buy Goods shortcodes call it the Merchant account (reference §6). */
@@ -116,7 +116,7 @@ export class BalanceService {
     if (snapshot.status !== 'completed' || !snapshot.accounts) {
       throw new AppError(ErrorCode.DARAJA_UNAVAILABLE, `Could not read the business balance (${snapshot.resultDesc ?? 'no answer in time'})`);
     }
-    const line = snapshot.accounts.find((a: AccountBalanceLine) => PAYING_ACCOUNT.test(a.account));
+    const line = snapshot.accounts.find((a: AccountBalanceEntry) => PAYING_ACCOUNT.test(a.account));
     if (!line) throw new AppError(ErrorCode.DARAJA_UNAVAILABLE, 'The balance answer has no Utility (or Merchant) account');
     return { available: line.available, snapshotId: snapshot.id, account: line.account };
   }

@@ -1,15 +1,13 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
 import { Actor } from '../audit/audit.service';
-import { AuthUser, CurrentUser, Roles } from '../auth/auth-user';
+import { CurrentActor, Roles } from '../auth/auth-user';
 import { BalanceSnapshot } from './balance-snapshot.entity';
 import { BalanceService } from './balance.service';
 import { BalanceSnapshotDto, TransactionStatusQueryDto, TransactionStatusRequestDto } from './dto/treasury.dto';
 import { TransactionStatusQuery } from './transaction-status-query.entity';
 import { TransactionStatusService } from './transaction-status.service';
 
-const actorOf = (user: AuthUser, request: FastifyRequest): Actor => ({ type: 'user', id: user.id, ipAddress: request.ip, requestId: String(request.id) });
 
 /** The business account, for admins: balance snapshots and Transaction Status look-ups. */
 @ApiTags('mpesa account')
@@ -26,8 +24,8 @@ export class TreasuryController {
   @Post('balance')
   @HttpCode(202)
   @ApiResponse({ status: 202, type: BalanceSnapshotDto })
-  async requestBalance(@CurrentUser() user: AuthUser, @Req() request: FastifyRequest) {
-    return { success: true, data: balanceView(await this.balances.request(actorOf(user, request))) };
+  async requestBalance(@CurrentActor() actor: Actor) {
+    return { success: true, data: balanceView(await this.balances.request(actor)) };
   }
 
   /** The most recent completed balance. */
@@ -47,10 +45,10 @@ export class TreasuryController {
   @Post('transaction-status')
   @HttpCode(202)
   @ApiResponse({ status: 202, type: TransactionStatusQueryDto })
-  async transactionStatus(@CurrentUser() user: AuthUser, @Body() dto: TransactionStatusRequestDto, @Req() request: FastifyRequest) {
+  async transactionStatus(@Body() dto: TransactionStatusRequestDto, @CurrentActor() actor: Actor) {
     const query = await this.statuses.query(
       { transactionId: dto.transactionId, originatorConversationId: dto.originatorConversationId },
-      actorOf(user, request),
+      actor,
     );
     return { success: true, data: statusView(query) };
   }

@@ -1,24 +1,11 @@
-import { IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, registerDecorator } from 'class-validator';
-import { normalizeKenyanPhone } from '../../mpesa/phone-number';
+import { IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsKenyanPhone } from '../../common/validation/is-kenyan-phone';
 import { PaymentType } from '../payment-status';
 
 /** Daraja's STK limits: whole shillings from 1 to 250,000 (reference §12). */
 export const STK_MIN_AMOUNT = 1;
 export const STK_MAX_AMOUNT = 250_000;
 
-function IsKenyanPhone(): PropertyDecorator {
-  return (target, propertyName) =>
-    registerDecorator({
-      name: 'isKenyanPhone',
-      target: target.constructor,
-      propertyName: propertyName as string,
-      validator: {
-        validate: (value: unknown) => normalizeKenyanPhone(value) !== undefined,
-        defaultMessage: () =>
-          'phoneNumber must be a Safaricom number: 07XXXXXXXX, 01XXXXXXXX, 2547XXXXXXXX, 2541XXXXXXXX or +2547XXXXXXXX',
-      },
-    });
-}
 
 export class InitiateStkPushDto {
   /**

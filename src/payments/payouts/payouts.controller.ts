@@ -1,8 +1,7 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
 import { Actor } from '../../audit/audit.service';
-import { AuthUser, CurrentUser, Roles } from '../../auth/auth-user';
+import { CurrentActor, Roles } from '../../auth/auth-user';
 import { ErrorResponseDto } from '../dto/payment-responses.dto';
 import { ReversalsService } from '../reversals/reversals.service';
 import { DisbursementRequestDto, PageQueryDto, RefundRequestDto, ReversalRequestDto } from './dto/payout.dto';
@@ -10,7 +9,6 @@ import { PayoutResponseDto } from './dto/payout-view.dto';
 import { PayoutKind } from './payout.entity';
 import { PayoutsService } from './payouts.service';
 
-const actorOf = (user: AuthUser, request: FastifyRequest): Actor => ({ type: 'user', id: user.id, ipAddress: request.ip, requestId: String(request.id) });
 
 /** Money out, for admins: refunds, disbursements, retries of failed payouts, reversals. */
 @ApiTags('money out')
@@ -29,24 +27,24 @@ export class PayoutsController {
   @HttpCode(202)
   @ApiResponse({ status: 202, description: 'Refund accepted; it is sent after the balance check', type: PayoutResponseDto })
   @ApiResponse({ status: 409, description: 'Not refundable, or more than what is left to refund', type: ErrorResponseDto })
-  async refund(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string, @Body() dto: RefundRequestDto, @Req() request: FastifyRequest) {
-    return { success: true, data: this.payouts.view(await this.payouts.requestRefund(user, id, dto, actorOf(user, request))) };
+  async refund(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: RefundRequestDto, @CurrentActor() actor: Actor) {
+    return { success: true, data: this.payouts.view(await this.payouts.requestRefund(id, dto, actor)) };
   }
 
   /** Reverses a completed C2B payment (Transaction Reversal); the result moves it to `reversed`. */
   @Post('payments/:id/reversal')
   @HttpCode(202)
   @ApiResponse({ status: 409, description: 'Not completed, refunded, or already being reversed', type: ErrorResponseDto })
-  async reverse(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string, @Body() dto: ReversalRequestDto, @Req() request: FastifyRequest) {
-    return { success: true, data: await this.reversals.request(id, dto.reason, actorOf(user, request)) };
+  async reverse(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: ReversalRequestDto, @CurrentActor() actor: Actor) {
+    return { success: true, data: await this.reversals.request(id, dto.reason, actor) };
   }
 
   /** Pays compensation or another payout by B2C. */
   @Post('disbursements')
   @HttpCode(202)
   @ApiResponse({ status: 202, type: PayoutResponseDto })
-  async disburse(@CurrentUser() user: AuthUser, @Body() dto: DisbursementRequestDto, @Req() request: FastifyRequest) {
-    return { success: true, data: this.payouts.view(await this.payouts.requestDisbursement(user, dto, actorOf(user, request))) };
+  async disburse(@Body() dto: DisbursementRequestDto, @CurrentActor() actor: Actor) {
+    return { success: true, data: this.payouts.view(await this.payouts.requestDisbursement(dto, actor)) };
   }
 
   @Get('disbursements')
@@ -72,7 +70,7 @@ export class PayoutsController {
   @Post('payouts/:id/retry')
   @HttpCode(202)
   @ApiResponse({ status: 409, description: 'Only failed payouts can be retried', type: ErrorResponseDto })
-  async retry(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string, @Req() request: FastifyRequest) {
-    return { success: true, data: this.payouts.view(await this.payouts.retry(user, id, actorOf(user, request))) };
+  async retry(@Param('id', new ParseUUIDPipe()) id: string, @CurrentActor() actor: Actor) {
+    return { success: true, data: this.payouts.view(await this.payouts.retry(id, actor)) };
   }
 }

@@ -4,7 +4,6 @@ import { InjectEntityManager } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { EntityManager, In } from 'typeorm';
 import { Actor, AuditService, SYSTEM_ACTOR } from '../../audit/audit.service';
-import { AuthUser } from '../../auth/auth-user';
 import { CallbackUrls } from '../../common/callback-urls';
 import { FieldEncryptionService } from '../../common/crypto/field-encryption.service';
 import { AppError, ErrorCode, NotFoundError, ValidationError } from '../../common/errors/app-error';
@@ -76,7 +75,7 @@ export class PayoutsService {
    * Refunds part or all of a completed payment to the phone that paid. The payment row is locked while the sum
    * of its refunds is checked, so two refunds racing for the last shillings cannot both pass.
    */
-  async requestRefund(admin: AuthUser, paymentId: string, request: RefundRequest, actor: Actor): Promise<Payout> {
+  async requestRefund(paymentId: string, request: RefundRequest, actor: Actor, retryOf: string | null = null): Promise<Payout> {
     const payout = await this.manager.transaction(async (tx) => {
       const payment = await tx.findOne(Payment, { where: { id: paymentId }, lock: { mode: 'pessimistic_write' } });
       if (!payment) throw new NotFoundError('Payment');
@@ -109,8 +108,8 @@ export class PayoutsService {
           phoneNumberHash: payment.phoneNumberHash,
           remarks: `Refund ${payment.accountReference}`,
           reason: redactText(request.reason),
+          retryOf,
         },
-        admin,
         actor,
       );
     });
@@ -118,7 +117,7 @@ export class PayoutsService {
     return payout;
   }
 
-  async requestDisbursement(admin: AuthUser, request: DisbursementRequest, actor: Actor): Promise<Payout> {
+  async requestDisbursement(request: DisbursementRequest, actor: Actor): Promise<Payout> {
     const phone = normalizeKenyanPhone(request.phoneNumber);
     if (!phone) throw new ValidationError('phoneNumber is not a valid Safaricom number');
     const payout = await this.manager.transaction((tx) =>
@@ -136,7 +135,6 @@ export class PayoutsService {
           occasion: request.occasion ? redactText(request.occasion) : null,
           reason: null,
         },
-        admin,
         actor,
       ),
     );
@@ -145,7 +143,7 @@ export class PayoutsService {
   }
 
   /** An admin's retry of a failed payout: a new payout with a new OriginatorConversationID (Daraja refuses a reused one). */
-  async retry(admin: AuthUser, payoutId: string, actor: Actor): Promise<Payout> {
+  async retry(payoutId: string, actor: Actor): Promise<Payout> {
     const original = await this.get(payoutId);
     if (original.reviewReason) {
       throw new AppError(ErrorCode.CONFLICT, `This payout is flagged for review (${original.reviewReason}); reconcile it before retrying`);
@@ -154,9 +152,7 @@ export class PayoutsService {
       throw new AppError(ErrorCode.CONFLICT, `Only a failed payout can be retried; this one is ${original.status}`);
     }
     if (original.kind === PayoutKind.Refund && original.paymentId) {
-      const retried = await this.requestRefund(admin, original.paymentId, { amount: original.amount, reason: original.reason ?? 'Retry' }, actor);
-      await this.manager.update(Payout, { id: retried.id }, { retryOf: original.id });
-      return this.get(retried.id);
+      return this.requestRefund(original.paymentId, { amount: original.amount, reason: original.reason ?? 'Retry' }, actor, original.id);
     }
     const payout = await this.manager.transaction((tx) =>
       this.insert(
@@ -174,7 +170,6 @@ export class PayoutsService {
           reason: original.reason,
           retryOf: original.id,
         },
-        admin,
         actor,
       ),
     );
@@ -451,13 +446,13 @@ export class PayoutsService {
     };
   }
 
-  private async insert(tx: EntityManager, fields: Partial<Payout>, admin: AuthUser, actor: Actor): Promise<Payout> {
+  private async insert(tx: EntityManager, fields: Partial<Payout>, actor: Actor): Promise<Payout> {
     const payout = await tx.save(
       tx.create(Payout, {
         ...fields,
         status: PayoutStatus.Pending,
         originatorConversationId: newOriginatorConversationId(),
-        requestedBy: admin.id,
+        requestedBy: actor.id ?? actor.type,
         requestId: actor.requestId ?? null,
       }),
     );

@@ -1,24 +1,12 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Length, Max, MaxLength, Min, registerDecorator } from 'class-validator';
-import { normalizeKenyanPhone } from '../../../mpesa/phone-number';
+import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Length, Max, MaxLength, Min } from 'class-validator';
+import { IsKenyanPhone } from '../../../common/validation/is-kenyan-phone';
 
 /** B2C's own limits: whole shillings from 10 to 250,000 (reference §5.1, D-B2C FAQ 9). */
 export const B2C_MIN_AMOUNT = 10;
 export const B2C_MAX_AMOUNT = 250_000;
 export const B2C_COMMAND_IDS = ['BusinessPayment', 'SalaryPayment', 'PromotionPayment'] as const;
 
-function IsKenyanPhone(): PropertyDecorator {
-  return (target, propertyName) =>
-    registerDecorator({
-      name: 'isKenyanPhone',
-      target: target.constructor,
-      propertyName: propertyName as string,
-      validator: {
-        validate: (value: unknown) => normalizeKenyanPhone(value) !== undefined,
-        defaultMessage: () => 'phoneNumber must be a Safaricom number: 07XXXXXXXX, 01XXXXXXXX, 2547XXXXXXXX, 2541XXXXXXXX or +2547XXXXXXXX',
-      },
-    });
-}
 
 export class RefundRequestDto {
   /**
