@@ -24,7 +24,7 @@ declare global {
 const isCi = () => ['true', '1'].includes((process.env.CI ?? '').toLowerCase());
 
 /** Best effort: every step runs even if an earlier one failed; problems are printed, not thrown. */
-export async function releaseRun(run: E2eRun, appGraceMs = 15_000): Promise<void> {
+export async function releaseRun(run: E2eRun, appGraceMs = 15_000, stopServicesInCi = true): Promise<void> {
   const warn = (what: string, e: unknown) => console.warn(`e2e teardown: ${what}: ${(e as Error)?.message ?? e}`);
 
   const target = run.child ?? run.appPid;
@@ -46,7 +46,7 @@ export async function releaseRun(run: E2eRun, appGraceMs = 15_000): Promise<void
   );
   if (run.stateFile) removeState(run.stateFile);
 
-  if (isCi()) {
+  if (stopServicesInCi && isCi()) {
     const r = spawnSync('bash', ['scripts/services.sh', 'stop'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
     if (r.status !== 0) console.warn(`e2e teardown: scripts/services.sh stop exited with ${r.status}`);
   }
