@@ -7,11 +7,11 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import { AppModule } from './app.module';
 import { ValidationError } from './common/errors/app-error';
+import { isUsableRequestId, requestContextHook } from './common/request-context';
 import { Config, loadConfig } from './config/configuration';
 import { ConfigValidationError } from './config/env.validation';
 import { PreflightFailedError, PreflightService } from './preflight/preflight.service';
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+import { protectQueuesDashboard } from './queues-dashboard/queues-dashboard.auth';
 
 function flattenValidationErrors(errors: ClassValidatorError[], parent = ''): string[] {
   return errors.flatMap((e) => {
@@ -34,10 +34,11 @@ async function startApi(config: Config): Promise<void> {
   const adapter = new FastifyAdapter({
     trustProxy: config.app.trustedProxies.length > 0 ? config.app.trustedProxies : false,
     bodyLimit: 256 * 1024,
-    requestIdHeader: 'x-request-id',
+    // No requestIdHeader: Fastify would take the header as it is; genReqId validates it (it is logged and stored).
+    requestIdHeader: false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      return isUsableRequestId(given) ? given : randomUUID();
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true });
@@ -47,9 +48,13 @@ async function startApi(config: Config): Promise<void> {
   app
     .getHttpAdapter()
     .getInstance()
+    // Files everything the request does (logs, Daraja calls, audit events, jobs) under its id.
+    .addHook('onRequest', requestContextHook)
     .addHook('onSend', async (request, reply) => {
       void reply.header('x-request-id', request.id);
     });
+  // Before listen(): bull-board adds its routes while the app initialises, and each one must get the admin check.
+  protectQueuesDashboard(app);
 
   const document = SwaggerModule.createDocument(
     app,

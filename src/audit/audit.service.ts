@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager } from 'typeorm';
 import { redact } from '../common/redaction';
+import { currentRequestId } from '../common/request-context';
 import { AuditEvent } from './audit-event.entity';
 
 export interface Actor {
@@ -38,7 +39,8 @@ export class AuditService {
       after: entry.after ? redact(entry.after) : null,
       metadata: entry.metadata ? redact(entry.metadata) : null,
       ipAddress: actor.ipAddress ?? null,
-      requestId: actor.requestId ?? null,
+      // A worker's SYSTEM_ACTOR names no request: the one its job carries is used (src/common/request-context.ts).
+      requestId: actor.requestId ?? currentRequestId() ?? null,
     });
   }
 }

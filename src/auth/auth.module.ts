@@ -5,11 +5,14 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { AuditModule } from '../audit/audit.module';
 import { appConfig } from '../config/configuration';
+import { RateLimitGuard } from '../rate-limit/rate-limit.guard';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { JwtAuthGuard } from './jwt-auth.guard';
 
 @Module({
   imports: [
     AuditModule,
+    RateLimitModule,
     JwtModule.registerAsync({
       inject: [appConfig.KEY],
       useFactory: (app: ConfigType<typeof appConfig>) => ({
@@ -21,7 +24,13 @@ import { JwtAuthGuard } from './jwt-auth.guard';
       }),
     }),
   ],
-  providers: [{ provide: APP_GUARD, useClass: JwtAuthGuard }],
-  exports: [JwtModule],
+  providers: [
+    JwtAuthGuard,
+    // Nest runs global guards in the order they are provided: the rate limits come second so that they count an
+    // authenticated request against its verified JWT subject.
+    { provide: APP_GUARD, useExisting: JwtAuthGuard },
+    { provide: APP_GUARD, useClass: RateLimitGuard },
+  ],
+  exports: [JwtModule, JwtAuthGuard],
 })
 export class AuthModule {}

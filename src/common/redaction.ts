@@ -4,23 +4,56 @@ const SECRET_KEYS = new Set(
   [
     'password',
     'securitycredential',
+    'security_credential',
     'initiatorpassword',
+    'initiator_password',
     'access_token',
     'accesstoken',
+    'refresh_token',
     'authorization',
+    'cookie',
+    'set-cookie',
+    'consumerkey',
+    'consumer_key',
     'consumersecret',
     'consumer_secret',
+    'client_secret',
     'passkey',
     'token',
+    'secret',
+    'apikey',
+    'api_key',
+    'x-api-key',
   ].map((k) => k.toLowerCase()),
 );
-const PHONE_KEYS = new Set(['partya', 'phonenumber', 'msisdn', 'phone', 'receiverparty', 'creditpartypublicname']);
+const PHONE_KEYS = new Set(['partya', 'phonenumber', 'msisdn', 'phone', 'mobile', 'receiverparty']);
+/** Names are personal data too: B2C and Transaction Status results ("254722000000 - John Doe"), C2B payloads. */
+const NAME_KEYS = new Set([
+  'receiverpartypublicname',
+  'creditpartypublicname',
+  'creditpartyname',
+  'debitpartyname',
+  'firstname',
+  'middlename',
+  'lastname',
+  'customername',
+]);
 
-// 2547XXXXXXXX / 2541XXXXXXXX, +254..., and local 07/01 forms anywhere in free text.
-const PHONE_IN_TEXT = /(\+?254[17]\d{8}|\b0[17]\d{8}\b)/g;
+// 2547XXXXXXXX / 2541XXXXXXXX, +254..., and local 07/01 forms anywhere in free text, also with spaces or dashes.
+const PHONE_IN_TEXT = /\+?254[\s-]?[17]\d{2}[\s-]?\d{3}[\s-]?\d{3}|\b0[17]\d{2}[\s-]?\d{3}[\s-]?\d{3}\b/g;
 const TOKEN_IN_TEXT = /(Invalid Access Token\s*-\s*)\S+/gi;
-const BEARER_IN_TEXT = /(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi;
+// Credentials are long; "Missing bearer token" is a message, not a token.
+const BEARER_IN_TEXT = /((?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]{12,}/gi;
 const URL_TOKEN = /([?&](?:token|sig|t)=)[^&\s"]+/gi;
+// `"access_token":"..."`, `Password=...`: a secret's value inside a JSON or form text (an echoed body, an error).
+// Not after a letter or `_`: `MPESA_PASSKEY: must be set` names a variable, it does not hold one.
+const SECRET_IN_TEXT =
+  /((?<![A-Za-z_])(?:access_token|refresh_token|password|passkey|securitycredential|security_credential|consumer_?key|consumer_?secret|client_secret|api_?key)["']?\s*[:=]\s*["']?)[^"'&\s,}]+/gi;
+
+function maskPhoneInText(match: string): string {
+  const digits = match.replace(/\D/g, '');
+  return maskPhone(digits.startsWith('0') ? `254${digits.slice(1)}` : digits);
+}
 
 /** Masks phone numbers and strips tokens from free text (Daraja error messages, descriptions...). */
 export function redactText(text: string): string {
@@ -28,7 +61,22 @@ export function redactText(text: string): string {
     .replace(TOKEN_IN_TEXT, '$1[REDACTED]')
     .replace(BEARER_IN_TEXT, '$1[REDACTED]')
     .replace(URL_TOKEN, '$1[REDACTED]')
-    .replace(PHONE_IN_TEXT, (m) => maskPhone(m.replace(/^\+/, '').replace(/^0/, '254')));
+    .replace(SECRET_IN_TEXT, '$1[REDACTED]')
+    .replace(PHONE_IN_TEXT, maskPhoneInText);
+}
+
+/** `254722000000 - John Doe` -> `2547****000 - J*** D**`: the phone masked, each name reduced to its initial. */
+export function maskPartyName(value: string): string {
+  return redactText(value).replace(/\p{L}[\p{L}'.-]*/gu, (word) => `${word[0]}${'*'.repeat(Math.min(word.length - 1, 6))}`);
+}
+
+/** The rule for one field, by its name: a secret, a phone, a name, or anything else (redacted as text). */
+function redactField(key: string, value: unknown, depth: number): unknown {
+  const lower = key.toLowerCase();
+  if (SECRET_KEYS.has(lower)) return value === undefined || value === null || value === '' ? value : '[REDACTED]';
+  if (PHONE_KEYS.has(lower) && (typeof value === 'string' || typeof value === 'number')) return maskPhone(String(value));
+  if (NAME_KEYS.has(lower) && typeof value === 'string') return maskPartyName(value);
+  return redact(value, depth + 1);
 }
 
 /**
@@ -43,13 +91,18 @@ export function redact<T>(value: T, depth = 0): T {
     return (/^254[17]\d{8}$/.test(digits) ? maskPhone(digits) : value) as T;
   }
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1)) as T;
+  if (value instanceof Date) return value;
+  if (value instanceof Error) {
+    // message and stack are not enumerable: copied explicitly, or they would vanish (or leak, unredacted).
+    return { ...redact({ ...value }, depth + 1), type: value.name, message: redactText(value.message), stack: value.stack && redactText(value.stack) } as T;
+  }
   if (typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-      const lower = key.toLowerCase();
-      if (SECRET_KEYS.has(lower)) out[key] = v === undefined || v === null || v === '' ? v : '[REDACTED]';
-      else if (PHONE_KEYS.has(lower) && (typeof v === 'string' || typeof v === 'number')) out[key] = maskPhone(String(v));
-      else out[key] = redact(v, depth + 1);
+    const entries = Object.entries(value as Record<string, unknown>);
+    // Daraja's `{ Name: 'PhoneNumber', Value }` / `{ Key: 'ReceiverPartyPublicName', Value }` items: the rule is the item's name.
+    const itemName = (value as { Name?: unknown; Key?: unknown }).Name ?? (value as { Key?: unknown }).Key;
+    for (const [key, v] of entries) {
+      out[key] = key === 'Value' && typeof itemName === 'string' ? redactField(itemName, v, depth) : redactField(key, v, depth);
     }
     return out as T;
   }

@@ -3,8 +3,12 @@ import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
   B2cApiVersion,
+  CLIENT_NOTIFICATION_EVENT_NAMES,
+  ClientNotificationEventName,
   ConfigValidationError,
   EnvironmentVariables,
+  MIN_AUTH_FAILURES_PER_MINUTE,
+  MIN_STK_PUSHES_PER_PHONE_PER_MINUTE,
   MpesaEnvironment,
   ProcessMode,
   STK_TRANSACTION_TYPES,
@@ -115,6 +119,19 @@ export interface MpesaSettings {
   callbackAllowedIps: string[];
   httpTimeoutMs: number;
   tokenRefreshMarginSeconds: number;
+  /** One budget of Daraja calls shared by every process (src/mpesa/daraja-call-budget.service.ts). */
+  callBudget: DarajaCallBudgetSettings;
+}
+
+export interface DarajaCallBudgetSettings {
+  /** DARAJA_MAX_CALLS_PER_SECOND: the whole fleet's calls per second, spaced evenly (one every 1000/N ms). */
+  callsPerSecond: number;
+  /** DARAJA_BUDGET_MAX_WAIT_MS: how long a call may wait for its turn before it fails as not sent. */
+  maxWaitMs: number;
+  /** DARAJA_COOLDOWN_MS: how long a spike-arrest / quota answer slows the fleet down. */
+  cooldownMs: number;
+  /** DARAJA_COOLDOWN_RATE_PERCENT: the share of the budget money-moving calls keep during a cool-down. */
+  cooldownRatePercent: number;
 }
 
 export interface WorkerSettings {
@@ -141,10 +158,71 @@ export interface PayoutSettings {
   maxStatusChecks: number;
 }
 
+/** nodemailer's SMTP transport: SMTP_URL as it is, or the SMTP_HOST/SMTP_PORT/SMTP_USER/SMTP_PASSWORD parts. */
+export type SmtpTransportSettings = string | { host: string; port: number; secure: boolean; auth?: { user: string; pass: string } };
+
 export interface NotificationSettings {
   webhookUrl?: string;
   webhookSecret: string;
   webhookTimeoutMs: number;
+  /** Client emails; undefined when neither SMTP_URL nor SMTP_HOST is set (email notifications are then skipped). */
+  email?: { transport: SmtpTransportSettings; from: string; timeoutMs: number };
+  /** Client SMS through an HTTP gateway; undefined when SMS_GATEWAY_URL is not set (SMS notifications are then skipped). */
+  sms?: { url: string; apiKey: string; senderId: string; timeoutMs: number };
+  /** The events clients are told about by email and SMS (CLIENT_NOTIFICATION_EVENTS). */
+  clientEvents: ClientNotificationEventName[];
+}
+
+/** The spec's alerting thresholds, evaluated from the database by the alerts job (src/alerts). */
+export interface AlertSettings {
+  enabled: boolean;
+  evaluationIntervalMs: number;
+  /** Every threshold is counted over this trailing window (the spec's thresholds are per hour). */
+  windowSeconds: number;
+  failureRatePercent: number;
+  /** Fewer settled payments than this in the window never raise the failure-rate alert (one failure of three is noise). */
+  failureRateMinPayments: number;
+  avgResponseMs: number;
+  authFailures: number;
+  systemErrors: number;
+  /** Accepted pushes older than this with no STK callback at all arriving in as long: callbacks have stopped. */
+  callbackSilenceSeconds: number;
+  callbackSilenceMinPushes: number;
+  /** Operators' addresses for alert emails (comma-separated); the webhook to LegalPro always gets them. */
+  emailTo: string[];
+}
+
+/** The Prometheus endpoint (src/metrics). */
+export interface MetricsSettings {
+  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+  token?: string;
+  /** MODE=worker serves no HTTP: it answers GET /metrics on this port instead (0: not at all). */
+  workerPort: number;
+}
+
+/** Data retention (src/privacy): when phone numbers, names and emails on settled payments and payouts are masked. */
+export interface RetentionSettings {
+  enabled: boolean;
+  /** Settled payments and payouts older than this many days get their personal data masked. */
+  maskPhoneAfterDays: number;
+  /** When the daily sweep runs (Africa/Nairobi time), unless `sweepIntervalMs` is set. */
+  sweepCron: string;
+  /** A fixed interval instead of the cron (tests, small deployments). */
+  sweepIntervalMs?: number;
+  /** Rows masked per statement. */
+  batchSize: number;
+}
+
+/** Inbound request limits (src/rate-limit), counted in Redis so they hold across replicas; every window is one minute. */
+export interface RateLimitSettings {
+  /** Requests a minute per authenticated client (JWT `sub`). */
+  perClient: number;
+  /** Requests a minute per source IP, whoever the client. */
+  perIp: number;
+  /** Failed authentications a minute per IP before that IP is refused altogether (never below 30). */
+  authFailuresPerIp: number;
+  /** STK pushes a minute per phone number (never below 5). */
+  stkPushesPerPhone: number;
 }
 
 export interface SimulatorSettings {
@@ -164,6 +242,10 @@ export interface Config {
   worker: WorkerSettings;
   payouts: PayoutSettings;
   notifications: NotificationSettings;
+  alerts: AlertSettings;
+  metrics: MetricsSettings;
+  retention: RetentionSettings;
+  rateLimits: RateLimitSettings;
   simulator: SimulatorSettings;
   /** Things worth telling the operator once at start-up (never values of secrets). */
   warnings: string[];
@@ -254,6 +336,16 @@ export function buildConfig(env: EnvironmentVariables): Config {
     callbackAllowedIps: list(env.MPESA_CALLBACK_ALLOWED_IPS),
     httpTimeoutMs: env.MPESA_HTTP_TIMEOUT_MS ?? 30_000,
     tokenRefreshMarginSeconds: env.MPESA_TOKEN_REFRESH_MARGIN_SECONDS ?? 120,
+    callBudget: {
+      // Safaricom publishes no TPS (reference §12): 20/s is a conservative production figure. The simulator's default
+      // is far above what the tests and the bench send, so it never slows them.
+      callsPerSecond: env.DARAJA_MAX_CALLS_PER_SECOND ?? (isSimulator ? 5_000 : 20),
+      maxWaitMs: env.DARAJA_BUDGET_MAX_WAIT_MS ?? 5_000,
+      // The simulator is only ever "busy" when a test or a developer queues the fault: a second's pause shows the
+      // behaviour without holding up whatever runs next.
+      cooldownMs: env.DARAJA_COOLDOWN_MS ?? (isSimulator ? 1_000 : 30_000),
+      cooldownRatePercent: env.DARAJA_COOLDOWN_RATE_PERCENT ?? 50,
+    },
   };
   mpesa.partyB = env.MPESA_PARTY_B ?? mpesa.shortcode;
   mpesa.b2cShortcode = env.MPESA_B2C_SHORTCODE ?? mpesa.shortcode;
@@ -275,7 +367,13 @@ export function buildConfig(env: EnvironmentVariables): Config {
       problems.push('MPESA_BASE_URL: must use https:// in production');
     }
     if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: is required in production when WEBHOOK_URL is set');
+    if (!env.METRICS_TOKEN) warnings.push('METRICS_TOKEN is not set: GET /metrics answers anyone who can reach it');
+    // The gateway's API key and the client's phone number travel in that request.
+    if (env.SMS_GATEWAY_URL && !env.SMS_GATEWAY_URL.startsWith('https://')) problems.push('SMS_GATEWAY_URL: must use https:// in production');
+    if ((env.SMTP_URL || env.SMTP_HOST) && !env.SMTP_FROM) problems.push('SMTP_FROM: is required in production when SMTP_URL or SMTP_HOST is set');
   }
+
+  const clients = clientChannels(env, problems);
 
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
@@ -319,6 +417,40 @@ export function buildConfig(env: EnvironmentVariables): Config {
       webhookUrl: env.WEBHOOK_URL,
       webhookSecret: env.WEBHOOK_URL ? secret('WEBHOOK_SECRET', DEV_WEBHOOK_SECRET) : (env.WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET),
       webhookTimeoutMs: env.WEBHOOK_TIMEOUT_MS ?? 10_000,
+      ...clients,
+    },
+    alerts: {
+      enabled: env.ALERTS_ENABLED ? env.ALERTS_ENABLED === 'true' : true,
+      evaluationIntervalMs: env.ALERT_EVALUATION_INTERVAL_MS ?? 60_000,
+      windowSeconds: env.ALERT_WINDOW_SECONDS ?? 3_600,
+      failureRatePercent: env.ALERT_FAILURE_RATE_PERCENT ?? 5,
+      failureRateMinPayments: env.ALERT_FAILURE_RATE_MIN_PAYMENTS ?? 20,
+      avgResponseMs: env.ALERT_AVG_RESPONSE_MS ?? 10_000,
+      authFailures: env.ALERT_AUTH_FAILURES ?? 10,
+      systemErrors: env.ALERT_SYSTEM_ERRORS ?? 3,
+      callbackSilenceSeconds: env.ALERT_CALLBACK_SILENCE_SECONDS ?? 900,
+      callbackSilenceMinPushes: env.ALERT_CALLBACK_SILENCE_MIN_PUSHES ?? 3,
+      emailTo: list(env.ALERT_EMAIL_TO),
+    },
+    metrics: {
+      token: env.METRICS_TOKEN,
+      workerPort: env.METRICS_PORT ?? 9464,
+    },
+    retention: {
+      enabled: env.RETENTION_ENABLED ? env.RETENTION_ENABLED === 'true' : true,
+      // A year: past every refund and dispute window; the financial record itself is kept (see docs/deployment.md).
+      maskPhoneAfterDays: env.RETENTION_MASK_PHONE_AFTER_DAYS ?? 365,
+      sweepCron: env.RETENTION_SWEEP_CRON?.trim() ?? '30 2 * * *',
+      sweepIntervalMs: env.RETENTION_SWEEP_INTERVAL_MS,
+      batchSize: env.RETENTION_BATCH_SIZE ?? 500,
+    },
+    rateLimits: {
+      // A LegalPro backend bursting 100 requests for one client, or calling for many clients from one IP, stays
+      // far below these; they stop floods, not traffic.
+      perClient: env.RATE_LIMIT_CLIENT_PER_MINUTE ?? 3_000,
+      perIp: env.RATE_LIMIT_IP_PER_MINUTE ?? 30_000,
+      authFailuresPerIp: env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE ?? MIN_AUTH_FAILURES_PER_MINUTE,
+      stkPushesPerPhone: env.RATE_LIMIT_STK_PUSHES_PER_PHONE_PER_MINUTE ?? MIN_STK_PUSHES_PER_PHONE_PER_MINUTE,
     },
     simulator: {
       enabled: env.SIMULATOR_ENABLED ? env.SIMULATOR_ENABLED === 'true' : isSimulator,
@@ -328,6 +460,38 @@ export function buildConfig(env: EnvironmentVariables): Config {
       tokenTtlSeconds: env.SIMULATOR_TOKEN_TTL_SECONDS ?? 3599,
     },
     warnings,
+  };
+}
+
+/** The email and SMS channels (each on only when configured) and the client events they carry. */
+function clientChannels(env: EnvironmentVariables, problems: string[]): Pick<NotificationSettings, 'email' | 'sms' | 'clientEvents'> {
+  let transport: SmtpTransportSettings | undefined;
+  if (env.SMTP_URL && env.SMTP_HOST) problems.push('SMTP_HOST: set either SMTP_URL or SMTP_HOST, not both');
+  if (env.SMTP_URL) transport = env.SMTP_URL;
+  else if (env.SMTP_HOST) {
+    const port = env.SMTP_PORT ?? 587;
+    if (Boolean(env.SMTP_USER) !== Boolean(env.SMTP_PASSWORD)) problems.push('SMTP_PASSWORD: SMTP_USER and SMTP_PASSWORD go together');
+    // 465 is implicit TLS; other ports upgrade with STARTTLS when the server offers it.
+    transport = { host: env.SMTP_HOST, port, secure: port === 465, ...(env.SMTP_USER && env.SMTP_PASSWORD ? { auth: { user: env.SMTP_USER, pass: env.SMTP_PASSWORD } } : {}) };
+  } else if (env.SMTP_PORT || env.SMTP_USER) problems.push('SMTP_HOST: is required when SMTP_PORT or SMTP_USER is set');
+
+  if (env.SMS_GATEWAY_URL && !env.SMS_GATEWAY_API_KEY) problems.push('SMS_GATEWAY_API_KEY: is required when SMS_GATEWAY_URL is set');
+
+  const named = list(env.CLIENT_NOTIFICATION_EVENTS);
+  const unknown = named.filter((e) => e !== 'none' && !(CLIENT_NOTIFICATION_EVENT_NAMES as readonly string[]).includes(e));
+  if (unknown.length) {
+    problems.push(`CLIENT_NOTIFICATION_EVENTS: unknown event(s) ${unknown.join(', ')}; use ${CLIENT_NOTIFICATION_EVENT_NAMES.join(', ')} or none`);
+  }
+  const clientEvents = env.CLIENT_NOTIFICATION_EVENTS
+    ? (named.filter((e) => (CLIENT_NOTIFICATION_EVENT_NAMES as readonly string[]).includes(e)) as ClientNotificationEventName[])
+    : [...CLIENT_NOTIFICATION_EVENT_NAMES];
+
+  return {
+    email: transport ? { transport, from: env.SMTP_FROM ?? 'LegalPro <no-reply@legalpro.local>', timeoutMs: env.SMTP_TIMEOUT_MS ?? 15_000 } : undefined,
+    sms: env.SMS_GATEWAY_URL
+      ? { url: env.SMS_GATEWAY_URL, apiKey: env.SMS_GATEWAY_API_KEY ?? '', senderId: env.SMS_SENDER_ID ?? 'LegalPro', timeoutMs: env.SMS_GATEWAY_TIMEOUT_MS ?? 10_000 }
+      : undefined,
+    clientEvents,
   };
 }
 
@@ -347,6 +511,10 @@ export const mpesaConfig = registerAs('mpesa', () => loadConfig().mpesa);
 export const workerConfig = registerAs('worker', () => loadConfig().worker);
 export const payoutsConfig = registerAs('payouts', () => loadConfig().payouts);
 export const notificationsConfig = registerAs('notifications', () => loadConfig().notifications);
+export const alertsConfig = registerAs('alerts', () => loadConfig().alerts);
+export const metricsConfig = registerAs('metrics', () => loadConfig().metrics);
+export const retentionConfig = registerAs('retention', () => loadConfig().retention);
+export const rateLimitConfig = registerAs('rateLimits', () => loadConfig().rateLimits);
 export const simulatorConfig = registerAs('simulator', () => loadConfig().simulator);
 
 export const ALL_CONFIG_NAMESPACES = [
@@ -358,5 +526,9 @@ export const ALL_CONFIG_NAMESPACES = [
   workerConfig,
   payoutsConfig,
   notificationsConfig,
+  alertsConfig,
+  metricsConfig,
+  retentionConfig,
+  rateLimitConfig,
   simulatorConfig,
 ];

@@ -7,6 +7,7 @@ import {
   IsString,
   Matches,
   Max,
+  MaxLength,
   Min,
   MinLength,
   validateSync,
@@ -19,6 +20,13 @@ export type ProcessMode = (typeof PROCESS_MODES)[number];
 export const STK_TRANSACTION_TYPES = ['CustomerPayBillOnline', 'CustomerBuyGoodsOnline'] as const;
 export const B2C_API_VERSIONS = ['v3', 'v1'] as const;
 export type B2cApiVersion = (typeof B2C_API_VERSIONS)[number];
+/** What a client is told about by email and SMS (CLIENT_NOTIFICATION_EVENTS picks among them). */
+export const CLIENT_NOTIFICATION_EVENT_NAMES = ['payment.received', 'payment.failed', 'refund.sent'] as const;
+export type ClientNotificationEventName = (typeof CLIENT_NOTIFICATION_EVENT_NAMES)[number];
+
+/** The lowest brute-force limits anyone may configure (issue 4). */
+export const MIN_AUTH_FAILURES_PER_MINUTE = 30;
+export const MIN_STK_PUSHES_PER_PHONE_PER_MINUTE = 5;
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined ? undefined : Number(value));
 
@@ -49,6 +57,19 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' }) WEBHOOK_SECRET?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) WEBHOOK_TIMEOUT_MS?: number;
 
+  @IsOptional() @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@host:587' }) SMTP_URL?: string;
+  @IsOptional() @IsString() SMTP_HOST?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535) SMTP_PORT?: number;
+  @IsOptional() @IsString() SMTP_USER?: string;
+  @IsOptional() @IsString() SMTP_PASSWORD?: string;
+  @IsOptional() @IsString() @MaxLength(320) SMTP_FROM?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(120000) SMTP_TIMEOUT_MS?: number;
+  @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL without spaces' }) SMS_GATEWAY_URL?: string;
+  @IsOptional() @IsString() SMS_GATEWAY_API_KEY?: string;
+  @IsOptional() @Matches(/^[A-Za-z0-9 ]{1,11}$/, { message: 'must be 1-11 letters, digits or spaces (an alphanumeric sender id)' }) SMS_SENDER_ID?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(120000) SMS_GATEWAY_TIMEOUT_MS?: number;
+  @IsOptional() @IsString() CLIENT_NOTIFICATION_EVENTS?: string;
+
   @IsOptional() @IsIn(MPESA_ENVIRONMENTS) MPESA_ENVIRONMENT?: MpesaEnvironment;
   @IsOptional() @IsString() MPESA_CONSUMER_KEY?: string;
   @IsOptional() @IsString() MPESA_CONSUMER_SECRET?: string;
@@ -72,6 +93,11 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() TRUSTED_PROXIES?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(120000) MPESA_HTTP_TIMEOUT_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(600) MPESA_TOKEN_REFRESH_MARGIN_SECONDS?: number;
+  // The fleet-wide Daraja call budget (src/mpesa/daraja-call-budget.service.ts).
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100000) DARAJA_MAX_CALLS_PER_SECOND?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(120000) DARAJA_BUDGET_MAX_WAIT_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(3600000) DARAJA_COOLDOWN_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100) DARAJA_COOLDOWN_RATE_PERCENT?: number;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(200) STATUS_SWEEP_INTERVAL_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) STATUS_QUERY_MIN_AGE_MS?: number;
@@ -84,6 +110,36 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) PAYOUT_FIRST_STATUS_CHECK_DELAY_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(200) PAYOUT_STATUS_CHECK_INTERVAL_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100) PAYOUT_MAX_STATUS_CHECKS?: number;
+
+  @IsOptional() @IsBooleanString() ALERTS_ENABLED?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) ALERT_EVALUATION_INTERVAL_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(86400) ALERT_WINDOW_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100) ALERT_FAILURE_RATE_PERCENT?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) ALERT_FAILURE_RATE_MIN_PAYMENTS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) ALERT_AVG_RESPONSE_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) ALERT_AUTH_FAILURES?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) ALERT_SYSTEM_ERRORS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(86400) ALERT_CALLBACK_SILENCE_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) ALERT_CALLBACK_SILENCE_MIN_PUSHES?: number;
+  @IsOptional() @IsString() ALERT_EMAIL_TO?: string;
+
+  @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' }) METRICS_TOKEN?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) METRICS_PORT?: number;
+
+  @IsOptional() @IsBooleanString() RETENTION_ENABLED?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(36500) RETENTION_MASK_PHONE_AFTER_DAYS?: number;
+  @IsOptional() @Matches(/^\s*\S+(\s+\S+){4,5}\s*$/, { message: 'must be a cron expression of 5 (or 6, with seconds) fields, e.g. "30 2 * * *"' })
+  RETENTION_SWEEP_CRON?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) RETENTION_SWEEP_INTERVAL_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10000) RETENTION_BATCH_SIZE?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) RATE_LIMIT_CLIENT_PER_MINUTE?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) RATE_LIMIT_IP_PER_MINUTE?: number;
+  // Floors from issue 4: brute-force limits may be tightened down to these, never below.
+  @IsOptional() @Transform(toInt) @IsInt() @Min(MIN_AUTH_FAILURES_PER_MINUTE, { message: `must be at least ${MIN_AUTH_FAILURES_PER_MINUTE} (failed authentications a minute per IP)` }) @Max(1_000_000)
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(MIN_STK_PUSHES_PER_PHONE_PER_MINUTE, { message: `must be at least ${MIN_STK_PUSHES_PER_PHONE_PER_MINUTE} (STK pushes a minute per phone number)` }) @Max(1_000_000)
+  RATE_LIMIT_STK_PUSHES_PER_PHONE_PER_MINUTE?: number;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) SIMULATOR_CALLBACK_DELAY_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) SIMULATOR_LATE_CALLBACK_MS?: number;

@@ -11,6 +11,7 @@ import { Payout } from '../payments/payouts/payout.entity';
 import { Reversal } from '../payments/reversals/reversal.entity';
 import { BalanceSnapshot } from '../treasury/balance-snapshot.entity';
 import { TransactionStatusQuery } from '../treasury/transaction-status-query.entity';
+import { AlertEpisode } from '../alerts/alert-episode.entity';
 
 export const ENTITIES = [
   Payment,
@@ -23,6 +24,7 @@ export const ENTITIES = [
   Reversal,
   BalanceSnapshot,
   TransactionStatusQuery,
+  AlertEpisode,
 ];
 
 /** The one definition of how we reach Postgres: the app module and the migration CLI both use it. */

@@ -2,11 +2,13 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator';
+import { SkipRateLimits } from '../rate-limit/rate-limits';
 import { RedisHealthIndicator } from '../common/redis/redis.health';
 import { QueuesHealthIndicator } from './queues.health';
 
 @ApiTags('health')
 @Public()
+@SkipRateLimits()
 @Controller('health')
 export class HealthController {
   constructor(

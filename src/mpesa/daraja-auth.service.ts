@@ -7,6 +7,7 @@ import { FieldEncryptionService } from '../common/crypto/field-encryption.servic
 import { REDIS_CLIENT, RedisKeys } from '../common/redis/redis.module';
 import { redact } from '../common/redaction';
 import { mpesaConfig } from '../config/configuration';
+import { DarajaCallBudgetService } from './daraja-call-budget.service';
 import { classifyNetworkError, DarajaError, DarajaErrorKind, readErrorBody } from './daraja-errors';
 import { DARAJA_CALL_OBSERVER, DarajaCallObserver, OAuthResponse } from './daraja.types';
 
@@ -39,6 +40,8 @@ export class DarajaAuthService {
     keys: RedisKeys,
     private readonly crypto: FieldEncryptionService,
     @Optional() @Inject(DARAJA_CALL_OBSERVER) private readonly observer?: DarajaCallObserver,
+    // Absent only in `npm run preflight`, which reads the recorded clock skew and never fetches a token.
+    @Optional() private readonly budget?: DarajaCallBudgetService,
   ) {
     const account = createHash('sha256').update(settings.consumerKey).digest('hex').slice(0, 16);
     this.cacheKey = keys.key('mpesa', 'oauth', settings.environment, account);
@@ -101,6 +104,9 @@ export class DarajaAuthService {
     const basic = Buffer.from(`${this.settings.consumerKey}:${this.settings.consumerSecret}`).toString('base64');
     let status: number | null = null;
     let body: unknown;
+    // Counted against the fleet's call budget but never queued behind it: we hold the token lock and every other call
+    // is waiting for this token (see DarajaCallBudgetService.charge).
+    await this.budget?.charge('OAUTH');
     try {
       const response = await fetch(`${this.settings.baseUrl}${endpoint}`, {
         method: 'GET',

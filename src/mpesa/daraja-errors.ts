@@ -3,7 +3,8 @@ import { DarajaErrorBody } from './daraja.types';
 /**
  * What a failed Daraja call means for the caller. The kind, not the message text, decides retries:
  * - `InvalidToken`: the gateway refused our token; refresh and resend once (safe: nothing was processed).
- * - `Busy`: spike arrest / quota / "system is busy": Daraja did not take the request; retry with backoff.
+ * - `Busy`: spike arrest / quota / "system is busy" / HTTP 429: Daraja did not take the request; retry with backoff.
+ *   The client also starts the fleet-wide cool-down (DarajaCallBudgetService.reportRateLimited).
  * - `System`: Daraja answered with a server error and did not accept the request; retry with backoff.
  * - `Rejected`: a definite refusal (bad input, wrong credentials, subscriber locked); never retried.
  * - `StillProcessing`: STK Query's "The transaction is being processed": pending, not an error.
@@ -106,10 +107,11 @@ export function classifyDarajaError(httpStatus: number, body: unknown): DarajaEr
   let kind: DarajaErrorKind;
   if (INVALID_TOKEN.test(message)) kind = DarajaErrorKind.InvalidToken;
   else if (code === '500.001.1001' && STILL_PROCESSING.test(message)) kind = DarajaErrorKind.StillProcessing;
-  else if ((code && BUSY_CODES.has(code)) || /spike ?arrest|quota|system is busy/i.test(message)) kind = DarajaErrorKind.Busy;
+  // 429 is a gateway rate limit whatever the body (Apigee's SpikeArrest/Quota policies answer it): never processed.
+  else if ((code && BUSY_CODES.has(code)) || /spike ?arrest|quota|system is busy/i.test(message) || httpStatus === 429) kind = DarajaErrorKind.Busy;
   else if (DUPLICATE.test(message)) kind = DarajaErrorKind.Rejected;
   else if (code === '500.001.1001') kind = DarajaErrorKind.Rejected;
-  else if (httpStatus >= 500 || httpStatus === 429) kind = DarajaErrorKind.System;
+  else if (httpStatus >= 500) kind = DarajaErrorKind.System;
   else kind = DarajaErrorKind.Rejected;
   return new DarajaError(kind, message, httpStatus, code);
 }

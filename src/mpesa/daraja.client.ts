@@ -3,6 +3,7 @@ import { ConfigType } from '@nestjs/config';
 import { redact } from '../common/redaction';
 import { mpesaConfig } from '../config/configuration';
 import { DarajaAuthService, parseJson } from './daraja-auth.service';
+import { DarajaCallBudgetService } from './daraja-call-budget.service';
 import { classifyDarajaError, classifyNetworkError, DarajaError, DarajaErrorKind } from './daraja-errors';
 import { cleanResultDesc, normalizeResultCode } from './daraja-result-codes';
 import { darajaTimestamp, stkPassword } from './daraja-time';
@@ -108,7 +109,8 @@ function occasion(text: string | undefined): string | undefined {
 
 /**
  * One method per Daraja endpoint. Knows HTTP, tokens and Daraja's wire format; nothing about payments.
- * Every call has a timeout, is reported (redacted) to the call observer, and fails with a classified DarajaError.
+ * Every call takes a slot in the fleet's call budget, has a timeout, is reported (redacted) to the call observer,
+ * and fails with a classified DarajaError.
  */
 @Injectable()
 export class DarajaClient {
@@ -118,6 +120,7 @@ export class DarajaClient {
     @Inject(mpesaConfig.KEY) private readonly settings: ConfigType<typeof mpesaConfig>,
     private readonly auth: DarajaAuthService,
     private readonly credentials: SecurityCredentialService,
+    private readonly budget: DarajaCallBudgetService,
     @Optional() @Inject(DARAJA_CALL_OBSERVER) private readonly observer?: DarajaCallObserver,
   ) {}
 
@@ -293,6 +296,9 @@ export class DarajaClient {
     context: DarajaCallContext,
     transactionIdOf: (response: T | undefined) => string | undefined,
   ): Promise<T> {
+    // Every request (a resend after a refused token too) waits for its slot in the fleet's budget; a NotSent refusal
+    // is not a Daraja call, so it is not recorded as one.
+    await this.budget.acquire(api, context.forMoneyMovement ? 'money' : undefined);
     const started = Date.now();
     let status: number | null = null;
     let parsed: unknown;
@@ -307,6 +313,8 @@ export class DarajaClient {
       parsed = parseJson(await response.text());
       if (!response.ok) {
         const error = classifyDarajaError(status, parsed);
+        // Spike arrest / quota: the whole fleet slows down; this caller still gets Busy and its job backs off.
+        if (error.kind === DarajaErrorKind.Busy) await this.budget.reportRateLimited(api, error);
         await this.record({ api, path, body, parsed, status, started, outcome: 'daraja_error', context, transactionId: transactionIdOf(undefined) });
         throw error;
       }

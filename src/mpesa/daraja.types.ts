@@ -184,6 +184,11 @@ export interface DarajaCallContext {
   reference?: string;
   requestId?: string;
   userId?: string;
+  /**
+   * The call is a step of a money movement (the balance check before a B2C): it is served with the money-moving
+   * calls in the budget, not paused with the status queries during a cool-down.
+   */
+  forMoneyMovement?: boolean;
 }
 
 export interface DarajaCallObserver {

@@ -1,5 +1,6 @@
 import { DynamicModule, Module, ModuleMetadata, Type } from '@nestjs/common';
 import { DarajaAuthService } from './daraja-auth.service';
+import { DarajaCallBudgetService } from './daraja-call-budget.service';
 import { DarajaClient } from './daraja.client';
 import { SecurityCredentialService } from './security-credential';
 import { DARAJA_CALL_OBSERVER, DarajaCallObserver } from './daraja.types';
@@ -19,11 +20,12 @@ export class MpesaModule {
       imports: options.imports ?? [],
       providers: [
         DarajaAuthService,
+        DarajaCallBudgetService,
         DarajaClient,
         SecurityCredentialService,
         ...(options.callObserver ? [{ provide: DARAJA_CALL_OBSERVER, useExisting: options.callObserver }] : []),
       ],
-      exports: [DarajaClient, DarajaAuthService, SecurityCredentialService],
+      exports: [DarajaClient, DarajaAuthService, DarajaCallBudgetService, SecurityCredentialService],
     };
   }
 }

@@ -1,13 +1,22 @@
 import { JobsOptions } from 'bullmq';
+import type { Traced } from '../common/request-context';
 
 export const NOTIFICATIONS_QUEUE = 'notifications';
 
 export enum NotificationJob {
   DeliverWebhook = 'deliver-webhook',
+  DeliverEmail = 'deliver-email',
+  DeliverSms = 'deliver-sms',
 }
 
+/**
+ * Ids only (and the request id that led to them): the worker reloads the outbox row and, for email and SMS,
+ * resolves the recipient from the encrypted columns, so no address or number ever sits in Redis.
+ */
 export interface NotificationJobPayloads {
-  [NotificationJob.DeliverWebhook]: { notificationId: string };
+  [NotificationJob.DeliverWebhook]: { notificationId: string } & Traced;
+  [NotificationJob.DeliverEmail]: { notificationId: string } & Traced;
+  [NotificationJob.DeliverSms]: { notificationId: string } & Traced;
 }
 
 export type AnyNotificationJob = { [N in NotificationJob]: { name: N; data: NotificationJobPayloads[N] } }[NotificationJob];
@@ -16,10 +25,32 @@ export type AnyNotificationJob = { [N in NotificationJob]: { name: N; data: Noti
 export const WEBHOOK_ATTEMPTS = 6;
 export const WEBHOOK_BACKOFF_MS = 2_000;
 
+/**
+ * A client's email or SMS: worth a few minutes of a provider's outage, not hours (a receipt that arrives the next
+ * day confuses more than it helps). 6 attempts, 2 s doubling: about a minute in all. A provider's
+ * definite "no" (SMTP 5xx, gateway 4xx) is not retried at all.
+ */
+export const EMAIL_ATTEMPTS = 6;
+export const EMAIL_BACKOFF_MS = 2_000;
+export const SMS_ATTEMPTS = 6;
+export const SMS_BACKOFF_MS = 2_000;
+
 export const NOTIFICATION_JOB_DEFAULTS: Record<NotificationJob, JobsOptions> = {
   [NotificationJob.DeliverWebhook]: {
     attempts: WEBHOOK_ATTEMPTS,
     backoff: { type: 'exponential', delay: WEBHOOK_BACKOFF_MS },
+    removeOnComplete: true,
+    removeOnFail: 1000,
+  },
+  [NotificationJob.DeliverEmail]: {
+    attempts: EMAIL_ATTEMPTS,
+    backoff: { type: 'exponential', delay: EMAIL_BACKOFF_MS },
+    removeOnComplete: true,
+    removeOnFail: 1000,
+  },
+  [NotificationJob.DeliverSms]: {
+    attempts: SMS_ATTEMPTS,
+    backoff: { type: 'exponential', delay: SMS_BACKOFF_MS },
     removeOnComplete: true,
     removeOnFail: 1000,
   },

@@ -1,5 +1,14 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
+export enum NotificationChannel {
+  /** Signed POST to LegalPro (WEBHOOK_URL). */
+  Webhook = 'webhook',
+  /** To the client, at the email given with the payment. */
+  Email = 'email',
+  /** To the client, at the phone that paid. */
+  Sms = 'sms',
+}
+
 export enum NotificationStatus {
   Pending = 'pending',
   Delivered = 'delivered',
@@ -36,5 +45,7 @@ export class NotificationAttempt {
   @Column({ name: 'status_code', type: 'integer', nullable: true }) statusCode: number | null;
   @Column({ type: 'text', nullable: true }) error: string | null;
   @Column({ type: 'integer' }) duration: number;
+  /** Email and SMS: the masked address or number this attempt went to. */
+  @Column({ type: 'varchar', length: 64, nullable: true }) recipient: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
 }

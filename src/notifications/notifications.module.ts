@@ -1,6 +1,10 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { EmailChannel } from './channels/email.channel';
+import { SmsChannel } from './channels/sms.channel';
+import { ClientContactsRepository } from './client-contacts.repository';
+import { ClientDeliveryService } from './client-delivery.service';
 import { Notification, NotificationAttempt } from './notification.entity';
 import { NOTIFICATIONS_QUEUE } from './notification-jobs';
 import { NotificationsProcessor } from './notifications.processor';
@@ -13,8 +17,14 @@ export class NotificationsModule {
     return {
       module: NotificationsModule,
       imports: [TypeOrmModule.forFeature([Notification, NotificationAttempt]), BullModule.registerQueue({ name: NOTIFICATIONS_QUEUE })],
-      providers: [NotificationsService, ...(options.runWorkers ? [NotificationsProcessor] : [])],
-      exports: [NotificationsService, BullModule],
+      providers: [
+        NotificationsService,
+        EmailChannel,
+        SmsChannel,
+        ...(options.runWorkers ? [ClientContactsRepository, ClientDeliveryService, NotificationsProcessor] : []),
+      ],
+      // EmailChannel: for other modules' own emails (e.g. operators' alerts).
+      exports: [NotificationsService, EmailChannel, BullModule],
     };
   }
 }

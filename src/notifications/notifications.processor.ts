@@ -1,21 +1,36 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
+import { runJobInContext } from '../common/request-context';
 import { NOTIFICATIONS_QUEUE, NotificationJob, NotificationJobPayloads } from './notification-jobs';
+import { ClientDeliveryService } from './client-delivery.service';
 import { NotificationsService } from './notifications.service';
 
 @Processor(NOTIFICATIONS_QUEUE, { concurrency: 8 })
 export class NotificationsProcessor extends WorkerHost {
-  constructor(private readonly notifications: NotificationsService) {
+  constructor(
+    private readonly notifications: NotificationsService,
+    private readonly clients: ClientDeliveryService,
+  ) {
     super();
   }
 
-  async process(job: Job): Promise<unknown> {
+  process(job: Job): Promise<unknown> {
+    return runJobInContext(job, () => this.handle(job));
+  }
+
+  private async handle(job: Job): Promise<unknown> {
     const name = job.name as NotificationJob;
     switch (name) {
       case NotificationJob.DeliverWebhook: {
         const { notificationId } = job.data as NotificationJobPayloads[NotificationJob.DeliverWebhook];
         const attempt = job.attemptsMade + 1;
         return this.notifications.deliver(notificationId, attempt, attempt >= (job.opts.attempts ?? 1));
+      }
+      case NotificationJob.DeliverEmail:
+      case NotificationJob.DeliverSms: {
+        const { notificationId } = job.data as NotificationJobPayloads[typeof name];
+        const attempt = job.attemptsMade + 1;
+        return this.clients.deliver(notificationId, attempt, attempt >= (job.opts.attempts ?? 1));
       }
       default: {
         const unknown: never = name;

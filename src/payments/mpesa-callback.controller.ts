@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Post, Query, Req } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Public } from '../auth/public.decorator';
+import { SkipRateLimits } from '../rate-limit/rate-limits';
 import { DarajaAckDto, ErrorResponseDto } from './dto/payment-responses.dto';
 import { DARAJA_ACK, MpesaCallbackService } from './mpesa-callback.service';
 import { ResultCallbackService } from './result-callback.service';
@@ -9,6 +10,8 @@ import { ResultCallbackService } from './result-callback.service';
 /** Where Daraja posts results. Public (Daraja has no JWT); authenticated by the URL token and the IP allowlist. */
 @ApiTags('mpesa callbacks')
 @Public()
+// Never rate limited: a refused callback is a payment whose result arrives late or never.
+@SkipRateLimits()
 // Safaricom rejects callback URLs containing "mpesa": the same routes are also served under /daraja/.
 @Controller(['api/payments/mpesa', 'api/payments/daraja'])
 export class MpesaCallbackController {

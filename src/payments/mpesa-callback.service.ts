@@ -3,7 +3,9 @@ import { ConfigType } from '@nestjs/config';
 import { Actor, AuditService } from '../audit/audit.service';
 import { InboundCallbackLog, TransactionLogService } from '../audit/transaction-log.service';
 import { AppError, ErrorCode, ValidationError } from '../common/errors/app-error';
+import { withRequestId } from '../common/request-context';
 import { mpesaConfig } from '../config/configuration';
+import { MetricsService } from '../metrics/metrics.service';
 import { CallbackUrls } from '../common/callback-urls';
 import { PaymentSettlementService } from './payment-settlement.service';
 import { PaymentsRepository } from './payments.repository';
@@ -36,6 +38,7 @@ export class MpesaCallbackService {
     private readonly settlement: PaymentSettlementService,
     private readonly transactionLog: TransactionLogService,
     private readonly audit: AuditService,
+    private readonly metrics: MetricsService,
   ) {}
 
   async handleStkCallback(inbound: InboundCallback): Promise<typeof DARAJA_ACK> {
@@ -46,6 +49,7 @@ export class MpesaCallbackService {
     let statusCode = 500;
     let transactionId: string | null = null;
     let logged = false;
+    let paymentRequestId: string | undefined;
     const logEntry = (): InboundCallbackLog => ({
       transactionType: 'STK_CALLBACK',
       transactionId,
@@ -57,7 +61,7 @@ export class MpesaCallbackService {
       durationMs: Date.now() - started,
       ipAddress: inbound.ipAddress,
       userAgent: inbound.userAgent,
-      requestId: inbound.requestId,
+      requestId: paymentRequestId ?? inbound.requestId,
     });
     try {
       if (this.settings.callbackAllowedIps.length > 0 && !this.settings.callbackAllowedIps.includes(inbound.ipAddress)) {
@@ -75,13 +79,19 @@ export class MpesaCallbackService {
       transactionId = parsed.value.checkoutRequestId;
       const payment = paymentId ? await this.payments.findById(paymentId) : null;
       if (!payment) throw await this.reject(actor, paymentId, 'no such payment', 'rejected_unknown');
+      // The callback's row, audit events and notification job are filed under the payment's request id (one id finds
+      // the payment everywhere); the callback's own request id stays on its log lines, with the payment's beside it.
+      paymentRequestId = payment.requestId ?? undefined;
+      if (paymentRequestId) actor.requestId = paymentRequestId;
       if (payment.checkoutRequestId && payment.checkoutRequestId !== parsed.value.checkoutRequestId) {
         throw await this.reject(actor, paymentId, `CheckoutRequestID ${parsed.value.checkoutRequestId} does not belong to this payment`, 'rejected_mismatch');
       }
       statusCode = 200;
       outcome = 'applied';
       // The log row of an applied callback is written by the settling statement itself (one round trip).
-      outcome = await this.settlement.applyStkCallback(payment, parsed.value, inbound.body, actor, this.transactionLog.inboundRow(logEntry()));
+      outcome = await withRequestId(paymentRequestId, () =>
+        this.settlement.applyStkCallback(payment, parsed.value, inbound.body, actor, this.transactionLog.inboundRow(logEntry())),
+      );
       logged = outcome === 'applied';
       return DARAJA_ACK;
     } catch (error) {
@@ -91,8 +101,11 @@ export class MpesaCallbackService {
       }
       throw error;
     } finally {
+      this.metrics.callbackHandled('stk', outcome);
       if (!logged) {
         await this.transactionLog.recordInbound(logEntry()).catch((e: unknown) => this.logger.error(`Could not log an STK callback: ${String(e)}`));
+      } else {
+        this.transactionLog.logReceived(logEntry());
       }
     }
   }

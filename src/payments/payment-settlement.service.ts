@@ -3,6 +3,7 @@ import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager } from 'typeorm';
 import { Actor, AuditService } from '../audit/audit.service';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { redact } from '../common/redaction';
 import { maskPhone, normalizeKenyanPhone } from '../mpesa/phone-number';
 import { NotificationsService } from '../notifications/notifications.service';
@@ -37,6 +38,7 @@ export class PaymentSettlementService {
     private readonly audit: AuditService,
     private readonly notifications: NotificationsService,
     private readonly crypto: FieldEncryptionService,
+    private readonly metrics: MetricsService,
   ) {}
 
   statusForResultCode(resultCode: string): PaymentStatus {
@@ -58,9 +60,14 @@ export class PaymentSettlementService {
       notificationStatus: outbox.status,
       notificationNote: outbox.note,
       transactionLog,
+      clientNotifications: this.notifications.clientOutbox(change.to === PaymentStatus.Completed ? 'payment.received' : 'payment.failed', Boolean(payment.customerEmailEncrypted)),
     });
     if (!settled) return 'already_settled';
+    // Only the process whose UPDATE changed the row counts it: a settlement is counted once across replicas.
+    this.metrics.paymentSettled(change.settledBy, change.to, payment.initiatedAt);
+    this.logger.log(`Payment ${payment.id} ${change.to} (settled by ${change.settledBy}${change.resultCode ? `, ResultCode ${change.resultCode}` : ''})`);
     if (outbox.status === 'pending') await this.notifications.dispatch([settled.notificationId]);
+    await this.notifications.dispatch(settled.clientNotifications);
     return 'applied';
   }
 

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { SYSTEM_ACTOR } from '../audit/audit.service';
 import { redactText } from '../common/redaction';
+import { withRequestId } from '../common/request-context';
 import { workerConfig } from '../config/configuration';
 import { DarajaClient } from '../mpesa/daraja.client';
 import { NotificationsService } from '../notifications/notifications.service';
@@ -47,14 +48,17 @@ export class PaymentSweepService {
     const pending = await this.payments.findPendingOlderThan(new Date(now - this.settings.queryMinAgeMs), SWEEP_BATCH_SIZE);
     for (const payment of pending) {
       if (payment.checkoutRequestId) {
-        await this.jobs.enqueueStatusQuery(payment.id);
+        // The job carries the payment's own request id: its query and settlement are filed under it.
+        await this.jobs.enqueueStatusQuery(payment.id, payment.requestId);
         summary.queried++;
       } else if (payment.stkPushStatus === StkPushStatus.RetryScheduled && (payment.lastRetryAt ?? payment.initiatedAt).getTime() < now - LOST_RETRY_AFTER_MS) {
-        await this.jobs.scheduleStkRetry(payment.id);
+        await this.jobs.scheduleStkRetry(payment.id, payment.requestId);
         summary.retriesRequeued++;
       } else if (this.isPastMaxAge(payment, now)) {
         // Without a CheckoutRequestID there is nothing to ask Daraja: the push never got an answer.
-        const result = await this.settlement.settle(payment.id, this.timeout('M-Pesa never acknowledged the STK Push'), SYSTEM_ACTOR);
+        const result = await withRequestId(payment.requestId, () =>
+          this.settlement.settle(payment.id, this.timeout('M-Pesa never acknowledged the STK Push'), SYSTEM_ACTOR),
+        );
         if (result === 'applied') summary.timedOut++;
       }
     }

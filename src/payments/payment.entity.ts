@@ -1,6 +1,9 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn, VersionColumn } from 'typeorm';
 import { PaymentStatus, PaymentType, SettledBy, StkPushStatus } from './payment-status';
 
+/** Why a row's personal data was masked: the retention job (age) or a data-subject anonymisation request. */
+export type PersonalDataMasking = 'retention' | 'anonymisation';
+
 @Entity({ name: 'payments' })
 @Index('ix_payments_client_created', ['clientId', 'createdAt'])
 @Index('ix_payments_created', ['createdAt'])
@@ -28,6 +31,16 @@ export class Payment {
   @Column({ name: 'phone_number_encrypted', type: 'text' }) phoneNumberEncrypted: string;
   /** Keyed hash of the MSISDN, for look-ups and for matching callbacks. */
   @Column({ name: 'phone_number_hash', type: 'char', length: 64 }) phoneNumberHash: string;
+  /** As LegalPro gave it with the push (trimmed); used to greet the client in notifications. */
+  @Column({ name: 'customer_name', type: 'varchar', length: 100, nullable: true }) customerName: string | null;
+  /** AES-256-GCM ciphertext of the client's email, when given: where payment emails go. */
+  @Column({ name: 'customer_email_encrypted', type: 'text', nullable: true }) customerEmailEncrypted: string | null;
+  /**
+   * Set when the phone, name and email above were replaced by masked forms (src/privacy): the ciphertext columns
+   * then hold the masked value, so readers still decrypt, but no refund can be sent to it.
+   */
+  @Column({ name: 'personal_data_masked_at', type: 'timestamptz', nullable: true }) personalDataMaskedAt: Date | null;
+  @Column({ name: 'personal_data_masked_by', type: 'varchar', length: 16, nullable: true }) personalDataMaskedBy: PersonalDataMasking | null;
   @Column({ name: 'account_reference', type: 'varchar', length: 12 }) accountReference: string;
   @Column({ name: 'transaction_desc', type: 'varchar', length: 13 }) transactionDesc: string;
 

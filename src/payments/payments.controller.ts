@@ -2,6 +2,7 @@ import { Body, Controller, Get, Headers, Param, Post, Query, Req, Res } from '@n
 import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthUser, CurrentUser } from '../auth/auth-user';
+import { LimitPerPhone } from '../rate-limit/rate-limits';
 import { InitiateStkPushDto } from './dto/initiate-stk-push.dto';
 import { ListPaymentsQueryDto } from './dto/list-payments.query.dto';
 import { ErrorResponseDto, PaymentListResponseDto, PaymentStatusResponseDto, StkPushResponseDto } from './dto/payment-responses.dto';
@@ -10,12 +11,16 @@ import { PaymentsService } from './payments.service';
 @ApiTags('payments')
 @ApiBearerAuth()
 @ApiResponse({ status: 401, description: 'Missing, expired or invalid token', type: ErrorResponseDto })
+@ApiResponse({ status: 429, description: 'Over a rate limit; retry after the Retry-After header (seconds)', type: ErrorResponseDto })
 @Controller('api/payments')
 export class PaymentsController {
   constructor(private readonly payments: PaymentsService) {}
 
   /** Starts an M-Pesa STK Push (Lipa Na M-Pesa Online) to the client's phone. */
   @Post('stk-push')
+  // Prompts to one phone are capped whoever asks (RATE_LIMIT_STK_PUSHES_PER_PHONE_PER_MINUTE): a stream of PIN
+  // prompts harasses the customer, whichever clients send it.
+  @LimitPerPhone('phoneNumber')
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key and body: same answer and no second push' })
   @ApiResponse({ status: 201, description: 'Daraja accepted the push', type: StkPushResponseDto })
   @ApiResponse({ status: 202, description: 'Queued for retry, or sent without confirmation; poll the status', type: StkPushResponseDto })

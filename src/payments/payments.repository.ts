@@ -6,6 +6,9 @@ import { preparedQuery } from '../database/prepared-query';
 import { Payment } from './payment.entity';
 import { queryRows } from '../database/query-rows';
 import { PaymentStatus, PaymentType, SettledBy, StkPushStatus } from './payment-status';
+import { currentRequestId } from '../common/request-context';
+import { ClientOutboxRow } from '../notifications/client-notifications';
+import { QueuedNotification } from '../notifications/notifications.service';
 
 export interface SettlementChange {
   to: Exclude<PaymentStatus, PaymentStatus.Pending>;
@@ -29,6 +32,8 @@ export interface SettlementEffects {
   notificationNote?: string;
   /** The inbound callback's transaction-log row, written only if this settlement applies. */
   transactionLog?: Record<string, unknown>;
+  /** The client's email/SMS outbox rows (NotificationsService.clientOutbox); their payload is built from the settled row. */
+  clientNotifications?: ClientOutboxRow[];
 }
 
 export type NewPayment = Pick<
@@ -48,6 +53,8 @@ export type NewPayment = Pick<
   | 'idempotencyKey'
   | 'requestId'
   | 'requestPayload'
+  | 'customerName'
+  | 'customerEmailEncrypted'
 >;
 
 export interface PaymentListFilter {
@@ -104,8 +111,8 @@ export class PaymentsRepository {
       `WITH inserted AS (
          INSERT INTO payments (id, client_id, appointment_id, amount, payment_type, description, phone_number_encrypted,
                                phone_number_hash, account_reference, transaction_desc, stk_push_status, max_retries,
-                               idempotency_key, request_id, request_payload)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                               idempotency_key, request_id, request_payload, customer_name, customer_email_encrypted)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $21, $22)
          RETURNING id
        )
        INSERT INTO audit_events (actor_type, actor_id, action, entity_type, entity_id, after, ip_address, request_id)
@@ -131,6 +138,8 @@ export class PaymentsRepository {
         JSON.stringify(auditAfter),
         actor.ipAddress ?? null,
         actor.requestId ?? null,
+        payment.customerName,
+        payment.customerEmailEncrypted,
       ],
     );
   }
@@ -184,7 +193,11 @@ export class PaymentsRepository {
    * writes its audit event, its outbox notification and, for callbacks, the transaction-log row. Returns null
    * when another path settled the payment first; then nothing at all was written.
    */
-  async settle(id: string, change: SettlementChange, effects: SettlementEffects): Promise<{ payment: Payment; notificationId: string } | null> {
+  async settle(
+    id: string,
+    change: SettlementChange,
+    effects: SettlementEffects,
+  ): Promise<{ payment: Payment; notificationId: string; clientNotifications: QueuedNotification[] } | null> {
     const rows: Record<string, unknown>[] = await preparedQuery(
       this.manager,
       'payments-settle',
@@ -234,8 +247,21 @@ export class PaymentsRepository {
                 endpoint varchar, request_data jsonb, status_code int, duration int, outcome varchar, ip_address varchar,
                 user_agent varchar, request_id varchar)
           WHERE $20::jsonb IS NOT NULL
+       ), client_notifications AS (
+         -- The client's email/SMS: facts of the settled row only; the recipient is decrypted when the job delivers.
+         INSERT INTO notifications (channel, event, subject_id, payload, status, last_error)
+         SELECT c.channel, c.event, u.id::text,
+                jsonb_build_object('paymentId', u.id, 'amount', u.amount, 'currency', u.currency, 'reference', u.account_reference,
+                  'receipt', u.mpesa_receipt_number, 'status', u.status, 'resultCode', u.result_code,
+                  'paidAt', COALESCE(u.transaction_date, u.completed_at), 'failedAt', u.failed_at),
+                c.status, c.last_error
+           FROM updated u, jsonb_to_recordset($21::jsonb) AS c(channel varchar, event varchar, status varchar, last_error text)
+         RETURNING id, channel, status
        )
-       SELECT updated.*, (SELECT id FROM notification) AS notification_id FROM updated`,
+       SELECT updated.*, (SELECT id FROM notification) AS notification_id,
+              (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', id, 'channel', channel)) FILTER (WHERE status = 'pending'), '[]'::jsonb)
+                 FROM client_notifications) AS client_notifications
+         FROM updated`,
       [
         id,
         change.to,
@@ -252,15 +278,21 @@ export class PaymentsRepository {
         effects.actor.type,
         effects.actor.id ?? null,
         effects.actor.ipAddress ?? null,
-        effects.actor.requestId ?? null,
+        // A worker settling it (SYSTEM_ACTOR) files the event under the payment's request id, which its job carries.
+        effects.actor.requestId ?? currentRequestId() ?? null,
         JSON.stringify(effects.notificationPayload),
         effects.notificationStatus,
         effects.notificationNote ?? null,
         effects.transactionLog ? JSON.stringify(effects.transactionLog) : null,
+        JSON.stringify(effects.clientNotifications ?? []),
       ],
     );
     if (rows.length === 0) return null;
-    return { payment: this.fromRow(rows[0]), notificationId: String(rows[0].notification_id) };
+    return {
+      payment: this.fromRow(rows[0]),
+      notificationId: String(rows[0].notification_id),
+      clientNotifications: rows[0].client_notifications as QueuedNotification[],
+    };
   }
 
   /** Adds the receipt a late callback carries to a payment that a status query completed without one. */

@@ -5,7 +5,9 @@ import { Actor, AuditService } from '../audit/audit.service';
 import { InboundCallbackLog, TransactionLogService } from '../audit/transaction-log.service';
 import { CallbackUrls, RESULT_KINDS, ResultKind } from '../common/callback-urls';
 import { AppError, ErrorCode, ValidationError } from '../common/errors/app-error';
+import { withRequestId } from '../common/request-context';
 import { mpesaConfig } from '../config/configuration';
+import { MetricsService } from '../metrics/metrics.service';
 import { parseResultCallback, ParsedResult } from '../mpesa/daraja-result.parser';
 import { BalanceService } from '../treasury/balance.service';
 import { TransactionStatusService } from '../treasury/transaction-status.service';
@@ -46,6 +48,7 @@ export class ResultCallbackService {
     private readonly statusQueries: TransactionStatusService,
     private readonly transactionLog: TransactionLogService,
     private readonly audit: AuditService,
+    private readonly metrics: MetricsService,
   ) {}
 
   async handle(inbound: InboundResult): Promise<typeof DARAJA_ACK> {
@@ -56,6 +59,7 @@ export class ResultCallbackService {
     let outcome = 'error';
     let statusCode = 500;
     let transactionId: string | null = null;
+    let originRequestId: string | undefined;
     try {
       if (this.settings.callbackAllowedIps.length > 0 && !this.settings.callbackAllowedIps.includes(inbound.ipAddress)) {
         outcome = 'rejected_ip';
@@ -74,7 +78,13 @@ export class ResultCallbackService {
       // Safaricom documents no queue-timeout payload: whatever arrives there is a timeout, parsed or not.
       const result = parsed.ok ? parsed.value : undefined;
       transactionId = result?.originatorConversationId ?? null;
-      outcome = inbound.via === 'timeout' ? await this.applyTimeout(kind, id as string, result) : await this.applyResult(kind, id as string, result as ParsedResult, actor);
+      // Filed under the request whose Daraja call this answers (the admin's refund, the payout's job...): its row, audit
+      // events and notification jobs; the callback's own request id stays on its log lines (see MpesaCallbackService).
+      originRequestId = await this.transactionLog.requestIdOfCall(transactionId, id);
+      if (originRequestId) actor.requestId = originRequestId;
+      outcome = await withRequestId(originRequestId, () =>
+        inbound.via === 'timeout' ? this.applyTimeout(kind, id as string, result) : this.applyResult(kind, id as string, result as ParsedResult, actor),
+      );
       statusCode = 200;
       return DARAJA_ACK;
     } catch (error) {
@@ -92,8 +102,10 @@ export class ResultCallbackService {
         durationMs: Date.now() - started,
         ipAddress: inbound.ipAddress,
         userAgent: inbound.userAgent,
-        requestId: inbound.requestId,
+        requestId: originRequestId ?? inbound.requestId,
       };
+      // kind: b2c_result, b2c_timeout, account_balance_result, reversal_timeout, transaction_status_result...
+      this.metrics.callbackHandled(entry.transactionType.toLowerCase(), outcome);
       await this.transactionLog.recordInbound(entry).catch((e: unknown) => this.logger.error(`Could not log a result callback: ${String(e)}`));
     }
   }

@@ -80,7 +80,10 @@ export class StkPushService {
       maxRetries: STK_MAX_RETRIES,
       idempotencyKey: ctx.idempotencyKey ?? null,
       requestId: ctx.requestId ?? null,
-      requestPayload: redact({ ...dto, phoneNumber: phone, accountReference, transactionDesc }),
+      // The client's contact details live only in their own (encrypted) columns, not in the stored request.
+      requestPayload: redact({ ...dto, email: undefined, customerName: undefined, phoneNumber: phone, accountReference, transactionDesc }),
+      customerName: dto.customerName ? dto.customerName : null,
+      customerEmailEncrypted: dto.email ? this.crypto.encrypt(dto.email) : null,
     };
 
     try {

@@ -32,7 +32,7 @@ export class BalanceService {
   ) {}
 
   /** Starts a query; the result arrives on the ResultURL. A refused request is stored as failed and reported. */
-  async request(actor: Actor): Promise<BalanceSnapshot> {
+  async request(actor: Actor, options: { forMoneyMovement?: boolean } = {}): Promise<BalanceSnapshot> {
     const snapshot = await this.manager.save(
       this.manager.create(BalanceSnapshot, { status: 'pending', shortcode: this.mpesa.b2cShortcode, requestedBy: actor.id ?? actor.type }),
     );
@@ -40,7 +40,7 @@ export class BalanceService {
     try {
       const accepted = await this.daraja.accountBalance(
         { remarks: 'Account balance', ...this.callbackUrls.resultUrls('balance', snapshot.id) },
-        { reference: snapshot.id, requestId: actor.requestId ?? undefined, userId: actor.id ?? undefined },
+        { reference: snapshot.id, requestId: actor.requestId ?? undefined, userId: actor.id ?? undefined, forMoneyMovement: options.forMoneyMovement },
       );
       await this.manager.update(BalanceSnapshot, { id: snapshot.id, status: 'pending' }, {
         originatorConversationId: accepted.OriginatorConversationID,
@@ -105,7 +105,8 @@ export class BalanceService {
       order: { completedAt: 'DESC' },
     });
     if (!snapshot) {
-      const requested = await this.request(actor);
+      // Part of a payout: it must not wait behind status queries, nor pause with them during a cool-down.
+      const requested = await this.request(actor, { forMoneyMovement: true });
       const deadline = Date.now() + this.settings.balanceWaitMs;
       snapshot = requested;
       while (snapshot.status === 'pending' && Date.now() < deadline) {

@@ -15,24 +15,14 @@ import {
   stkPushBody,
   transactionLogsFor,
   waitForPaymentStatus,
+  SimulatedTransaction,
+  stkSuccessCallback,
 } from '../support/factories';
 
 const client = newClient();
 const ACCEPTED = { ResultCode: 0, ResultDesc: 'Accepted' };
 const TERMINAL_ACTIONS = ['payment.completed', 'payment.failed', 'payment.cancelled', 'payment.timeout'];
 
-/** What the simulator stored for a push: everything a genuine callback says. */
-interface SimulatedTransaction {
-  checkoutRequestId: string;
-  merchantRequestId: string;
-  callbackUrl: string;
-  phone: string;
-  amount: number;
-  resultCode: number;
-  resultDesc: string;
-  receipt?: string;
-  transactionDate?: string;
-}
 
 async function startPayment(phoneNumber: string, amount = 100): Promise<string> {
   const res = await pushStk(client.token, stkPushBody({ phoneNumber, amount }));
@@ -49,28 +39,6 @@ async function simulatedTransactionFor(phone: string): Promise<SimulatedTransact
   return res.body;
 }
 
-/** A success callback shaped like Safaricom's production capture (reference.md §3.1). */
-function successCallback(t: SimulatedTransaction, overrides: { amount?: number } = {}) {
-  return {
-    Body: {
-      stkCallback: {
-        MerchantRequestID: t.merchantRequestId,
-        CheckoutRequestID: t.checkoutRequestId,
-        ResultCode: 0,
-        ResultDesc: 'The service request is processed successfully.',
-        CallbackMetadata: {
-          Item: [
-            { Name: 'Amount', Value: overrides.amount ?? t.amount },
-            { Name: 'MpesaReceiptNumber', Value: t.receipt },
-            { Name: 'Balance' },
-            { Name: 'TransactionDate', Value: Number(t.transactionDate) },
-            { Name: 'PhoneNumber', Value: Number(t.phone) },
-          ],
-        },
-      },
-    },
-  };
-}
 
 /** An M-Pesa-looking receipt (10 upper-case letters and digits) for callbacks the simulator never sent. */
 function newReceipt(): string {
@@ -180,14 +148,14 @@ describe('callbacks crafted by hand', () => {
 
   /** Ends a test's payment the genuine way, so nothing is left pending. */
   async function settleGenuinely(daraja: SimulatedTransaction): Promise<void> {
-    const res = await postCallback(daraja.callbackUrl, successCallback(daraja));
+    const res = await postCallback(daraja.callbackUrl, stkSuccessCallback(daraja));
     expect(res.status).toBe(200);
   }
 
   it('answers a genuine callback with exactly {"ResultCode":0,"ResultDesc":"Accepted"} and completes the payment', async () => {
     const { paymentId, daraja } = await pendingPayment();
 
-    const res = await postCallback(daraja.callbackUrl, successCallback(daraja));
+    const res = await postCallback(daraja.callbackUrl, stkSuccessCallback(daraja));
 
     expect(res.status).toBe(200);
     expect(res.body).toStrictEqual(ACCEPTED);
@@ -204,7 +172,7 @@ describe('callbacks crafted by hand', () => {
     const { paymentId, daraja } = await pendingPayment();
     const before = stateOf(await paymentRow(paymentId));
 
-    const res = await postCallback(daraja.callbackUrl, successCallback(daraja), query);
+    const res = await postCallback(daraja.callbackUrl, stkSuccessCallback(daraja), query);
 
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({ success: false, code: 'CALLBACK_REJECTED' });
@@ -219,7 +187,7 @@ describe('callbacks crafted by hand', () => {
     const otherToken = new URL(other.daraja.callbackUrl).searchParams.get('token');
     const before = [stateOf(await paymentRow(target.paymentId)), stateOf(await paymentRow(other.paymentId))];
 
-    const res = await postCallback(target.daraja.callbackUrl, successCallback(target.daraja), { token: otherToken });
+    const res = await postCallback(target.daraja.callbackUrl, stkSuccessCallback(target.daraja), { token: otherToken });
 
     expect(res.status).toBe(403);
     expect([stateOf(await paymentRow(target.paymentId)), stateOf(await paymentRow(other.paymentId))]).toEqual(before);
@@ -230,7 +198,7 @@ describe('callbacks crafted by hand', () => {
   it('audits a forged callback as callback.rejected', async () => {
     const { paymentId, daraja } = await pendingPayment();
 
-    await postCallback(daraja.callbackUrl, successCallback(daraja), { token: 'forged' });
+    await postCallback(daraja.callbackUrl, stkSuccessCallback(daraja), { token: 'forged' });
 
     const rejected = await auditEventsFor(paymentId, 'callback.rejected');
     expect(rejected).toHaveLength(1);
@@ -256,7 +224,7 @@ describe('callbacks crafted by hand', () => {
   it('flags for review, and does not complete, a success callback whose amount differs from the payment', async () => {
     const { paymentId, daraja } = await pendingPayment(100);
 
-    const res = await postCallback(daraja.callbackUrl, successCallback(daraja, { amount: 1 }));
+    const res = await postCallback(daraja.callbackUrl, stkSuccessCallback(daraja, { amount: 1 }));
 
     expect(res.status).toBe(200);
     expect(res.body).toStrictEqual(ACCEPTED);
@@ -267,7 +235,7 @@ describe('callbacks crafted by hand', () => {
 
   it('leaves a flagged payment alone afterwards: the status sweep does not complete it', async () => {
     const { paymentId, daraja } = await pendingPayment(100);
-    await postCallback(daraja.callbackUrl, successCallback(daraja, { amount: 1 }));
+    await postCallback(daraja.callbackUrl, stkSuccessCallback(daraja, { amount: 1 }));
 
     await sleep(3_000); // past STATUS_QUERY_MIN_AGE_MS plus a sweep: an unflagged payment would be completed by now
 
@@ -280,7 +248,7 @@ describe('callbacks crafted by hand', () => {
     // Daraja's STK Query answer carries no receipt: only the callback does.
     await waitForPaymentStatus(paymentId, 'completed');
 
-    const res = await postCallback(daraja.callbackUrl, successCallback(daraja));
+    const res = await postCallback(daraja.callbackUrl, stkSuccessCallback(daraja));
 
     expect(res.status).toBe(200);
     expect((await paymentStatus(client.token, paymentId)).body.data).toMatchObject({ status: 'completed', mpesaReceiptNumber: daraja.receipt });
@@ -292,7 +260,7 @@ describe('callbacks crafted by hand', () => {
     const daraja = await simulatedTransactionFor(SCENARIO_PHONES.noAnswer);
     await waitForPaymentStatus(paymentId, 'timeout');
 
-    const res = await postCallback(daraja.callbackUrl, successCallback({ ...daraja, receipt: newReceipt(), transactionDate: darajaTimestamp() }));
+    const res = await postCallback(daraja.callbackUrl, stkSuccessCallback({ ...daraja, receipt: newReceipt(), transactionDate: darajaTimestamp() }));
 
     expect(res.status).toBe(200);
     expect(res.body).toStrictEqual(ACCEPTED);
@@ -306,7 +274,7 @@ describe('callbacks crafted by hand', () => {
     await settleGenuinely(daraja);
     const before = await paymentRow(paymentId);
 
-    const res = await postCallback(daraja.callbackUrl, successCallback(daraja));
+    const res = await postCallback(daraja.callbackUrl, stkSuccessCallback(daraja));
 
     expect(res.status).toBe(200);
     expect(res.body).toStrictEqual(ACCEPTED);

@@ -39,6 +39,8 @@ export interface ApiOptions {
   headers?: Record<string, string>;
   query?: Record<string, string | number | boolean | undefined>;
   timeoutMs?: number;
+  /** Another app than the run's shared one, e.g. `startExtraApp()`'s `url`. */
+  baseUrl?: string;
 }
 
 export interface ApiResponse<T = any> {
@@ -52,7 +54,7 @@ export interface ApiResponse<T = any> {
 
 /** One HTTP request to the app; never throws for an HTTP status, only for a network failure. */
 export async function api<T = any>(path: string, options: ApiOptions = {}): Promise<ApiResponse<T>> {
-  const url = new URL(appUrl(path));
+  const url = new URL(options.baseUrl ? `${options.baseUrl}${path}` : appUrl(path));
   for (const [key, value] of Object.entries(options.query ?? {})) {
     if (value !== undefined) url.searchParams.set(key, String(value));
   }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { HEALTH_PATH, runMigrations, startApp, waitForHealthy } from './app-process';
 import { LOG_DIR } from './e2e-state';
 import { releaseRun } from './global-teardown';
-import { createDatabase, freePorts } from './resources';
+import { createDatabase, freePorts, stopProcess } from './resources';
 import { childEnv, serviceUrls, testEnvOverrides, withDatabase } from './test-env';
 
 export interface ExtraApp {
@@ -23,8 +23,17 @@ export interface ExtraApp {
   stop(): Promise<void>;
 }
 
+export interface ExtraAppOptions {
+  /**
+   * Another process of that app: the same database and Redis key prefix (so one fleet), its own port and log.
+   * Migrations are not run again; stop() stops only this process and leaves the shared data to `shareWith`.
+   */
+  shareWith?: ExtraApp;
+}
+
 /** Starts `node dist/src/main.js` with the e2e settings of test-env.ts, then `overrides` on top. */
-export async function startExtraApp(overrides: Record<string, string> = {}, name = 'extra'): Promise<ExtraApp> {
+export async function startExtraApp(overrides: Record<string, string> = {}, name = 'extra', options: ExtraAppOptions = {}): Promise<ExtraApp> {
+  if (options.shareWith) return startSecondProcess(options.shareWith, overrides, name);
   const { databaseUrl: adminDatabaseUrl, redisUrl } = serviceUrls();
   const suffix = randomBytes(4).toString('hex');
   const database = `legalpro_test_${process.pid}_${suffix}`;
@@ -63,4 +72,29 @@ export async function startExtraApp(overrides: Record<string, string> = {}, name
     await releaseRun(run, 5_000, false);
     throw e;
   }
+}
+
+async function startSecondProcess(first: ExtraApp, overrides: Record<string, string>, name: string): Promise<ExtraApp> {
+  const [port] = await freePorts(1);
+  const env = { ...first.env, ...overrides, PORT: String(port) };
+  mkdirSync(LOG_DIR, { recursive: true });
+  const logFile = join(LOG_DIR, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}-${randomBytes(4).toString('hex')}.log`);
+  const child = startApp(childEnv(env), logFile);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHealthy(child, `${url}${HEALTH_PATH}`, logFile);
+  } catch (e) {
+    await stopProcess(child, 5_000).catch(() => undefined);
+    throw e;
+  }
+  return {
+    url,
+    port,
+    databaseUrl: first.databaseUrl,
+    redisKeyPrefix: first.redisKeyPrefix,
+    env,
+    logFile,
+    child,
+    stop: async () => void (await stopProcess(child, 10_000)),
+  };
 }

@@ -216,3 +216,39 @@ export function masked(msisdn: string): string {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** What the simulator stored for a push: everything a genuine callback says. */
+export interface SimulatedTransaction {
+  checkoutRequestId: string;
+  merchantRequestId: string;
+  callbackUrl: string;
+  phone: string;
+  amount: number;
+  resultCode: number;
+  resultDesc: string;
+  receipt?: string;
+  transactionDate?: string;
+}
+
+/** A success callback shaped like Safaricom's production capture (reference.md §3.1). */
+export function stkSuccessCallback(t: SimulatedTransaction, overrides: { amount?: number } = {}) {
+  return {
+    Body: {
+      stkCallback: {
+        MerchantRequestID: t.merchantRequestId,
+        CheckoutRequestID: t.checkoutRequestId,
+        ResultCode: 0,
+        ResultDesc: 'The service request is processed successfully.',
+        CallbackMetadata: {
+          Item: [
+            { Name: 'Amount', Value: overrides.amount ?? t.amount },
+            { Name: 'MpesaReceiptNumber', Value: t.receipt },
+            { Name: 'Balance' },
+            { Name: 'TransactionDate', Value: Number(t.transactionDate) },
+            { Name: 'PhoneNumber', Value: Number(t.phone) },
+          ],
+        },
+      },
+    },
+  };
+}

@@ -50,12 +50,20 @@ export function testEnvOverrides(i: TestEnvInputs): Record<string, string> {
     PAYOUT_MAX_STATUS_CHECKS: '3',
     BALANCE_FRESHNESS_SECONDS: '1',
     BALANCE_WAIT_MS: '5000',
+    // Alert webhooks would land among the payment webhooks other tests count; test/e2e/alerts.e2e-spec.ts runs its own app.
+    ALERTS_ENABLED: 'false',
+    // Every test file calls from 127.0.0.1, and many refuse bad tokens on purpose: at the default 30 a minute they
+    // would lock each other out. The other limits keep their defaults; test/e2e/rate-limits.e2e-spec.ts tests
+    // this one (at 30) on an app of its own.
+    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000',
+    // Client email/SMS rows would sit beside the webhook rows other tests count per payment; test/e2e/client-notifications.e2e-spec.ts runs its own app.
+    CLIENT_NOTIFICATION_EVENTS: 'none',
     WEBHOOK_URL: `http://127.0.0.1:${i.webhookPort}/webhooks/legalpro`,
     WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
   };
 }
 
-const APP_VARIABLE_PREFIXES = /^(MPESA_|SIMULATOR_|DATABASE_|REDIS_|WEBHOOK_|DATA_ENCRYPTION_|STATUS_|PAYMENT_|IDEMPOTENCY_|WORKER_|JWT_)/;
+const APP_VARIABLE_PREFIXES = /^(ALERT_|ALERTS_|MPESA_|SIMULATOR_|DATABASE_|REDIS_|WEBHOOK_|DATA_ENCRYPTION_|STATUS_|PAYMENT_|IDEMPOTENCY_|WORKER_|JWT_)/;
 const APP_VARIABLES = new Set(['MODE', 'NODE_ENV', 'PORT', 'HOST', 'PUBLIC_BASE_URL', 'LOG_LEVEL', 'TRUSTED_PROXIES']);
 
 /** The names the app validates, read from its env class so this list cannot fall behind. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { buildConfig, MpesaSettings } from '../../src/config/configuration';
 import { validateEnv } from '../../src/config/env.validation';
 import { DarajaAuthService } from '../../src/mpesa/daraja-auth.service';
+import { DarajaCallBudgetService } from '../../src/mpesa/daraja-call-budget.service';
 import { DarajaConfigurationError, DarajaError, DarajaErrorKind, isDuplicateOriginatorConversationId } from '../../src/mpesa/daraja-errors';
 import { DarajaClient } from '../../src/mpesa/daraja.client';
 import { DarajaCallRecord } from '../../src/mpesa/daraja.types';
@@ -23,7 +24,9 @@ function setup(env: Record<string, string> = {}) {
   const settings: MpesaSettings = buildConfig(validateEnv({ MPESA_B2C_SHORTCODE: '600997', ...env })).mpesa;
   const auth = { getToken: jest.fn().mockResolvedValueOnce('token-1').mockResolvedValue('token-2'), invalidate: jest.fn().mockResolvedValue(undefined) };
   const records: DarajaCallRecord[] = [];
-  const client = new DarajaClient(settings, auth as unknown as DarajaAuthService, new SecurityCredentialService(settings), {
+  // The call budget lives in Redis (test/e2e/daraja-budget.e2e-spec.ts); here every call gets its slot at once.
+  const budget = { acquire: jest.fn().mockResolvedValue(undefined), reportRateLimited: jest.fn().mockResolvedValue(undefined) };
+  const client = new DarajaClient(settings, auth as unknown as DarajaAuthService, new SecurityCredentialService(settings), budget as unknown as DarajaCallBudgetService, {
     record: async (call) => void records.push(call),
   });
   return { client, auth, records, settings };

@@ -16,6 +16,8 @@ describe('classifyDarajaError', () => {
     [400, { errorCode: '400.002.02', errorMessage: 'Bad Request - Invalid PhoneNumber' }, DarajaErrorKind.Rejected],
     [400, { ErrorCode: '400.002.02', ErrorMessage: 'Bad Request - Invalid Amount' }, DarajaErrorKind.Rejected],
     [500, { fault: { faultstring: 'Spike arrest violation', detail: { errorcode: 'policies.ratelimit.SpikeArrestViolation' } } }, DarajaErrorKind.Busy],
+    [429, { fault: { faultstring: 'Rate limit quota violation. Quota limit exceeded.', detail: { errorcode: 'policies.ratelimit.QuotaViolation' } } }, DarajaErrorKind.Busy],
+    [429, '', DarajaErrorKind.Busy],
   ])('HTTP %p %j is %p', (status, body, kind) => {
     expect(classifyDarajaError(status, body).kind).toBe(kind);
   });

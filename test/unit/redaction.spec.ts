@@ -26,3 +26,71 @@ describe('redact', () => {
     );
   });
 });
+
+describe('redact: Daraja payloads and secrets', () => {
+  it('masks the phone and the name in ReceiverPartyPublicName, whether a result item or a parsed field', () => {
+    const item = redact({ ResultParameter: [{ Key: 'ReceiverPartyPublicName', Value: '254722000000 - John Doe' }, { Key: 'TransactionAmount', Value: 10 }] });
+    expect(item).toEqual({ ResultParameter: [{ Key: 'ReceiverPartyPublicName', Value: '2547****000 - J*** D**' }, { Key: 'TransactionAmount', Value: 10 }] });
+    expect(redact({ receiverpartypublicname: '254722000000 - John Doe', CreditPartyName: '0722000000 - Jane Wanjiru' })).toEqual({
+      receiverpartypublicname: '2547****000 - J*** D**',
+      CreditPartyName: '2547****000 - J*** W******',
+    });
+  });
+
+  it('masks B2C PartyB and STK CallbackMetadata phone numbers given as numbers or strings', () => {
+    expect(redact({ PartyA: '600000', PartyB: 254722000000 })).toEqual({ PartyA: '******', PartyB: '2547****000' });
+    expect(redact({ Item: [{ Name: 'PhoneNumber', Value: '254722000000' }, { Name: 'Amount', Value: 1 }] })).toEqual({
+      Item: [{ Name: 'PhoneNumber', Value: '2547****000' }, { Name: 'Amount', Value: 1 }],
+    });
+  });
+
+  it.each(['ConsumerKey', 'consumer_key', 'consumerSecret', 'Password', 'SecurityCredential', 'initiatorPassword', 'passkey', 'access_token', 'Authorization', 'apiKey'])(
+    'replaces the value of %s',
+    (key) => {
+      expect(redact({ [key]: 'value-0123456789', other: 'kept' })).toEqual({ [key]: '[REDACTED]', other: 'kept' });
+    },
+  );
+
+  it('keeps an error readable (message and stack, redacted) instead of dropping them', () => {
+    const copy = redact(new TypeError('Invalid PhoneNumber 254722000000')) as unknown as Record<string, string>;
+    expect(copy).toMatchObject({ type: 'TypeError', message: 'Invalid PhoneNumber 2547****000' });
+    expect(copy.stack).toContain('2547****000');
+    expect(copy.stack).not.toContain('254722000000');
+  });
+
+  it('leaves dates as they are', () => {
+    const at = new Date('2026-11-26T10:00:00Z');
+    expect(redact({ at })).toEqual({ at });
+  });
+});
+
+describe('redactText', () => {
+  it.each([
+    ['+254 722 000 000', '2547****000'],
+    ['0722-000-000', '2547****000'],
+    ['254122000000', '2541****000'],
+    ['tel:0722000000.', 'tel:2547****000.'],
+  ])('masks the phone number %s', (text, masked) => {
+    expect(redactText(text)).toBe(masked);
+  });
+
+  it('removes bearer and basic credentials', () => {
+    expect(redactText('Authorization: Bearer c9SQxWWhmdVRlyh0zh8gZDTkubVF')).toBe('Authorization: Bearer [REDACTED]');
+    expect(redactText('Basic c2ltdWxhdG9yLWNvbnN1bWVyLWtleTpzZWNyZXQ=')).toBe('Basic [REDACTED]');
+  });
+
+  it('removes secret values from JSON or form text', () => {
+    expect(redactText('{"access_token":"c9SQxWWhmdVRlyh0zh8gZDTkubVF","expires_in":"3599"}')).toBe('{"access_token":"[REDACTED]","expires_in":"3599"}');
+    expect(redactText('{"SecurityCredential":"abc+/=","Password":"MTc0Mzc5"}')).toBe('{"SecurityCredential":"[REDACTED]","Password":"[REDACTED]"}');
+  });
+
+  it('leaves messages that only name a secret or a token', () => {
+    expect(redactText('MPESA_PASSKEY: must be set in production')).toBe('MPESA_PASSKEY: must be set in production');
+    expect(redactText('Missing bearer token')).toBe('Missing bearer token');
+  });
+
+  it('leaves ids, amounts and receipts alone', () => {
+    const text = 'payment 5f0c2a1e-8d4b-4c7e-9a43-1b2c3d4e5f60 KES 1500 receipt NLJ7RT61SV at 20261126143015';
+    expect(redactText(text)).toBe(text);
+  });
+});

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AppError, ErrorCode } from './app-error';
+import { AppError, ErrorCode, RateLimitedError } from './app-error';
 
 export interface ErrorBody {
   success: false;
@@ -28,6 +28,8 @@ export function httpStatusFor(code: ErrorCode): number {
       return HttpStatus.CONFLICT;
     case ErrorCode.IDEMPOTENCY_MISMATCH:
       return HttpStatus.UNPROCESSABLE_ENTITY;
+    case ErrorCode.RATE_LIMITED:
+      return HttpStatus.TOO_MANY_REQUESTS;
     case ErrorCode.DARAJA_REJECTED:
       return HttpStatus.BAD_GATEWAY;
     case ErrorCode.DARAJA_UNAVAILABLE:
@@ -35,6 +37,11 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.INTERNAL:
       return HttpStatus.INTERNAL_SERVER_ERROR;
   }
+}
+
+/** Status and body of an AppError; also used where Nest's filter does not reach (Fastify hooks). */
+export function appErrorResponse(error: AppError): [number, ErrorBody] {
+  return [httpStatusFor(error.code), { success: false, message: error.message, code: error.code, ...(error.details ? { details: error.details } : {}) }];
 }
 
 const HTTP_CODES: Record<number, string> = {
@@ -56,16 +63,12 @@ export class AppErrorFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const [status, body] = this.toResponse(exception);
     if (status >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    if (exception instanceof RateLimitedError) void reply.header('retry-after', String(exception.retryAfterSeconds));
     void reply.status(status).send(body);
   }
 
   private toResponse(exception: unknown): [number, ErrorBody] {
-    if (exception instanceof AppError) {
-      return [
-        httpStatusFor(exception.code),
-        { success: false, message: exception.message, code: exception.code, ...(exception.details ? { details: exception.details } : {}) },
-      ];
-    }
+    if (exception instanceof AppError) return appErrorResponse(exception);
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();

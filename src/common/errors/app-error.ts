@@ -12,6 +12,7 @@ export enum ErrorCode {
   DARAJA_REJECTED = 'MPESA_REJECTED',
   DARAJA_UNAVAILABLE = 'MPESA_UNAVAILABLE',
   SUBSCRIBER_BUSY = 'MPESA_SUBSCRIBER_BUSY',
+  RATE_LIMITED = 'RATE_LIMITED',
   INTERNAL = 'INTERNAL_ERROR',
 }
 
@@ -47,5 +48,16 @@ export class UnauthenticatedError extends AppError {
 export class ForbiddenError extends AppError {
   constructor(message = 'You are not allowed to do this') {
     super(ErrorCode.FORBIDDEN, message);
+  }
+}
+
+/** Over an inbound rate limit (src/rate-limit); the Retry-After header carries the same number of seconds. */
+export class RateLimitedError extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    limit: string,
+  ) {
+    super(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds, limit });
   }
 }

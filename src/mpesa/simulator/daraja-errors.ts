@@ -53,4 +53,5 @@ export const duplicateOriginatorConversationId = () => darajaError(500, '500.002
 
 export const systemBusy = () => darajaError(500, '500.003.02', 'System is busy. Please try again in few minutes.');
 export const spikeArrest = () => darajaError(500, '500.003.02', 'Error Occurred: Spike Arrest Violation');
+export const quotaViolation = () => darajaError(500, '500.003.03', 'Quota Violation');
 export const internalServerError = () => darajaError(500, '500.003.1001', 'Internal Server Error');

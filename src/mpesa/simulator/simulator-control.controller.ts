@@ -2,6 +2,7 @@ import { Body, Controller, Get, Param, Post, Query, Res, ValidationPipe } from '
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../../auth/public.decorator';
+import { SkipRateLimits } from '../../rate-limit/rate-limits';
 import { normalizeKenyanPhone } from '../phone-number';
 import { CallbacksSwitchDto, QueueFaultsDto, SetBalancesDto } from './simulator-control.dto';
 import { kesNumber, SimulatedBalances } from './simulator-money-out-wire';
@@ -13,6 +14,7 @@ const validBody = new ValidationPipe({ whitelist: true, forbidNonWhitelisted: tr
 
 /** Test and bench controls for the simulator. Not part of Daraja; never reachable outside simulator mode. */
 @Public()
+@SkipRateLimits()
 @ApiExcludeController()
 @Controller('simulator/control')
 export class SimulatorControlController {
@@ -27,6 +29,12 @@ export class SimulatorControlController {
     const count = dto.count ?? 1;
     const pending = await this.simulator.queueFaults(dto.endpoint, { kind: dto.kind, delayMs: dto.delayMs }, count);
     reply.status(200).send({ endpoint: dto.endpoint, kind: dto.kind, queued: count, pending });
+  }
+
+  /** The latest Daraja requests in arrival order, `{ endpoint, at, fault }`: tests check order and rate with it. */
+  @Get('calls')
+  async calls(@Res() reply: FastifyReply): Promise<void> {
+    reply.status(200).send({ items: await this.simulator.calls() });
   }
 
   @Get('stats')

@@ -3,6 +3,7 @@ import {
   internalServerError,
   invalidAccessToken,
   invalidCredentials,
+  quotaViolation,
   spikeArrest,
   systemBusy,
 } from './daraja-errors';
@@ -14,6 +15,7 @@ export type SimulatedEndpoint = (typeof SIMULATED_ENDPOINTS)[number];
 export const FAULT_KINDS = [
   'system_busy',
   'spike_arrest',
+  'quota_violation',
   'internal_error',
   'reset',
   'reset_after_processing',
@@ -49,6 +51,8 @@ export function faultEffect(endpoint: SimulatedEndpoint, fault: SimulatorFault):
       return { when: 'before', action: 'answer', reply: systemBusy() };
     case 'spike_arrest':
       return { when: 'before', action: 'answer', reply: spikeArrest() };
+    case 'quota_violation':
+      return { when: 'before', action: 'answer', reply: quotaViolation() };
     case 'internal_error':
       return { when: 'before', action: 'answer', reply: internalServerError() };
     case 'invalid_token':

@@ -2,6 +2,7 @@ import { Body, Controller, Headers, Post, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../../auth/public.decorator';
+import { SkipRateLimits } from '../../rate-limit/rate-limits';
 import type { DarajaReply } from './daraja-errors';
 import type { SimulatedEndpoint } from './simulator-faults';
 import { serveDaraja } from './simulator-http';
@@ -10,6 +11,7 @@ import { DarajaSimulatorService } from './simulator.service';
 
 /** Daraja's money-out paths (B2C v1/v3, Account Balance, Reversal, Transaction Status) under `/simulator/daraja`. */
 @Public()
+@SkipRateLimits()
 @ApiExcludeController()
 @Controller('simulator/daraja')
 export class SimulatorMoneyOutController {

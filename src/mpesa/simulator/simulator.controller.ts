@@ -2,6 +2,7 @@ import { Body, Controller, Get, Headers, Post, Query, Res } from '@nestjs/common
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../../auth/public.decorator';
+import { SkipRateLimits } from '../../rate-limit/rate-limits';
 import type { DarajaReply } from './daraja-errors';
 import type { SimulatedEndpoint } from './simulator-faults';
 import { serveDaraja } from './simulator-http';
@@ -12,6 +13,7 @@ import { DarajaSimulatorService } from './simulator.service';
  * difference the app's Daraja client sees. Answers go out through the raw reply: Daraja's JSON, not ours.
  */
 @Public()
+@SkipRateLimits()
 @ApiExcludeController()
 @Controller('simulator/daraja')
 export class DarajaSimulatorController {

@@ -43,6 +43,25 @@ import {
 const TRANSACTION_TTL_SECONDS = 24 * 60 * 60;
 /** Daraja gives a callback URL no second chance; neither do we. */
 const CALLBACK_TIMEOUT_MS = 10_000;
+/** The call log keeps the latest arrivals only: enough for a test's burst, bounded under the bench. */
+const CALL_LOG_LENGTH = 1_000;
+
+// KEYS: stats hash, the endpoint's fault queue, the call log. ARGV: stats field, endpoint, arrival ms, log length.
+const BEGIN_CALL_SCRIPT = `
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+local fault = redis.call('LPOP', KEYS[2])
+local kind = false
+if fault then kind = cjson.decode(fault)['kind'] end
+redis.call('RPUSH', KEYS[3], cjson.encode({endpoint = ARGV[2], at = tonumber(ARGV[3]), fault = kind or cjson.null}))
+redis.call('LTRIM', KEYS[3], -tonumber(ARGV[4]), -1)
+return fault`;
+
+/** One request as Daraja saw it arrive: which endpoint, when (ms since the epoch), and the fault it got, if any. */
+export interface SimulatedCall {
+  endpoint: SimulatedEndpoint;
+  at: number;
+  fault: string | null;
+}
 
 export interface SimulatorStats {
   /** Every request that reached the endpoint, faulted or not. */
@@ -66,19 +85,26 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
     @Inject(simulatorConfig.KEY) private readonly settings: ConfigType<typeof simulatorConfig>,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly keys: RedisKeys,
-  ) {}
+  ) {
+    if (!('simulatorBeginCall' in redis)) redis.defineCommand('simulatorBeginCall', { numberOfKeys: 3, lua: BEGIN_CALL_SCRIPT });
+  }
 
   // ---- Daraja endpoints ----
 
-  /** Counts the call and takes the next queued fault for the endpoint in one round trip. */
+  /**
+   * Counts the call, takes the next queued fault for the endpoint and logs the arrival in one atomic round trip
+   * (the log is shared by every process on the Redis prefix, so tests see the fleet's calls in arrival order).
+   */
   async beginCall(endpoint: SimulatedEndpoint): Promise<SimulatorFault | undefined> {
-    const results = await this.redis
-      .multi()
-      .hincrby(this.statsKey, `calls:${endpoint}`, 1)
-      .lpop(this.faultsKey(endpoint))
-      .exec();
-    const [error, raw] = results?.[1] ?? [];
-    if (error) throw error;
+    const raw = (await (this.redis as Redis & { simulatorBeginCall: (...args: (string | number)[]) => Promise<string | null> }).simulatorBeginCall(
+      this.statsKey,
+      this.faultsKey(endpoint),
+      this.callLogKey,
+      `calls:${endpoint}`,
+      endpoint,
+      Date.now(),
+      CALL_LOG_LENGTH,
+    )) as string | null;
     return typeof raw === 'string' ? (JSON.parse(raw) as SimulatorFault) : undefined;
   }
 
@@ -150,6 +176,11 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
     return this.redis.rpush(this.faultsKey(endpoint), ...Array.from({ length: count }, () => entry));
   }
 
+  /** The latest calls in arrival order (at most CALL_LOG_LENGTH). */
+  async calls(): Promise<SimulatedCall[]> {
+    return (await this.redis.lrange(this.callLogKey, 0, -1)).map((entry) => JSON.parse(entry) as SimulatedCall);
+  }
+
   async stats(): Promise<SimulatorStats> {
     const raw = await this.redis.hgetall(this.statsKey);
     const n = (field: string) => Number(raw[field] ?? 0);
@@ -189,6 +220,7 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
     for await (const batch of stream) locks.push(...(batch as string[]));
     await this.redis.del(
       this.statsKey,
+      this.callLogKey,
       this.callbacksDisabledKey,
       ...SIMULATED_ENDPOINTS.map((e) => this.faultsKey(e)),
       ...locks,
@@ -332,6 +364,9 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
   }
   private get statsKey() {
     return this.keys.key('sim', 'stats');
+  }
+  private get callLogKey() {
+    return this.keys.key('sim', 'calls');
   }
   private get callbacksDisabledKey() {
     return this.keys.key('sim', 'callbacks-disabled');

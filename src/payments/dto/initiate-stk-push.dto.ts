@@ -1,4 +1,5 @@
-import { IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsEmail, IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { IsKenyanPhone } from '../../common/validation/is-kenyan-phone';
 import { PaymentType } from '../payment-status';
 
@@ -52,4 +53,26 @@ export class InitiateStkPushDto {
   @IsString()
   @MaxLength(64)
   appointmentId?: string;
+
+  /**
+   * Where to email the client a receipt (and news of a failure or a refund). Stored encrypted; never echoed back.
+   * @example "wanjiru@example.com"
+   */
+  @IsOptional()
+  @IsString()
+  @MaxLength(254, { message: 'email must be at most 254 characters' })
+  @IsEmail({}, { message: 'email must be a valid email address' })
+  email?: string;
+
+  /**
+   * How to greet the client in notifications; surrounding spaces are trimmed.
+   * @example "Wanjiru Kamau"
+   */
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
+  @IsString()
+  @MaxLength(100, { message: 'customerName must be at most 100 characters' })
+  // Control characters (line breaks included) have no place in a name and would let it reshape an SMS or a header.
+  @Matches(/^[^\p{Cc}]*$/u, { message: 'customerName must not contain control characters' })
+  customerName?: string;
 }

@@ -1,4 +1,5 @@
 import { JobsOptions } from 'bullmq';
+import type { Traced } from '../../common/request-context';
 
 export const PAYMENTS_QUEUE = 'payments';
 
@@ -15,12 +16,13 @@ export enum PaymentJob {
   PayoutResolve = 'payout-resolve',
 }
 
+/** `requestId` (Traced): the request that started the payment or payout; its jobs' logs and Daraja calls are filed under it. */
 export interface PaymentJobPayloads {
-  [PaymentJob.StkPushRetry]: { paymentId: string; requestId?: string };
-  [PaymentJob.StkStatusQuery]: { paymentId: string };
+  [PaymentJob.StkPushRetry]: { paymentId: string } & Traced;
+  [PaymentJob.StkStatusQuery]: { paymentId: string } & Traced;
   [PaymentJob.StatusSweep]: Record<string, never>;
-  [PaymentJob.PayoutSend]: { payoutId: string };
-  [PaymentJob.PayoutResolve]: { payoutId: string };
+  [PaymentJob.PayoutSend]: { payoutId: string } & Traced;
+  [PaymentJob.PayoutResolve]: { payoutId: string } & Traced;
 }
 
 export type PaymentJobOf<N extends PaymentJob> = { name: N; data: PaymentJobPayloads[N] };

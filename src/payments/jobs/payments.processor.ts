@@ -2,6 +2,7 @@ import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Job } from 'bullmq';
+import { runJobInContext } from '../../common/request-context';
 import { workerConfig } from '../../config/configuration';
 import { PaymentSweepService } from '../payment-sweep.service';
 import { PayoutsService } from '../payouts/payouts.service';
@@ -48,7 +49,11 @@ export class PaymentsProcessor extends WorkerHost implements OnApplicationBootst
     clearInterval(this.schedulerRefresh);
   }
 
-  async process(job: Job): Promise<unknown> {
+  process(job: Job): Promise<unknown> {
+    return runJobInContext(job, () => this.handle(job));
+  }
+
+  private async handle(job: Job): Promise<unknown> {
     const name = job.name as PaymentJob;
     const isFinalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     switch (name) {

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn, VersionColumn } from 'typeorm';
+import type { PersonalDataMasking } from '../payment.entity';
 
 export enum PayoutKind {
   Refund = 'refund',
@@ -38,6 +39,9 @@ export class Payout {
   @Column({ name: 'command_id', type: 'varchar', length: 24 }) commandId: B2cCommandId;
   @Column({ name: 'phone_number_encrypted', type: 'text' }) phoneNumberEncrypted: string;
   @Column({ name: 'phone_number_hash', type: 'char', length: 64 }) phoneNumberHash: string;
+  /** Set when the phone (and names in result_payload) were masked (src/privacy); no retry can pay this number again. */
+  @Column({ name: 'personal_data_masked_at', type: 'timestamptz', nullable: true }) personalDataMaskedAt: Date | null;
+  @Column({ name: 'personal_data_masked_by', type: 'varchar', length: 16, nullable: true }) personalDataMaskedBy: PersonalDataMasking | null;
   @Column({ type: 'varchar', length: 100 }) remarks: string;
   @Column({ type: 'varchar', length: 100, nullable: true }) occasion: string | null;
   @Column({ type: 'varchar', length: 255, nullable: true }) reason: string | null;

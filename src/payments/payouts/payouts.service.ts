@@ -8,13 +8,15 @@ import { CallbackUrls } from '../../common/callback-urls';
 import { FieldEncryptionService } from '../../common/crypto/field-encryption.service';
 import { AppError, ErrorCode, NotFoundError, ValidationError } from '../../common/errors/app-error';
 import { redact, redactText } from '../../common/redaction';
+import { currentRequestId, withRequestId } from '../../common/request-context';
 import { payoutsConfig } from '../../config/configuration';
 import { DarajaError, DarajaErrorKind, isDuplicateOriginatorConversationId } from '../../mpesa/daraja-errors';
 import { b2cResultDetails, ParsedResult, transactionStatusDetails } from '../../mpesa/daraja-result.parser';
 import { DarajaClient } from '../../mpesa/daraja.client';
 import { b2cOutcome } from '../../mpesa/daraja-result-codes';
 import { maskPhone, normalizeKenyanPhone } from '../../mpesa/phone-number';
-import { NotificationsService } from '../../notifications/notifications.service';
+import { RefundClientPayload } from '../../notifications/client-notifications';
+import { NotificationsService, QueuedNotification } from '../../notifications/notifications.service';
 import { BalanceService } from '../../treasury/balance.service';
 import { TransactionStatusService } from '../../treasury/transaction-status.service';
 import { PaymentJobsProducer } from '../jobs/payment-jobs.producer';
@@ -43,6 +45,19 @@ export interface DisbursementRequest {
 const NOT_PROCESSED_CODES = new Set(['2033']);
 const NOT_PROCESSED_STATUSES = /^(failed|cancelled|declined|expired)$/i;
 const UNRESOLVED_STATUSES = [PayoutStatus.Sending, PayoutStatus.Submitted, PayoutStatus.Unknown];
+
+/**
+ * The phone of a masked row is gone (only `2547****149` is left): nothing can be paid to it. 409, because the
+ * request is valid but the record no longer allows it; the message says what to do instead.
+ */
+function personalDataMaskedError(what: 'payment' | 'payout', by: string | null, at: Date): AppError {
+  const why = by === 'anonymisation' ? 'anonymised at the client\'s request' : 'masked by the retention policy';
+  return new AppError(
+    ErrorCode.CONFLICT,
+    `This ${what}'s phone number was ${why} on ${at.toISOString().slice(0, 10)}; no money can be sent to it. Pay the client by disbursement to a number they confirm.`,
+    { personalDataMaskedAt: at, personalDataMaskedBy: by },
+  );
+}
 
 /** `LP` + 18 hex: short and alphanumeric, as Daraja's OriginatorConversationID wants (reference §5.1). */
 export function newOriginatorConversationId(): string {
@@ -79,6 +94,7 @@ export class PayoutsService {
     const payout = await this.manager.transaction(async (tx) => {
       const payment = await tx.findOne(Payment, { where: { id: paymentId }, lock: { mode: 'pessimistic_write' } });
       if (!payment) throw new NotFoundError('Payment');
+      if (payment.personalDataMaskedAt) throw personalDataMaskedError('payment', payment.personalDataMaskedBy, payment.personalDataMaskedAt);
       if (!(REFUNDABLE_STATUSES as readonly PaymentStatus[]).includes(payment.status)) {
         throw new AppError(ErrorCode.CONFLICT, `Only a completed payment can be refunded; this one is ${payment.status}`);
       }
@@ -113,7 +129,7 @@ export class PayoutsService {
         actor,
       );
     });
-    await this.jobs.enqueuePayoutSend(payout.id);
+    await this.jobs.enqueuePayoutSend(payout.id, payout.requestId);
     return payout;
   }
 
@@ -138,7 +154,7 @@ export class PayoutsService {
         actor,
       ),
     );
-    await this.jobs.enqueuePayoutSend(payout.id);
+    await this.jobs.enqueuePayoutSend(payout.id, payout.requestId);
     return payout;
   }
 
@@ -151,6 +167,7 @@ export class PayoutsService {
     if (original.status !== PayoutStatus.Failed) {
       throw new AppError(ErrorCode.CONFLICT, `Only a failed payout can be retried; this one is ${original.status}`);
     }
+    if (original.personalDataMaskedAt) throw personalDataMaskedError('payout', original.personalDataMaskedBy, original.personalDataMaskedAt);
     if (original.kind === PayoutKind.Refund && original.paymentId) {
       return this.requestRefund(original.paymentId, { amount: original.amount, reason: original.reason ?? 'Retry' }, actor, original.id);
     }
@@ -173,7 +190,7 @@ export class PayoutsService {
         actor,
       ),
     );
-    await this.jobs.enqueuePayoutSend(payout.id);
+    await this.jobs.enqueuePayoutSend(payout.id, payout.requestId);
     return payout;
   }
 
@@ -368,7 +385,8 @@ export class PayoutsService {
       .andWhere('p.submittedAt < :lostBefore', { lostBefore })
       .take(200)
       .getMany();
-    for (const payout of lost) await this.markUnknown(payout, 'No result from M-Pesa in time', [PayoutStatus.Submitted]);
+    // Each payout's changes and jobs are filed under the request that asked for it, not under the sweep.
+    for (const payout of lost) await withRequestId(payout.requestId, () => this.markUnknown(payout, 'No result from M-Pesa in time', [PayoutStatus.Submitted]));
 
     // A worker that died between claiming a payout and hearing back from Daraja: it may or may not have sent it.
     const stranded: Payout[] = await this.manager
@@ -377,7 +395,9 @@ export class PayoutsService {
       .andWhere('p.updatedAt < :lostBefore', { lostBefore })
       .take(200)
       .getMany();
-    for (const payout of stranded) await this.markUnknown(payout, 'The sending worker stopped before Daraja answered', [PayoutStatus.Sending]);
+    for (const payout of stranded) {
+      await withRequestId(payout.requestId, () => this.markUnknown(payout, 'The sending worker stopped before Daraja answered', [PayoutStatus.Sending]));
+    }
 
     const dueBefore = new Date(Date.now() - this.settings.statusCheckIntervalMs);
     const due: Payout[] = await this.manager
@@ -387,7 +407,7 @@ export class PayoutsService {
       .andWhere('p.updatedAt < :dueBefore', { dueBefore })
       .take(200)
       .getMany();
-    for (const payout of due) await this.jobs.enqueuePayoutResolve(payout.id, payout.statusChecks);
+    for (const payout of due) await this.jobs.enqueuePayoutResolve(payout.id, payout.statusChecks, 0, payout.requestId);
 
     // A pending payout whose send job was lost (Redis flush) is queued again; jobId dedupes.
     const stale: Payout[] = await this.manager
@@ -396,7 +416,7 @@ export class PayoutsService {
       .andWhere('p.updatedAt < :dueBefore', { dueBefore })
       .take(200)
       .getMany();
-    for (const payout of stale) await this.jobs.enqueuePayoutSend(payout.id);
+    for (const payout of stale) await this.jobs.enqueuePayoutSend(payout.id, payout.requestId);
     return { lost: lost.length + stranded.length, resolving: due.length };
   }
 
@@ -453,7 +473,7 @@ export class PayoutsService {
         status: PayoutStatus.Pending,
         originatorConversationId: newOriginatorConversationId(),
         requestedBy: actor.id ?? actor.type,
-        requestId: actor.requestId ?? null,
+        requestId: actor.requestId ?? currentRequestId() ?? null,
       }),
     );
     await this.audit.record(
@@ -474,7 +494,7 @@ export class PayoutsService {
       await this.audit.record(SYSTEM_ACTOR, { action: 'payout.unknown', entityType: 'payout', entityId: payout.id, before: { status: payout.status }, after: { status: PayoutStatus.Unknown }, metadata: { note } }, tx);
       return true;
     });
-    if (changed) await this.jobs.enqueuePayoutResolve(payout.id, payout.statusChecks, this.settings.firstStatusCheckDelayMs);
+    if (changed) await this.jobs.enqueuePayoutResolve(payout.id, payout.statusChecks, this.settings.firstStatusCheckDelayMs, payout.requestId);
     return changed;
   }
 
@@ -491,6 +511,7 @@ export class PayoutsService {
     actor: Actor = SYSTEM_ACTOR,
   ): Promise<boolean> {
     const notificationIds: string[] = [];
+    const clientNotifications: QueuedNotification[] = [];
     const applied = await this.manager.transaction(async (tx) => {
       const rows: unknown[] = await queryRows(tx, `UPDATE payouts
             SET status = $3::varchar, settled_by = $4, transaction_id = COALESCE($5, transaction_id), result_code = COALESCE($6, result_code),
@@ -541,10 +562,35 @@ export class PayoutsService {
         payload: { payoutId: payout.id, kind: payout.kind, paymentId: payout.paymentId, clientId: payout.clientId, status: to, amount: payout.amount, mpesaReceiptNumber: fields.transactionId ?? null, resultDesc: fields.resultDesc ?? null },
       });
       if (id) notificationIds.push(id);
+      if (to === PayoutStatus.Completed && payout.kind === PayoutKind.Refund) {
+        clientNotifications.push(...(await this.refundSentToClient(tx, payout, fields.transactionId ?? null)));
+      }
       return true;
     });
+    if (applied) this.logger.log(`Payout ${payout.id} (${payout.kind}) ${to} (settled by ${fields.settledBy}${fields.resultCode ? `, ResultCode ${fields.resultCode}` : ''})`);
     await this.notifications.dispatch(notificationIds);
+    await this.notifications.dispatch(clientNotifications);
     return applied;
+  }
+
+  /** The client's "refund sent" email/SMS rows, in the refund's completing transaction. */
+  private async refundSentToClient(tx: EntityManager, payout: Payout, receipt: string | null): Promise<QueuedNotification[]> {
+    const [payment] = payout.paymentId
+      ? ((await tx.query(`SELECT account_reference, customer_email_encrypted IS NOT NULL AS has_email FROM payments WHERE id = $1`, [payout.paymentId])) as {
+          account_reference: string;
+          has_email: boolean;
+        }[])
+      : [];
+    const payload: RefundClientPayload = {
+      payoutId: payout.id,
+      paymentId: payout.paymentId,
+      amount: payout.amount,
+      currency: payout.currency,
+      receipt,
+      reference: payment?.account_reference ?? null,
+      sentAt: new Date().toISOString(),
+    };
+    return this.notifications.createClientInTransaction(tx, { event: 'refund.sent', subjectId: payout.id, payload, hasEmail: Boolean(payment?.has_email) });
   }
 
   private async flag(payout: Payout, reason: string, detail: string, actor: Actor): Promise<void> {

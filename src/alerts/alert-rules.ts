@@ -1,0 +1,90 @@
+import type { AlertSettings } from '../config/configuration';
+
+/** The spec's alerting thresholds ("Alerting Thresholds"), plus callbacks that stop arriving. */
+export enum AlertRule {
+  PaymentFailureRate = 'payment_failure_rate',
+  DarajaSlowResponses = 'daraja_slow_responses',
+  AuthenticationFailures = 'authentication_failures',
+  DarajaSystemErrors = 'daraja_system_errors',
+  CallbacksStopped = 'callbacks_stopped',
+}
+
+/** What the database says about the trailing window; one statement measures it all (AlertsRepository.measure). */
+export interface AlertMeasurements {
+  /** Payments created in the window that have left `pending` (cancelled by the customer included). */
+  settledPayments: number;
+  /** Of those, `failed` or `timeout`: the customer wanted to pay and could not. */
+  failedPayments: number;
+  darajaCalls: number;
+  /** Mean duration of the Daraja calls in the window, null when there were none. */
+  darajaAverageMs: number | null;
+  authenticationFailures: number;
+  /** Daraja calls that timed out, could not connect, or answered HTTP 5xx. */
+  darajaSystemErrors: number;
+  /** Pushes Daraja accepted, old enough that their callback is due, which never got one. */
+  pushesAwaitingCallback: number;
+  /** STK callbacks accepted in the last `callbackSilenceSeconds`. */
+  recentStkCallbacks: number;
+}
+
+export interface AlertFinding {
+  rule: AlertRule;
+  breached: boolean;
+  value: number;
+  threshold: number;
+  /** One line an operator reads in the alert: what crossed which threshold. */
+  summary: string;
+}
+
+const minutes = (seconds: number) => (seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`);
+
+/** Pure: the same measurements and settings always give the same findings (unit-tested). */
+export function evaluateAlertRules(m: AlertMeasurements, s: AlertSettings): AlertFinding[] {
+  const window = minutes(s.windowSeconds);
+  const failureRate = m.settledPayments > 0 ? (100 * m.failedPayments) / m.settledPayments : 0;
+  const averageMs = m.darajaAverageMs ?? 0;
+  return [
+    {
+      rule: AlertRule.PaymentFailureRate,
+      // A handful of payments is not a rate: one failure in three would page someone at night.
+      breached: m.settledPayments >= s.failureRateMinPayments && failureRate > s.failureRatePercent,
+      value: round(failureRate),
+      threshold: s.failureRatePercent,
+      summary: `${m.failedPayments} of ${m.settledPayments} payments failed or timed out in the last ${window} (${round(failureRate)}% > ${s.failureRatePercent}%)`,
+    },
+    {
+      rule: AlertRule.DarajaSlowResponses,
+      breached: m.darajaCalls > 0 && averageMs > s.avgResponseMs,
+      value: Math.round(averageMs),
+      threshold: s.avgResponseMs,
+      summary: `Daraja answered ${m.darajaCalls} calls in ${Math.round(averageMs)} ms on average in the last ${window} (> ${s.avgResponseMs} ms)`,
+    },
+    {
+      rule: AlertRule.AuthenticationFailures,
+      breached: m.authenticationFailures > s.authFailures,
+      value: m.authenticationFailures,
+      threshold: s.authFailures,
+      summary: `${m.authenticationFailures} failed authentications in the last ${window} (> ${s.authFailures})`,
+    },
+    {
+      rule: AlertRule.DarajaSystemErrors,
+      breached: m.darajaSystemErrors > s.systemErrors,
+      value: m.darajaSystemErrors,
+      threshold: s.systemErrors,
+      summary: `${m.darajaSystemErrors} Daraja calls timed out, failed to connect or answered 5xx in the last ${window} (> ${s.systemErrors})`,
+    },
+    {
+      rule: AlertRule.CallbacksStopped,
+      breached: m.pushesAwaitingCallback >= s.callbackSilenceMinPushes && m.recentStkCallbacks === 0,
+      value: m.pushesAwaitingCallback,
+      threshold: s.callbackSilenceMinPushes,
+      summary:
+        `${m.pushesAwaitingCallback} accepted pushes are waiting for their callback and none arrived in the last ` +
+        `${minutes(s.callbackSilenceSeconds)}: check the callback URL, TLS and Safaricom's status`,
+    },
+  ];
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}

@@ -1,0 +1,92 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Gauge } from 'prom-client';
+import { CachedSnapshot } from './cached-snapshot';
+import { MetricsRepository, PaymentTotalsRow, PayoutTotalsRow } from './metrics.repository';
+import { MetricsService } from './metrics.service';
+
+/** Long enough that a scrape storm costs Postgres one query per table per period, short enough to look live. */
+export const DATABASE_SNAPSHOT_TTL_MS = 5_000;
+
+/**
+ * Money that arrived and stayed (refunds are counted separately, not deducted); a reversed payment's money went
+ * back. The same definition as analytics' revenue (src/payments/analytics/payment-analytics.sql.ts).
+ */
+const REVENUE_STATUSES = new Set(['completed', 'partially_refunded', 'refunded']);
+
+/**
+ * Business gauges computed at scrape time from Postgres, so every process reports the same, correct figures
+ * however many replicas there are (aggregate them with max(), not sum()).
+ */
+@Injectable()
+export class DatabaseMetrics {
+  private readonly logger = new Logger(DatabaseMetrics.name);
+  private readonly payments: CachedSnapshot<PaymentTotalsRow[]>;
+  private readonly payouts: CachedSnapshot<PayoutTotalsRow[]>;
+
+  constructor(
+    private readonly metrics: MetricsService,
+    repository: MetricsRepository,
+  ) {
+    this.payments = new CachedSnapshot(DATABASE_SNAPSHOT_TTL_MS, () => repository.totalPaymentsByStatusAndType());
+    this.payouts = new CachedSnapshot(DATABASE_SNAPSHOT_TTL_MS, () => repository.totalPayoutsByStatusAndKind());
+    const registers = [metrics.registry];
+
+    new Gauge({
+      name: 'legalpro_payments',
+      help: 'Payments in the database by status and payment_type',
+      labelNames: ['status', 'payment_type'] as const,
+      registers,
+      collect: this.collector(this.payments, (gauge, rows) => {
+        for (const row of rows) gauge.set({ status: row.status, payment_type: row.paymentType }, row.count);
+      }),
+    });
+    new Gauge({
+      name: 'legalpro_revenue_kes',
+      help: 'Sum of the amounts of completed payments (partially or wholly refunded ones included, reversed ones not), whole KES, by payment_type',
+      labelNames: ['payment_type'] as const,
+      registers,
+      collect: this.collector(this.payments, (gauge, rows) => {
+        const byType = new Map<string, number>();
+        for (const row of rows) {
+          if (REVENUE_STATUSES.has(row.status)) byType.set(row.paymentType, (byType.get(row.paymentType) ?? 0) + row.amount);
+        }
+        for (const [paymentType, amount] of byType) gauge.set({ payment_type: paymentType }, amount);
+      }),
+    });
+    new Gauge({
+      name: 'legalpro_payouts',
+      help: 'B2C payouts in the database by status and type (refund, disbursement)',
+      labelNames: ['status', 'type'] as const,
+      registers,
+      collect: this.collector(this.payouts, (gauge, rows) => {
+        for (const row of rows) gauge.set({ status: row.status, type: row.kind }, row.count);
+      }),
+    });
+    new Gauge({
+      name: 'legalpro_refunds_kes',
+      help: 'Sum of the amounts of completed refund payouts, whole KES',
+      registers,
+      collect: this.collector(this.payouts, (gauge, rows) => {
+        gauge.set(rows.filter((r) => r.kind === 'refund' && r.status === 'completed').reduce((sum, r) => sum + r.amount, 0));
+      }),
+    });
+  }
+
+  /**
+   * A gauge's collect(): values from the shared snapshot, or none at all (and a counted error) when Postgres cannot
+   * answer, so that a scrape still returns the process metrics and a stale figure is never shown as current.
+   */
+  private collector<T, L extends string>(snapshot: CachedSnapshot<T>, fill: (gauge: Gauge<L>, value: T) => void) {
+    const metrics = this.metrics;
+    const logger = this.logger;
+    return async function (this: Gauge<L>): Promise<void> {
+      this.reset();
+      try {
+        fill(this, await snapshot.get());
+      } catch (error) {
+        metrics.collectFailed('database');
+        logger.warn(`Could not read database metrics: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
+  }
+}

@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import { InjectEntityManager } from '@nestjs/typeorm';
+import { EntityManager } from 'typeorm';
+
+export interface PaymentTotalsRow {
+  status: string;
+  paymentType: string;
+  count: number;
+  /** Sum of the amounts, whole KES. */
+  amount: number;
+}
+
+export interface PayoutTotalsRow {
+  status: string;
+  kind: string;
+  count: number;
+  amount: number;
+}
+
+/**
+ * The figures behind the business gauges: one aggregate per table, whatever the number of gauges that read it.
+ * Both are a single GROUP BY over a handful of groups; MetricsService's callers cache them for a few seconds.
+ */
+@Injectable()
+export class MetricsRepository {
+  constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
+
+  async totalPaymentsByStatusAndType(): Promise<PaymentTotalsRow[]> {
+    const rows: { status: string; payment_type: string; count: string; amount: string }[] = await this.manager.query(
+      `SELECT status, payment_type, count(*) AS count, coalesce(sum(amount), 0) AS amount FROM payments GROUP BY status, payment_type`,
+    );
+    return rows.map((r) => ({ status: r.status, paymentType: r.payment_type, count: Number(r.count), amount: Number(r.amount) }));
+  }
+
+  async totalPayoutsByStatusAndKind(): Promise<PayoutTotalsRow[]> {
+    const rows: { status: string; kind: string; count: string; amount: string }[] = await this.manager.query(
+      `SELECT status, kind, count(*) AS count, coalesce(sum(amount), 0) AS amount FROM payouts GROUP BY status, kind`,
+    );
+    return rows.map((r) => ({ status: r.status, kind: r.kind, count: Number(r.count), amount: Number(r.amount) }));
+  }
+}

@@ -1,0 +1,65 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectEntityManager } from '@nestjs/typeorm';
+import { EntityManager } from 'typeorm';
+import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { normalizeKenyanPhone } from '../mpesa/phone-number';
+import { ClientEvent } from './client-templates';
+
+/** Where a client can be reached, decrypted for one delivery and never stored. */
+export interface ClientContact {
+  /** `2547...`, or undefined when there is none (anonymised, unreadable). */
+  phone?: string;
+  email?: string;
+  name: string | null;
+}
+
+interface ContactRow {
+  phone_number_encrypted: string | null;
+  customer_email_encrypted: string | null;
+  customer_name: string | null;
+}
+
+/**
+ * Reads the recipient at delivery time from the row the notification is about: the payment (its phone, email and
+ * name) or, for a refund, the payout (the phone it paid) and its payment (email and name). Plain SQL rather than
+ * the payments entities: Payments depends on Notifications, not the other way round.
+ */
+@Injectable()
+export class ClientContactsRepository {
+  private readonly logger = new Logger(ClientContactsRepository.name);
+
+  constructor(
+    @InjectEntityManager() private readonly manager: EntityManager,
+    private readonly crypto: FieldEncryptionService,
+  ) {}
+
+  async forEvent(event: ClientEvent, subjectId: string): Promise<ClientContact | null> {
+    const rows: ContactRow[] =
+      event === 'refund.sent'
+        ? await this.manager.query(
+            `SELECT po.phone_number_encrypted, pa.customer_email_encrypted, pa.customer_name
+               FROM payouts po LEFT JOIN payments pa ON pa.id = po.payment_id
+              WHERE po.id = $1`,
+            [subjectId],
+          )
+        : await this.manager.query(`SELECT phone_number_encrypted, customer_email_encrypted, customer_name FROM payments WHERE id = $1`, [subjectId]);
+    if (!rows.length) return null;
+    const row = rows[0];
+    // Masked by the retention job or an anonymisation request, the columns decrypt to `2547****149` and
+    // `w***@***.ke`: neither is anywhere to send to.
+    const phone = normalizeKenyanPhone(this.open(row.phone_number_encrypted, subjectId) ?? '');
+    const email = this.open(row.customer_email_encrypted, subjectId);
+    return { phone, email: email && /^[^*\s]+@[^*\s]+$/.test(email) ? email : undefined, name: row.customer_name };
+  }
+
+  /** A value that no longer decrypts (anonymised, a retired key) is simply not there. */
+  private open(sealed: string | null, subjectId: string): string | undefined {
+    if (!sealed) return undefined;
+    try {
+      return this.crypto.decrypt(sealed);
+    } catch (e) {
+      this.logger.warn(`A contact field of ${subjectId} does not decrypt: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { Actor, AuditService } from '../audit/audit.service';
+import { retentionConfig } from '../config/configuration';
+import { PersonalDataMasker } from './personal-data-masker';
+import { PrivacyRepository } from './privacy.repository';
+
+export const RETENTION_JOB_ACTOR: Actor = { type: 'system', id: 'retention-job' };
+export const RETENTION_CLI_ACTOR: Actor = { type: 'system', id: 'retention-cli' };
+
+export interface RetentionReport {
+  /** Rows created before this were due. */
+  cutoff: string;
+  afterDays: number;
+  payments: number;
+  payouts: number;
+  /** Phones or emails that could not be decrypted (unknown key id, corrupt value): masked entirely. */
+  unreadable: number;
+}
+
+/**
+ * The retention policy: settled payments and payouts older than RETENTION_MASK_PHONE_AFTER_DAYS lose their phone
+ * number, name and email (masked in place) and the personal data in their stored Daraja payloads. Amounts,
+ * receipts, result codes, statuses and timestamps stay: Kenya's tax rules want the financial record for years,
+ * nothing needs the phone that long. The look-up hash is kept, so a later access or erasure request by phone
+ * still finds these rows (an anonymisation then drops it).
+ */
+@Injectable()
+export class RetentionService {
+  private readonly logger = new Logger(RetentionService.name);
+
+  constructor(
+    @Inject(retentionConfig.KEY) private readonly settings: ConfigType<typeof retentionConfig>,
+    private readonly repository: PrivacyRepository,
+    private readonly masker: PersonalDataMasker,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** One sweep, batch after batch until nothing is due; writes one audit event with the counts. Idempotent. */
+  async run(actor: Actor, now = new Date()): Promise<RetentionReport> {
+    const cutoff = new Date(now.getTime() - this.settings.maskPhoneAfterDays * 86_400_000);
+    const limit = this.settings.batchSize;
+    const report: RetentionReport = { cutoff: cutoff.toISOString(), afterDays: this.settings.maskPhoneAfterDays, payments: 0, payouts: 0, unreadable: 0 };
+
+    // Each batch is its own short transaction: rows are locked (SKIP LOCKED, so a concurrent run takes others) only
+    // while their masked values are written. A batch shorter than the limit means nothing more is due.
+    for (let selected = limit; selected === limit; ) {
+      selected = await this.repository.transaction(async (tx) => {
+        const rows = await this.repository.lockPaymentsDueForRetention(tx, cutoff, limit);
+        const masked = rows.map((row) => this.masker.maskPayment(row, 'retention'));
+        report.payments += (await this.repository.maskPayments(tx, masked.map((m) => m.row), 'retention')).length;
+        report.unreadable += masked.filter((m) => m.unreadable).length;
+        return rows.length;
+      });
+    }
+    for (let selected = limit; selected === limit; ) {
+      selected = await this.repository.transaction(async (tx) => {
+        const rows = await this.repository.lockPayoutsDueForRetention(tx, cutoff, limit);
+        const masked = rows.map((row) => this.masker.maskPayout(row, 'retention'));
+        report.payouts += (await this.repository.maskPayouts(tx, masked.map((m) => m.row), 'retention')).length;
+        report.unreadable += masked.filter((m) => m.unreadable).length;
+        return rows.length;
+      });
+    }
+
+    await this.audit.record(actor, { action: 'privacy.retention_applied', entityType: 'retention', metadata: { ...report } });
+    if (report.unreadable) this.logger.warn(`Retention: ${report.unreadable} phone number(s) or email(s) could not be decrypted and were masked entirely`);
+    return report;
+  }
+}

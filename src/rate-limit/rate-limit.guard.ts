@@ -1,0 +1,25 @@
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { normalizeIp, ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
+import type { AuthUser } from '../auth/auth-user';
+import { RateLimitedError } from '../common/errors/app-error';
+import { limitOfTracker, RATE_LIMIT_MESSAGES, RateLimit, tracker } from './rate-limits';
+
+/**
+ * @nestjs/throttler's guard with this service's trackers and error. Registered right after JwtAuthGuard (see
+ * AuthModule), so a request that gets here is authenticated and `request.user` is the verified JWT subject.
+ */
+@Injectable()
+export class RateLimitGuard extends ThrottlerGuard {
+  /** The CLIENT limit's tracker: the verified subject; a route without authentication counts by IP instead. */
+  protected override async getTracker(request: Record<string, any>): Promise<string> {
+    const user = (request as { user?: AuthUser }).user;
+    return user ? tracker(RateLimit.CLIENT, `user:${user.id}`) : tracker(RateLimit.CLIENT, `ip:${normalizeIp(String(request.ip))}`);
+  }
+
+  /** 429 in the service's error shape; AppErrorFilter adds Retry-After from `retryAfterSeconds`. */
+  protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+    const limit = limitOfTracker(detail.tracker);
+    const retryAfter = Math.max(1, detail.timeToBlockExpire);
+    throw new RateLimitedError(`${RATE_LIMIT_MESSAGES[limit]}: retry in ${retryAfter} s`, retryAfter, limit);
+  }
+}

@@ -1,0 +1,38 @@
+import { buildConfig } from '../../src/config/configuration';
+import { validateEnv } from '../../src/config/env.validation';
+
+const load = (env: Record<string, string>) => buildConfig(validateEnv(env));
+
+describe('metrics configuration', () => {
+  it('leaves /metrics open and serves the worker on 9464 by default', () => {
+    expect(load({}).metrics).toEqual({ token: undefined, workerPort: 9464 });
+  });
+
+  it('takes METRICS_TOKEN and METRICS_PORT (0 turns the worker endpoint off)', () => {
+    expect(load({ METRICS_TOKEN: 'a-long-enough-token', METRICS_PORT: '0' }).metrics).toEqual({ token: 'a-long-enough-token', workerPort: 0 });
+  });
+
+  it('names the variable when a value is unusable', () => {
+    expect(() => load({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN: must be at least 16 characters/);
+    expect(() => load({ METRICS_PORT: '70000' })).toThrow(/METRICS_PORT:/);
+  });
+
+  it('warns in production when /metrics is open to anyone', () => {
+    const production = {
+      NODE_ENV: 'production',
+      MPESA_ENVIRONMENT: 'production',
+      MPESA_CONSUMER_KEY: 'k',
+      MPESA_CONSUMER_SECRET: 's',
+      MPESA_SHORTCODE: '123456',
+      MPESA_PASSKEY: 'p',
+      MPESA_STK_CALLBACK_URL: 'https://pay.example.com/api/payments/daraja/stk-callback',
+      JWT_SECRET: 'x'.repeat(32),
+      DATA_ENCRYPTION_KEY: 'ab'.repeat(32),
+      MPESA_CALLBACK_SECRET: 'y'.repeat(32),
+    };
+    const warning = 'METRICS_TOKEN is not set: GET /metrics answers anyone who can reach it';
+
+    expect(load(production).warnings).toContain(warning);
+    expect(load({ ...production, METRICS_TOKEN: 'z'.repeat(16) }).warnings).not.toContain(warning);
+  });
+});
