@@ -368,6 +368,9 @@ export function buildConfig(env: EnvironmentVariables): Config {
     }
     if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: is required in production when WEBHOOK_URL is set');
     if (!env.METRICS_TOKEN) warnings.push('METRICS_TOKEN is not set: GET /metrics answers anyone who can reach it');
+    if (!env.TRUSTED_PROXIES) {
+      warnings.push('TRUSTED_PROXIES is not set: behind a load balancer every caller shares its IP, so one client\'s failed logins rate-limit all of them');
+    }
     // The gateway's API key and the client's phone number travel in that request.
     if (env.SMS_GATEWAY_URL && !env.SMS_GATEWAY_URL.startsWith('https://')) problems.push('SMS_GATEWAY_URL: must use https:// in production');
     if ((env.SMTP_URL || env.SMTP_HOST) && !env.SMTP_FROM) problems.push('SMTP_FROM: is required in production when SMTP_URL or SMTP_HOST is set');

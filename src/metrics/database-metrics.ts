@@ -1,5 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import Redis from 'ioredis';
 import { Gauge } from 'prom-client';
+import { REDIS_CLIENT, RedisKeys } from '../common/redis/redis.module';
 import { CachedSnapshot } from './cached-snapshot';
 import { MetricsRepository, PaymentTotalsRow, PayoutTotalsRow } from './metrics.repository';
 import { MetricsService } from './metrics.service';
@@ -26,9 +28,11 @@ export class DatabaseMetrics {
   constructor(
     private readonly metrics: MetricsService,
     repository: MetricsRepository,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly keys: RedisKeys,
   ) {
-    this.payments = new CachedSnapshot(DATABASE_SNAPSHOT_TTL_MS, () => repository.totalPaymentsByStatusAndType());
-    this.payouts = new CachedSnapshot(DATABASE_SNAPSHOT_TTL_MS, () => repository.totalPayoutsByStatusAndKind());
+    this.payments = new CachedSnapshot(DATABASE_SNAPSHOT_TTL_MS, () => this.fleetShared('payments', () => repository.totalPaymentsByStatusAndType()));
+    this.payouts = new CachedSnapshot(DATABASE_SNAPSHOT_TTL_MS, () => this.fleetShared('payouts', () => repository.totalPayoutsByStatusAndKind()));
     const registers = [metrics.registry];
 
     new Gauge({
@@ -70,6 +74,19 @@ export class DatabaseMetrics {
         gauge.set(rows.filter((r) => r.kind === 'refund' && r.status === 'completed').reduce((sum, r) => sum + r.amount, 0));
       }),
     });
+  }
+
+  /**
+   * Prometheus scrapes every API replica and the worker: the aggregates (a scan of the table) are computed by one
+   * of them per period and shared through Redis, not once per process. Redis down: computed here.
+   */
+  private async fleetShared<T>(name: string, load: () => Promise<T>): Promise<T> {
+    const key = this.keys.key('metrics', 'snapshot', name);
+    const cached = await this.redis.get(key).catch(() => null);
+    if (cached) return JSON.parse(cached) as T;
+    const value = await load();
+    await this.redis.set(key, JSON.stringify(value), 'PX', DATABASE_SNAPSHOT_TTL_MS).catch(() => undefined);
+    return value;
   }
 
   /**

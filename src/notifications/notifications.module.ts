@@ -12,9 +12,17 @@ import { NotificationsService } from './notifications.service';
 
 @Module({})
 export class NotificationsModule {
-  /** Processors (BullMQ workers) only run in processes started with MODE=worker or MODE=all. */
+  private static readonly registered = new Map<boolean, DynamicModule>();
+
+  /**
+   * Processors (BullMQ workers) only run in processes started with MODE=worker or MODE=all. Payments and Alerts
+   * both import this module: Nest makes one instance per DynamicModule object, so the same object is returned
+   * each time, or every process would run two notification workers and two SMTP transports.
+   */
   static register(options: { runWorkers: boolean }): DynamicModule {
-    return {
+    const existing = NotificationsModule.registered.get(options.runWorkers);
+    if (existing) return existing;
+    const module: DynamicModule = {
       module: NotificationsModule,
       imports: [TypeOrmModule.forFeature([Notification, NotificationAttempt]), BullModule.registerQueue({ name: NOTIFICATIONS_QUEUE })],
       providers: [
@@ -26,5 +34,7 @@ export class NotificationsModule {
       // EmailChannel: for other modules' own emails (e.g. operators' alerts).
       exports: [NotificationsService, EmailChannel, BullModule],
     };
+    NotificationsModule.registered.set(options.runWorkers, module);
+    return module;
   }
 }

@@ -60,7 +60,12 @@ export class PaymentSettlementService {
       notificationStatus: outbox.status,
       notificationNote: outbox.note,
       transactionLog,
-      clientNotifications: this.notifications.clientOutbox(change.to === PaymentStatus.Completed ? 'payment.received' : 'payment.failed', Boolean(payment.customerEmailEncrypted)),
+      // Our own give-up (no ResultCode: M-Pesa never said how it ended) tells the client nothing: the customer may
+      // have paid, and "no money was taken" would invite a second payment. A late success is reconciled by a person.
+      clientNotifications:
+        change.to === PaymentStatus.Timeout && !change.resultCode
+          ? []
+          : this.notifications.clientOutbox(change.to === PaymentStatus.Completed ? 'payment.received' : 'payment.failed', Boolean(payment.customerEmailEncrypted)),
     });
     if (!settled) return 'already_settled';
     // Only the process whose UPDATE changed the row counts it: a settlement is counted once across replicas.

@@ -47,6 +47,8 @@ export interface PayoutMasking extends PayoutPersonalData {
 
 export interface LockedPayment extends PaymentPersonalData {
   status: string;
+  /** Flagged for a person (e.g. paid after timeout): money may still have to go back to this phone. */
+  review_reason: string | null;
   personal_data_masked_by: string | null;
   client_id: string;
   mpesa_receipt_number: string | null;
@@ -54,6 +56,7 @@ export interface LockedPayment extends PaymentPersonalData {
 
 export interface LockedPayout extends PayoutPersonalData {
   status: string;
+  review_reason: string | null;
   personal_data_masked_by: string | null;
   client_id: string | null;
 }
@@ -88,12 +91,15 @@ export class PrivacyRepository {
 
   // ---- retention ----------------------------------------------------------------------------------------------
 
-  /** Settled payments created before `cutoff` whose personal data is still whole; locked, skipping rows others hold. */
+  /**
+   * Settled payments created before `cutoff` whose personal data is still whole; locked, skipping rows others hold.
+   * Rows flagged for review wait for their person: a refund to that phone may still be owed.
+   */
   lockPaymentsDueForRetention(tx: EntityManager, cutoff: Date, limit: number): Promise<PaymentPersonalData[]> {
     return queryRows<PaymentPersonalData>(
       tx,
       `SELECT ${PAYMENT_PERSONAL_COLUMNS} FROM payments
-        WHERE personal_data_masked_at IS NULL AND status <> 'pending' AND created_at < $1
+        WHERE personal_data_masked_at IS NULL AND status <> 'pending' AND review_reason IS NULL AND created_at < $1
         ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
       [cutoff, limit],
     );
@@ -104,7 +110,7 @@ export class PrivacyRepository {
     return queryRows<PayoutPersonalData>(
       tx,
       `SELECT ${PAYOUT_PERSONAL_COLUMNS} FROM payouts
-        WHERE personal_data_masked_at IS NULL AND status IN ('completed', 'failed') AND created_at < $1
+        WHERE personal_data_masked_at IS NULL AND status IN ('completed', 'failed') AND review_reason IS NULL AND created_at < $1
         ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
       [cutoff, limit],
     );
@@ -183,7 +189,7 @@ export class PrivacyRepository {
   lockPaymentsOf(tx: EntityManager, subject: DataSubject): Promise<LockedPayment[]> {
     return queryRows(
       tx,
-      `SELECT ${PAYMENT_PERSONAL_COLUMNS}, status, personal_data_masked_by, client_id, mpesa_receipt_number FROM payments
+      `SELECT ${PAYMENT_PERSONAL_COLUMNS}, status, review_reason, personal_data_masked_by, client_id, mpesa_receipt_number FROM payments
         WHERE ($1::varchar IS NOT NULL AND client_id = $1) OR ($2::varchar IS NOT NULL AND phone_number_hash = $2)
         ORDER BY created_at FOR UPDATE`,
       [subject.clientId ?? null, subject.phoneHash ?? null],
@@ -193,7 +199,7 @@ export class PrivacyRepository {
   lockPayoutsOf(tx: EntityManager, subject: DataSubject, paymentIds: string[]): Promise<LockedPayout[]> {
     return queryRows(
       tx,
-      `SELECT ${PAYOUT_PERSONAL_COLUMNS}, status, personal_data_masked_by, client_id FROM payouts
+      `SELECT ${PAYOUT_PERSONAL_COLUMNS}, status, review_reason, personal_data_masked_by, client_id FROM payouts
         WHERE ($1::varchar IS NOT NULL AND client_id = $1) OR ($2::varchar IS NOT NULL AND phone_number_hash = $2) OR payment_id = ANY($3::uuid[])
         ORDER BY created_at FOR UPDATE`,
       [subject.clientId ?? null, subject.phoneHash ?? null, paymentIds],

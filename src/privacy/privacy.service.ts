@@ -118,11 +118,14 @@ export class PrivacyService {
       const pending = payments.filter((p) => p.status === PaymentStatus.Pending).length;
       const openPayouts = payouts.filter((p) => this.repository.isOpenPayoutStatus(p.status)).length;
       const openReversals = await this.repository.countOpenReversalsOf(paymentIds, tx);
-      if (pending || openPayouts || openReversals) {
+      // A record flagged for review (paid after timeout, duplicate receipt, payout unresolved) may still owe the
+      // client money, which can only be sent to the phone we would be masking.
+      const underReview = payments.filter((p) => p.review_reason !== null).length + payouts.filter((p) => p.review_reason !== null).length;
+      if (pending || openPayouts || openReversals || underReview) {
         throw new AppError(
           ErrorCode.CONFLICT,
-          `Money could still move for this client (${pending} pending payment(s), ${openPayouts} payout(s) and ${openReversals} reversal(s) in flight); anonymise once they have settled`,
-          { pendingPayments: pending, openPayouts, openReversals },
+          `Money could still move for this client (${pending} pending payment(s), ${openPayouts} payout(s) and ${openReversals} reversal(s) in flight, ${underReview} record(s) flagged for review); anonymise once they have settled`,
+          { pendingPayments: pending, openPayouts, openReversals, underReview },
         );
       }
 

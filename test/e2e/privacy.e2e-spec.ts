@@ -284,7 +284,7 @@ describe('POST /api/privacy/anonymise', () => {
     expect(await privacyEvents('privacy.anonymised', client.id)).toHaveLength(1);
   });
 
-  it('refuses with 409 while a payment of the client is still pending, then anonymises once it settled', async () => {
+  it('refuses with 409 while a payment of the client is pending or flagged for review, then anonymises once it settled', async () => {
     const other = newClient();
     const paymentId = await completedPayment(other);
     await waitForPaymentStatus(paymentId, 'completed');
@@ -297,7 +297,14 @@ describe('POST /api/privacy/anonymise', () => {
     expect((await paymentRow(paymentId))!.personal_data_masked_at).toBeNull();
     expect(await privacyEvents('privacy.anonymised', other.id)).toHaveLength(0);
 
+    // Settled, but still flagged for a person: a refund to that phone may yet be owed.
     await db().query(`UPDATE payments SET status = 'failed', failed_at = now() WHERE id = $1`, [pendingId]);
+    const underReview = await anonymise({ clientId: other.id, reason: 'DPA request 7' });
+    expect(underReview.status).toBe(409);
+    expect(underReview.body.message).toMatch(/1 record\(s\) flagged for review/);
+    expect((await paymentRow(paymentId))!.personal_data_masked_at).toBeNull();
+
+    await db().query(`UPDATE payments SET review_reason = NULL WHERE id = $1`, [pendingId]);
     const accepted = await anonymise({ clientId: other.id, reason: 'DPA request 7' });
     expect(accepted.status).toBe(200);
     expect(accepted.body.data.counts.payments).toBe(2);
