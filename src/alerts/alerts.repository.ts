@@ -3,10 +3,9 @@ import { InjectEntityManager } from '@nestjs/typeorm';
 import { EntityManager } from 'typeorm';
 import type { AlertSettings } from '../config/configuration';
 import { queryRows } from '../database/query-rows';
+import { DARAJA_APIS } from '../mpesa/daraja.types';
 import { AlertFinding, AlertMeasurements, AlertRule } from './alert-rules';
 
-/** transaction_type of our outbound Daraja calls (DarajaCallRecord['api']); callbacks are logged under other types. */
-const DARAJA_CALL_TYPES = ['OAUTH', 'STK_PUSH', 'STK_QUERY', 'B2C', 'ACCOUNT_BALANCE', 'REVERSAL', 'TRANSACTION_STATUS'];
 
 export interface EpisodeRow {
   id: string;
@@ -48,7 +47,8 @@ export class AlertsRepository {
                          (count(*) FILTER (WHERE l.outcome IN ('network_error', 'timeout') OR l.status_code >= 500))::int AS system_errors
                     FROM transaction_logs l
                    WHERE l.transaction_type = ANY($3) AND l.created_at >= w.since) t`,
-      [s.windowSeconds, s.callbackSilenceSeconds, DARAJA_CALL_TYPES],
+      // Our outbound calls only: callbacks are logged under other transaction types.
+      [s.windowSeconds, s.callbackSilenceSeconds, DARAJA_APIS],
     );
     return {
       settledPayments: row.settled,

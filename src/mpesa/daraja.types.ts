@@ -166,9 +166,13 @@ export interface DarajaResultPayload {
   };
 }
 
+/** Every Daraja API the client calls; the `transaction_type` of their transaction-log rows. */
+export const DARAJA_APIS = ['OAUTH', 'STK_PUSH', 'STK_QUERY', 'B2C', 'ACCOUNT_BALANCE', 'REVERSAL', 'TRANSACTION_STATUS'] as const;
+export type DarajaApiName = (typeof DARAJA_APIS)[number];
+
 /** What the client reports of each HTTP exchange, already redacted; the app decides where it is stored. */
 export interface DarajaCallRecord {
-  api: 'OAUTH' | 'STK_PUSH' | 'STK_QUERY' | 'B2C' | 'ACCOUNT_BALANCE' | 'REVERSAL' | 'TRANSACTION_STATUS';
+  api: DarajaApiName;
   endpoint: string;
   request: unknown;
   response: unknown;

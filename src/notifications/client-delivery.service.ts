@@ -11,7 +11,8 @@ import { SmsChannel } from './channels/sms.channel';
 import { ClientContact, ClientContactsRepository } from './client-contacts.repository';
 import { PaymentClientPayload, RefundClientPayload } from './client-notifications';
 import { ClientEvent, ClientEventFacts, renderEmail, renderSms } from './client-templates';
-import { Notification, NotificationAttempt, NotificationChannel, NotificationStatus } from './notification.entity';
+import { markSkipped, recordDeliveryAttempt } from './delivery-records';
+import { Notification, NotificationChannel, NotificationStatus } from './notification.entity';
 import type { DeliveryResult } from './notifications.service';
 import { isOperatorEvent, renderOperatorEmail } from './operator-templates';
 
@@ -94,21 +95,14 @@ export class ClientDeliveryService {
       failure = e;
       statusCode = e.statusCode;
     }
-    const ends = failure === null ? NotificationStatus.Delivered : failure.permanent || isFinalAttempt ? NotificationStatus.Failed : null;
-    await this.manager.transaction(async (tx) => {
-      await tx.insert(NotificationAttempt, {
-        notificationId,
-        attempt,
-        statusCode,
-        error: failure?.message ?? null,
-        duration: Date.now() - started,
-        recipient: channel === NotificationChannel.Email ? maskEmail(address) : maskPhone(address),
-      });
-      await tx.update(Notification, { id: notificationId, status: NotificationStatus.Pending }, {
-        attempts: attempt,
-        lastError: failure?.message ?? null,
-        ...(ends === NotificationStatus.Delivered ? { status: ends, deliveredAt: new Date() } : ends ? { status: ends } : {}),
-      });
+    await recordDeliveryAttempt(this.manager, {
+      notificationId,
+      attempt,
+      statusCode,
+      error: failure?.message ?? null,
+      durationMs: Date.now() - started,
+      recipient: channel === NotificationChannel.Email ? maskEmail(address) : maskPhone(address),
+      final: failure !== null && (failure.permanent || isFinalAttempt),
     });
     if (failure === null) return 'delivered';
     const message = `${channel} notification ${notificationId} failed: ${failure.message}`;
@@ -122,7 +116,7 @@ export class ClientDeliveryService {
   }
 
   private async skip(notificationId: string, reason: string): Promise<DeliveryResult> {
-    await this.manager.update(Notification, { id: notificationId, status: NotificationStatus.Pending }, { status: NotificationStatus.Skipped, lastError: reason });
+    await markSkipped(this.manager, notificationId, reason);
     return 'skipped';
   }
 }

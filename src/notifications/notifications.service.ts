@@ -11,7 +11,8 @@ import { ClientNotificationEventName } from '../config/env.validation';
 import { EmailChannel } from './channels/email.channel';
 import { SmsChannel } from './channels/sms.channel';
 import { ClientOutboxRow, planClientNotifications } from './client-notifications';
-import { Notification, NotificationAttempt, NotificationChannel, NotificationStatus } from './notification.entity';
+import { markSkipped, recordDeliveryAttempt } from './delivery-records';
+import { Notification, NotificationChannel, NotificationStatus } from './notification.entity';
 import { AnyNotificationJob, NOTIFICATION_JOB_DEFAULTS, NOTIFICATIONS_QUEUE, NotificationJob } from './notification-jobs';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature';
 
@@ -163,10 +164,7 @@ export class NotificationsService {
     const notification = await this.manager.findOneBy(Notification, { id: notificationId });
     if (!notification || notification.status !== NotificationStatus.Pending || notification.channel !== NotificationChannel.Webhook) return 'already_final';
     if (!this.settings.webhookUrl) {
-      await this.manager.update(Notification, { id: notificationId, status: NotificationStatus.Pending }, {
-        status: NotificationStatus.Skipped,
-        lastError: 'WEBHOOK_URL is not configured',
-      });
+      await markSkipped(this.manager, notificationId, 'WEBHOOK_URL is not configured');
       return 'skipped';
     }
     const body = JSON.stringify({
@@ -196,18 +194,7 @@ export class NotificationsService {
     } catch (e) {
       error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     }
-    await this.manager.transaction(async (tx) => {
-      await tx.insert(NotificationAttempt, { notificationId, attempt, statusCode, error, duration: Date.now() - started });
-      await tx.update(Notification, { id: notificationId, status: NotificationStatus.Pending }, {
-        attempts: attempt,
-        lastError: error,
-        ...(error === null
-          ? { status: NotificationStatus.Delivered, deliveredAt: new Date() }
-          : isFinalAttempt
-            ? { status: NotificationStatus.Failed }
-            : {}),
-      });
-    });
+    await recordDeliveryAttempt(this.manager, { notificationId, attempt, statusCode, error, durationMs: Date.now() - started, final: isFinalAttempt });
     if (error !== null) throw new Error(`Webhook delivery ${notificationId} failed: ${error}`);
     return 'delivered';
   }
