@@ -1,0 +1,55 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { mpesaConfig } from '../config/configuration';
+
+/** What an initiator API result is about; carried in its callback URLs. */
+export type ResultKind = 'payout' | 'balance' | 'reversal' | 'tstatus';
+export const RESULT_KINDS: readonly ResultKind[] = ['payout', 'balance', 'reversal', 'tstatus'];
+
+/** What a callback URL is for: an STK push's result, or an initiator API's result (by kind). */
+export type CallbackKind = 'stk' | ResultKind;
+
+/**
+ * Daraja does not sign callbacks, so every URL we hand out names its row and carries HMAC(secret, kind:id):
+ * unguessable, checked in constant time, and it ties the callback to our row even when it arrives before the
+ * request's own HTTP response.
+ */
+@Injectable()
+export class CallbackUrls {
+  constructor(@Inject(mpesaConfig.KEY) private readonly settings: ConfigType<typeof mpesaConfig>) {}
+
+  stkCallbackUrl(paymentId: string): string {
+    const url = new URL(this.settings.stkCallbackUrl);
+    url.searchParams.set('pid', paymentId);
+    url.searchParams.set('token', this.tokenFor('stk', paymentId));
+    return url.toString();
+  }
+
+  /** ResultURL and QueueTimeOutURL for an initiator API request (B2C, balance, reversal, transaction status). */
+  resultUrls(kind: ResultKind, id: string): { resultUrl: string; queueTimeoutUrl: string } {
+    const base = kind === 'payout' ? this.settings.b2cCallbackUrl : this.settings.resultUrl;
+    return { resultUrl: this.withToken(base, kind, id), queueTimeoutUrl: this.withToken(this.settings.timeoutUrl, kind, id) };
+  }
+
+  verify(kind: CallbackKind, id: unknown, token: unknown): boolean {
+    if (typeof id !== 'string' || typeof token !== 'string' || !id || !token) return false;
+    const expected = Buffer.from(this.tokenFor(kind, id));
+    const given = Buffer.from(token);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+
+  private withToken(base: string, kind: ResultKind, id: string): string {
+    if (!base) throw new Error(`No callback URL is configured for ${kind} results (MPESA_RESULT_URL / MPESA_B2C_CALLBACK_URL / MPESA_TIMEOUT_URL)`);
+    const url = new URL(base);
+    url.searchParams.set('kind', kind);
+    url.searchParams.set('id', id);
+    url.searchParams.set('token', this.tokenFor(kind, id));
+    return url.toString();
+  }
+
+  // Hex, not base64url: a random base64 token can spell words Safaricom refuses in callback URLs (exe, cmd, sql).
+  private tokenFor(kind: string, paymentId: string): string {
+    return createHmac('sha256', this.settings.callbackSecret).update(`${kind}:${paymentId}`).digest('hex');
+  }
+}
