@@ -5,37 +5,38 @@ import { APP_FILTER } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { AlertsModule } from './alerts/alerts.module';
-import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
-import { CallbacksModule } from './common/callbacks.module';
 import { CryptoModule } from './common/crypto/crypto.module';
 import { AppErrorFilter } from './common/errors/app-error.filter';
+import { loggerOptions } from './common/logging';
 import { RedisModule } from './common/redis/redis.module';
 import { ALL_CONFIG_NAMESPACES, Config, redisConfig } from './config/configuration';
 import { dataSourceOptions } from './database/data-source';
 import { HealthModule } from './health/health.module';
-import { DarajaCallMetricsObserver } from './metrics/daraja-call-metrics.observer';
 import { MetricsModule } from './metrics/metrics.module';
-import { MpesaModule } from './mpesa/mpesa.module';
 import { DarajaSimulatorModule } from './mpesa/simulator/simulator.module';
 import { PaymentsModule } from './payments/payments.module';
+import { PayoutsModule } from './payouts/payouts.module';
 import { PreflightModule } from './preflight/preflight.module';
-import { QueuesDashboardModule } from './queues-dashboard/queues-dashboard.module';
 import { PrivacyModule } from './privacy/privacy.module';
+import { QueuesDashboardModule } from './queues-dashboard/queues-dashboard.module';
 import { TreasuryModule } from './treasury/treasury.module';
-import { loggerOptions } from './common/logging';
 
 @Module({})
 export class AppModule {
-  /** Composes the service for one process: MODE decides whether BullMQ workers run here. */
+  /** Composes the service for one process: MODE decides whether BullMQ workers (processors, schedulers) run here. */
   static forRoot(config: Config): DynamicModule {
-    const runWorkers = config.app.mode !== 'api';
+    const workers = { runWorkers: config.app.mode !== 'api' };
     return {
       module: AppModule,
       imports: [
+        // Global: settings, Redis and field encryption are what every module needs; everything else is imported.
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: ALL_CONFIG_NAMESPACES }),
+        RedisModule,
+        CryptoModule,
         LoggerModule.forRoot(loggerOptions(config.app.logLevel)),
-        TypeOrmModule.forRoot({ ...dataSourceOptions(), migrationsRun: false }),
+        // Entities come from the modules that own them (TypeOrmModule.forFeature).
+        TypeOrmModule.forRoot({ ...dataSourceOptions(), autoLoadEntities: true, migrationsRun: false }),
         BullModule.forRootAsync({
           inject: [redisConfig.KEY],
           useFactory: (redis: ConfigType<typeof redisConfig>) => ({
@@ -43,19 +44,14 @@ export class AppModule {
             prefix: `${redis.keyPrefix}:bull`,
           }),
         }),
-        RedisModule,
-        CryptoModule,
-        CallbacksModule,
-        AuditModule,
         MetricsModule,
-        // Every Daraja call is counted for Prometheus, then written to the transaction log.
-        MpesaModule.forRoot({ imports: [AuditModule], callObserver: DarajaCallMetricsObserver }),
         PreflightModule,
         AuthModule,
-        PaymentsModule.register({ runWorkers }),
+        PaymentsModule.register(workers),
+        PayoutsModule.register(workers),
         TreasuryModule,
-        AlertsModule.register({ runWorkers }),
-        PrivacyModule.register({ runWorkers }),
+        AlertsModule.register(workers),
+        PrivacyModule.register(workers),
         HealthModule,
         ...(config.simulator.enabled ? [DarajaSimulatorModule] : []),
         // bull-board at /admin/queues needs HTTP, which MODE=worker does not have.

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectEntityManager } from '@nestjs/typeorm';
-import { EntityManager } from 'typeorm';
 import type { AlertSettings } from '../config/configuration';
-import { queryRows } from '../database/query-rows';
+import { Database, Tx } from '../database/database';
+import { raw, sql } from '../database/sql';
 import { DARAJA_APIS } from '../mpesa/daraja.types';
 import { AlertFinding, AlertMeasurements, AlertRule } from './alert-rules';
 
@@ -20,9 +19,13 @@ export interface EpisodeRow {
   resolvedAt: Date | null;
 }
 
+const EPISODE_COLUMNS = raw(`id, rule, summary, threshold, opening_value AS "openingValue", peak_value AS "peakValue",
+  last_value AS "lastValue", opened_at AS "openedAt", last_evaluated_at AS "lastEvaluatedAt", resolved_at AS "resolvedAt"`);
+
+/** The only writer of `alert_episodes`; its measurements read the other tables. */
 @Injectable()
 export class AlertsRepository {
-  constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
+  constructor(private readonly db: Database) {}
 
   /**
    * Every rule's input in one statement. Each subquery is bounded by a created_at window on an indexed column
@@ -30,8 +33,8 @@ export class AlertsRepository {
    * millions of rows.
    */
   async measure(s: AlertSettings): Promise<AlertMeasurements> {
-    const [row] = await this.manager.query(
-      `WITH w AS (SELECT now() - make_interval(secs => $1) AS since, now() - make_interval(secs => $2) AS silent_since)
+    const row = (await this.db.one<Record<string, number>>(
+      sql`WITH w AS (SELECT now() - make_interval(secs => ${s.windowSeconds}) AS since, now() - make_interval(secs => ${s.callbackSilenceSeconds}) AS silent_since)
        SELECT
          (SELECT count(*) FROM payments p, w WHERE p.created_at >= w.since AND p.status <> 'pending')::int AS settled,
          (SELECT count(*) FROM payments p, w WHERE p.created_at >= w.since AND p.status IN ('failed', 'timeout'))::int AS failed,
@@ -46,10 +49,9 @@ export class AlertsRepository {
          LATERAL (SELECT count(*)::int AS calls, avg(l.duration)::float8 AS average_ms,
                          (count(*) FILTER (WHERE l.outcome IN ('network_error', 'timeout') OR l.status_code >= 500))::int AS system_errors
                     FROM transaction_logs l
-                   WHERE l.transaction_type = ANY($3) AND l.created_at >= w.since) t`,
-      // Our outbound calls only: callbacks are logged under other transaction types.
-      [s.windowSeconds, s.callbackSilenceSeconds, DARAJA_APIS],
-    );
+                   -- Our outbound calls only: callbacks are logged under other transaction types.
+                   WHERE l.transaction_type = ANY(${DARAJA_APIS}) AND l.created_at >= w.since) t`,
+    )) as Record<string, number>;
     return {
       settledPayments: row.settled,
       failedPayments: row.failed,
@@ -63,52 +65,42 @@ export class AlertsRepository {
   }
 
   /** Opens an episode unless one is open for the rule; only the caller that opened it gets a row back. */
-  async openEpisode(manager: EntityManager, finding: AlertFinding): Promise<EpisodeRow | undefined> {
-    const [row] = await queryRows<EpisodeRow>(
-      manager,
-      `INSERT INTO alert_episodes (rule, summary, threshold, opening_value, peak_value, last_value)
-       VALUES ($1, $2, $3, $4, $4, $4)
-       ON CONFLICT (rule) WHERE resolved_at IS NULL DO NOTHING
-       RETURNING ${EPISODE_COLUMNS}`,
-      [finding.rule, finding.summary, finding.threshold, finding.value],
+  async openEpisode(tx: Tx, finding: AlertFinding): Promise<EpisodeRow | undefined> {
+    const row = await this.db.one<EpisodeRow>(
+      sql`INSERT INTO alert_episodes (rule, summary, threshold, opening_value, peak_value, last_value)
+          VALUES (${finding.rule}, ${finding.summary}, ${finding.threshold}, ${finding.value}, ${finding.value}, ${finding.value})
+          ON CONFLICT (rule) WHERE resolved_at IS NULL DO NOTHING
+          RETURNING ${EPISODE_COLUMNS}`,
+      tx,
     );
-    return row;
+    return row ?? undefined;
   }
 
   /** Keeps the open episode's figures current; no notification. */
   async touchOpenEpisode(finding: AlertFinding): Promise<void> {
-    await this.manager.query(
-      `UPDATE alert_episodes SET last_value = $2, peak_value = GREATEST(peak_value, $2), summary = $3, last_evaluated_at = now()
-        WHERE rule = $1 AND resolved_at IS NULL`,
-      [finding.rule, finding.value, finding.summary],
+    await this.db.query(
+      sql`UPDATE alert_episodes SET last_value = ${finding.value}, peak_value = GREATEST(peak_value, ${finding.value}), summary = ${finding.summary},
+                 last_evaluated_at = now()
+           WHERE rule = ${finding.rule} AND resolved_at IS NULL`,
     );
   }
 
   /** Closes the rule's open episode; only the caller that closed it gets a row back. */
-  async resolveEpisode(manager: EntityManager, finding: AlertFinding): Promise<EpisodeRow | undefined> {
-    const [row] = await queryRows<EpisodeRow>(
-      manager,
-      `UPDATE alert_episodes SET resolved_at = now(), last_value = $2, last_evaluated_at = now()
-        WHERE rule = $1 AND resolved_at IS NULL
-       RETURNING ${EPISODE_COLUMNS}`,
-      [finding.rule, finding.value],
+  async resolveEpisode(tx: Tx, finding: AlertFinding): Promise<EpisodeRow | undefined> {
+    const row = await this.db.one<EpisodeRow>(
+      sql`UPDATE alert_episodes SET resolved_at = now(), last_value = ${finding.value}, last_evaluated_at = now()
+           WHERE rule = ${finding.rule} AND resolved_at IS NULL
+          RETURNING ${EPISODE_COLUMNS}`,
+      tx,
     );
-    return row;
+    return row ?? undefined;
   }
 
   async listEpisodes(options: { openOnly: boolean; limit: number }): Promise<EpisodeRow[]> {
-    return this.manager.query(
-      `SELECT ${EPISODE_COLUMNS} FROM alert_episodes
-        WHERE ($1::boolean IS FALSE OR resolved_at IS NULL)
-        ORDER BY opened_at DESC LIMIT $2`,
-      [options.openOnly, options.limit],
+    return this.db.query<EpisodeRow>(
+      sql`SELECT ${EPISODE_COLUMNS} FROM alert_episodes
+           WHERE (${options.openOnly}::boolean IS FALSE OR resolved_at IS NULL)
+           ORDER BY opened_at DESC LIMIT ${options.limit}`,
     );
   }
-
-  async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.manager.transaction(work);
-  }
 }
-
-const EPISODE_COLUMNS = `id, rule, summary, threshold, opening_value AS "openingValue", peak_value AS "peakValue",
-  last_value AS "lastValue", opened_at AS "openedAt", last_evaluated_at AS "lastEvaluatedAt", resolved_at AS "resolvedAt"`;

@@ -2,7 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { AuditService, SYSTEM_ACTOR } from '../audit/audit.service';
 import { alertsConfig } from '../config/configuration';
-import { NotificationsService, QueuedNotification } from '../notifications/notifications.service';
+import { Database } from '../database/database';
+import { WrittenNotification } from '../notifications/notifications.repository';
+import { NotificationsService } from '../notifications/notifications.service';
 import { AlertFinding, evaluateAlertRules } from './alert-rules';
 import { AlertsRepository, EpisodeRow } from './alerts.repository';
 
@@ -25,6 +27,7 @@ export class AlertsService {
 
   constructor(
     @Inject(alertsConfig.KEY) private readonly settings: ConfigType<typeof alertsConfig>,
+    private readonly db: Database,
     private readonly repository: AlertsRepository,
     private readonly notifications: NotificationsService,
     private readonly audit: AuditService,
@@ -53,8 +56,8 @@ export class AlertsService {
 
   /** Opens or closes the episode, and writes its audit event and outbox notification in the same transaction. */
   private async announce(finding: AlertFinding, change: 'raised' | 'resolved'): Promise<EpisodeRow | undefined> {
-    const notifications: Array<string | QueuedNotification> = [];
-    const episode = await this.repository.transaction(async (tx) => {
+    const written: WrittenNotification[] = [];
+    const episode = await this.db.transaction(async (tx) => {
       const row = change === 'raised' ? await this.repository.openEpisode(tx, finding) : await this.repository.resolveEpisode(tx, finding);
       if (!row) return undefined;
       const payload = {
@@ -69,17 +72,15 @@ export class AlertsService {
         resolvedAt: row.resolvedAt,
       };
       await this.audit.record(SYSTEM_ACTOR, { action: `alert.${change}`, entityType: 'alert', entityId: row.id, metadata: payload }, tx);
-      const announcement = { event: `alert.${change}`, subjectId: row.id, payload };
-      const webhook = await this.notifications.createInTransaction(tx, announcement);
-      if (webhook) notifications.push(webhook);
-      const email = await this.notifications.createOperatorEmailInTransaction(tx, { ...announcement, hasRecipients: this.settings.emailTo.length > 0 });
-      if (email) notifications.push(email);
+      const event = `alert.${change}`;
+      const outbox = [this.notifications.webhook(event, row.id, payload), ...this.notifications.forOperators(event, row.id, payload, this.settings.emailTo.length > 0)];
+      written.push(...(await this.notifications.write(tx, outbox)));
       return row;
     });
     if (!episode) return undefined;
     if (change === 'raised') this.logger.warn(`Alert ${finding.rule}: ${finding.summary}`);
     else this.logger.log(`Alert ${finding.rule} resolved: ${finding.summary}`);
-    await this.notifications.dispatch(notifications);
+    await this.notifications.dispatch(written);
     return episode;
   }
 }

@@ -1,11 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectEntityManager } from '@nestjs/typeorm';
-import { EntityManager } from 'typeorm';
 import { redact } from '../common/redaction';
 import { currentRequestId, withRequestId } from '../common/request-context';
-import { preparedQuery } from '../database/prepared-query';
+import { Database, Tx } from '../database/database';
+import { json, Sql, sql } from '../database/sql';
 import { DarajaCallObserver, DarajaCallRecord } from '../mpesa/daraja.types';
-import { TransactionLog } from './transaction-log.entity';
 
 export interface InboundCallbackLog {
   transactionType: string;
@@ -29,16 +27,16 @@ export interface InboundCallbackLog {
 const CALLS_ANSWERED_BY_CALLBACK = ['STK_PUSH', 'B2C', 'ACCOUNT_BALANCE', 'REVERSAL', 'TRANSACTION_STATUS'];
 
 /**
- * The Daraja transaction log: every outbound call (as the call observer) and every callback received, each row and
- * log line filed under the request id of the payment or payout it is about.
+ * The Daraja transaction log, and the only writer of `transaction_logs`: every outbound call (as the Daraja client's
+ * call observer) and every callback received, each row and log line filed under the request id of the payment or
+ * payout it is about.
  */
 @Injectable()
 export class TransactionLogService implements DarajaCallObserver {
   private readonly logger = new Logger(TransactionLogService.name);
 
-  constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
+  constructor(private readonly db: Database) {}
 
-  // Raw and prepared: one of these is written for every Daraja call.
   async record(call: DarajaCallRecord): Promise<void> {
     // A caller that names no request id (the OAuth fetch, a worker's balance check) is working for the current one.
     const requestId = call.context.requestId ?? currentRequestId();
@@ -47,61 +45,30 @@ export class TransactionLogService implements DarajaCallObserver {
       call.outcome === 'ok',
       `Daraja ${call.api} ${call.endpoint}: ${call.outcome}, HTTP ${call.statusCode ?? '-'}, ${call.durationMs} ms${call.context.reference ? `, reference ${call.context.reference}` : ''}`,
     );
-    await preparedQuery(
-      this.manager,
-      'transaction-log-insert-call',
-      `INSERT INTO transaction_logs (transaction_id, reference, transaction_type, endpoint, request_data, response_data,
+    await this.db.query(sql`INSERT INTO transaction_logs (transaction_id, reference, transaction_type, endpoint, request_data, response_data,
                                      status_code, duration, outcome, user_id, request_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [
-        call.transactionId ?? null,
-        call.context.reference ?? null,
-        call.api,
-        call.endpoint,
-        JSON.stringify(call.request ?? null),
-        JSON.stringify(call.response ?? null),
-        call.statusCode,
-        call.durationMs,
-        call.outcome,
-        call.context.userId ?? null,
-        requestId ?? null,
-      ],
-    );
+       VALUES (${call.transactionId ?? null}, ${call.context.reference ?? null}, ${call.api}, ${call.endpoint}, ${json(call.request)},
+               ${json(call.response)}, ${call.statusCode}, ${call.durationMs}, ${call.outcome}, ${call.context.userId ?? null}, ${requestId ?? null})`);
   }
 
-  async recordInbound(entry: InboundCallbackLog, manager: EntityManager = this.manager): Promise<void> {
+  /** Writes a callback's row (and its log line) on its own or in the caller's transaction. */
+  async recordInbound(entry: InboundCallbackLog, tx?: Tx): Promise<void> {
     this.logReceived(entry);
-    await manager.insert(TransactionLog, {
-      transactionId: entry.transactionId ?? null,
-      reference: entry.reference ?? null,
-      transactionType: entry.transactionType,
-      endpoint: entry.endpoint,
-      requestData: redact(entry.payload) as object,
-      responseData: null,
-      statusCode: entry.statusCode,
-      duration: entry.durationMs,
-      outcome: entry.outcome,
-      ipAddress: entry.ipAddress ?? null,
-      userAgent: entry.userAgent?.slice(0, 255) ?? null,
-      requestId: entry.requestId ?? currentRequestId() ?? null,
-    });
+    await this.db.query(this.inboundSql(entry), tx);
   }
 
-  /** The same row as column values, for a caller that writes it inside its own statement. */
-  inboundRow(entry: InboundCallbackLog): Record<string, unknown> {
-    return {
-      transaction_id: entry.transactionId ?? null,
-      reference: entry.reference ?? null,
-      transaction_type: entry.transactionType,
-      endpoint: entry.endpoint,
-      request_data: redact(entry.payload),
-      status_code: entry.statusCode,
-      duration: entry.durationMs,
-      outcome: entry.outcome,
-      ip_address: entry.ipAddress ?? null,
-      user_agent: entry.userAgent?.slice(0, 255) ?? null,
-      request_id: entry.requestId ?? currentRequestId() ?? null,
-    };
+  /**
+   * A callback's row as part of the caller's statement (the settlement it caused); `when` makes it conditional.
+   * The caller logs the line with `logReceived` once the statement committed.
+   */
+  inboundSql(entry: InboundCallbackLog, when: Sql = sql`TRUE`): Sql {
+    return sql`INSERT INTO transaction_logs (transaction_id, reference, transaction_type, endpoint, request_data, status_code,
+                                     duration, outcome, ip_address, user_agent, request_id)
+      SELECT ${entry.transactionId ?? null}, ${entry.reference ?? null}, ${entry.transactionType}, ${entry.endpoint},
+             ${json(redact(entry.payload))}::jsonb, ${entry.statusCode}::int, ${entry.durationMs}::int, ${entry.outcome},
+             ${entry.ipAddress ?? null}, ${entry.userAgent?.slice(0, 255) ?? null}, ${entry.requestId ?? currentRequestId() ?? null}
+       WHERE ${when}
+      RETURNING id`;
   }
 
   /**
@@ -110,16 +77,30 @@ export class TransactionLogService implements DarajaCallObserver {
    */
   async requestIdOfCall(transactionId: string | null | undefined, reference: string | null | undefined): Promise<string | undefined> {
     if (!transactionId && !reference) return undefined;
-    const rows = (await this.manager.query(
-      `SELECT request_id FROM transaction_logs
-        WHERE (transaction_id = $1 OR reference = $2) AND transaction_type = ANY($3) AND request_id IS NOT NULL
-        ORDER BY id LIMIT 1`,
-      [transactionId ?? null, reference ?? null, CALLS_ANSWERED_BY_CALLBACK],
-    )) as { request_id: string }[];
-    return rows[0]?.request_id;
+    const row = await this.db.one<{ request_id: string }>(
+      sql`SELECT request_id FROM transaction_logs
+           WHERE (transaction_id = ${transactionId ?? null} OR reference = ${reference ?? null})
+             AND transaction_type = ANY(${CALLS_ANSWERED_BY_CALLBACK}) AND request_id IS NOT NULL
+           ORDER BY id LIMIT 1`,
+    );
+    return row?.request_id;
   }
 
-  /** The log line of a callback (written by recordInbound; by the caller when the row went in with inboundRow). */
+  /** Replaces stored bodies (personal data scrubbed, src/privacy); only rows whose bodies change are written. */
+  async rewriteBodies(tx: Tx, rows: { id: string; request: unknown; response: unknown }[]): Promise<number> {
+    if (!rows.length) return 0;
+    const changed = await this.db.query(
+      sql`UPDATE transaction_logs t SET request_data = NULLIF(v.request, 'null'::jsonb), response_data = NULLIF(v.response, 'null'::jsonb)
+            FROM jsonb_to_recordset(${json(rows)}::jsonb) AS v(id bigint, request jsonb, response jsonb)
+           WHERE t.id = v.id AND (t.request_data IS DISTINCT FROM NULLIF(v.request, 'null'::jsonb)
+                               OR t.response_data IS DISTINCT FROM NULLIF(v.response, 'null'::jsonb))
+           RETURNING t.id`,
+      tx,
+    );
+    return changed.length;
+  }
+
+  /** The log line of a callback (written by recordInbound; by the caller when the row went in with inboundSql). */
   logReceived(entry: InboundCallbackLog): void {
     this.log(
       entry.requestId ?? currentRequestId(),

@@ -5,6 +5,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { AuditModule } from '../audit/audit.module';
 import { appConfig } from '../config/configuration';
+import { MetricsModule } from '../metrics/metrics.module';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { JwtAuthGuard } from './jwt-auth.guard';
@@ -12,6 +13,7 @@ import { JwtAuthGuard } from './jwt-auth.guard';
 @Module({
   imports: [
     AuditModule,
+    MetricsModule,
     RateLimitModule,
     JwtModule.registerAsync({
       inject: [appConfig.KEY],

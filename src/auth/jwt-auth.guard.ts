@@ -7,7 +7,7 @@ import { ForbiddenError, UnauthenticatedError } from '../common/errors/app-error
 import { AuthFailureReason, MetricsService } from '../metrics/metrics.service';
 import { FailedAuthLimiter } from '../rate-limit/failed-auth-limiter';
 import { AuthUser, Role, ROLES, ROLES_KEY } from './auth-user';
-import { IS_PUBLIC } from './public.decorator';
+import { IS_PUBLIC } from '../common/decorators/route-access';
 
 /**
  * Bearer JWT, HS256 only (so `alg: none` and algorithm-confusion tokens fail), claims `sub` and `role`.

@@ -1,13 +1,13 @@
 import 'dotenv/config';
 import { DataSource } from 'typeorm';
 import { ConfigValidationError } from '../config/env.validation';
-import { dataSourceOptions } from '../database/data-source';
+import { cliDataSourceOptions } from '../database/data-source';
 
 // Any number of processes may start at once: an advisory lock makes exactly one of them migrate.
 const MIGRATION_LOCK_ID = 7_340_021;
 
 async function main(): Promise<void> {
-  const dataSource = new DataSource(dataSourceOptions());
+  const dataSource = new DataSource(cliDataSourceOptions());
   await dataSource.initialize();
   const runner = dataSource.createQueryRunner();
   try {

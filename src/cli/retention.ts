@@ -6,7 +6,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { CryptoModule } from '../common/crypto/crypto.module';
 import { ALL_CONFIG_NAMESPACES } from '../config/configuration';
 import { ConfigValidationError } from '../config/env.validation';
-import { dataSourceOptions } from '../database/data-source';
+import { cliDataSourceOptions } from '../database/data-source';
 import { RetentionCliModule } from '../privacy/privacy.module';
 import { RETENTION_CLI_ACTOR, RetentionService } from '../privacy/retention.service';
 
@@ -16,7 +16,7 @@ import { RETENTION_CLI_ACTOR, RetentionService } from '../privacy/retention.serv
 @Module({
   imports: [
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: ALL_CONFIG_NAMESPACES }),
-    TypeOrmModule.forRoot({ ...dataSourceOptions(), migrationsRun: false }),
+    TypeOrmModule.forRoot({ ...cliDataSourceOptions(), migrationsRun: false }),
     CryptoModule,
     RetentionCliModule,
   ],

@@ -1,4 +1,4 @@
-import { maskPhone } from '../mpesa/phone-number';
+import { maskPhone } from './phone-number';
 
 const SECRET_KEYS = new Set(
   [

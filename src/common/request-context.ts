@@ -33,6 +33,12 @@ export interface Traced {
   requestId?: string;
 }
 
+/** A job's Traced part: the given request id, else the one being handled now. */
+export function traced(requestId: string | null | undefined): Traced {
+  const id = requestId ?? currentRequestId();
+  return id ? { requestId: id } : {};
+}
+
 /**
  * The first line of every processor's `process()`: runs the handler filed under the request id in the job's data,
  * or under none (never under whatever context the worker happened to start in).

@@ -1,8 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { Public } from '../auth/public.decorator';
-import { SkipRateLimits } from '../rate-limit/rate-limits';
+import { Public, SkipRateLimits } from '../common/decorators/route-access';
 import { RedisHealthIndicator } from '../common/redis/redis.health';
 import { QueuesHealthIndicator } from './queues.health';
 
@@ -32,14 +31,10 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Ready for traffic: Postgres, Redis and BullMQ answer. */
+  /** Ready for traffic: Postgres, Redis and every BullMQ queue answer. */
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([
-      () => this.db.pingCheck('database', { timeout: 2000 }),
-      () => this.redis.isHealthy('redis'),
-      () => this.queues.isHealthy('queues'),
-    ]);
+    return this.health.check([() => this.db.pingCheck('database', { timeout: 2000 }), () => this.redis.isHealthy('redis'), ...this.queues.checks()]);
   }
 }

@@ -1,29 +1,35 @@
-import { getQueueToken } from '@nestjs/bullmq';
-import { Inject, Injectable } from '@nestjs/common';
-import { HealthIndicatorService } from '@nestjs/terminus';
-import { Queue } from 'bullmq';
-import { NOTIFICATIONS_QUEUE } from '../notifications/notification-jobs';
-import { PAYMENTS_QUEUE } from '../payments/jobs/payment-jobs';
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { QueueProbe } from '../common/queues/queue-health';
 
-/** Each queue answers and reports its backlog (useful before the metrics endpoint exists). */
+/** Every queue's probe (see provideQueueHealth) as a health indicator: up with its backlog, or down with the reason. */
 @Injectable()
-export class QueuesHealthIndicator {
+export class QueuesHealthIndicator implements OnApplicationBootstrap {
+  private probes: QueueProbe[] = [];
+
   constructor(
-    @Inject(getQueueToken(PAYMENTS_QUEUE)) private readonly payments: Queue,
-    @Inject(getQueueToken(NOTIFICATIONS_QUEUE)) private readonly notifications: Queue,
+    private readonly discovery: DiscoveryService,
     private readonly health: HealthIndicatorService,
   ) {}
 
-  async isHealthy(key = 'queues') {
-    const indicator = this.health.check(key);
-    try {
-      const details: Record<string, unknown> = {};
-      for (const queue of [this.payments, this.notifications]) {
-        details[queue.name] = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+  onApplicationBootstrap(): void {
+    const found = this.discovery
+      .getProviders()
+      .map((wrapper) => wrapper.instance as unknown)
+      .filter((instance): instance is QueueProbe => instance instanceof QueueProbe);
+    // A module imported by several others still has one probe per queue.
+    this.probes = [...new Map(found.map((probe) => [probe.name, probe])).values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  checks(): Array<() => Promise<HealthIndicatorResult>> {
+    return this.probes.map((probe) => async () => {
+      const indicator = this.health.check(`queue:${probe.name}`);
+      try {
+        return indicator.up(await probe.backlog());
+      } catch (e) {
+        return indicator.down({ message: e instanceof Error ? e.message : String(e) });
       }
-      return indicator.up(details);
-    } catch (e) {
-      return indicator.down({ message: e instanceof Error ? e.message : String(e) });
-    }
+    });
   }
 }

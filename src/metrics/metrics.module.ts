@@ -1,6 +1,8 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AuditModule } from '../audit/audit.module';
+import { DatabaseModule } from '../database/database.module';
+import { MpesaModule } from '../mpesa/mpesa.module';
 import { DarajaCallMetricsObserver } from './daraja-call-metrics.observer';
 import { DatabaseMetrics } from './database-metrics';
 import { MetricsController } from './metrics.controller';
@@ -10,14 +12,13 @@ import { QueueMetrics } from './queue-metrics';
 import { WorkerMetricsServer } from './worker-metrics.server';
 
 /**
- * Prometheus metrics: GET /metrics (the worker's own port in MODE=worker). Global so that any module can count
- * its events through MetricsService without importing this one; it imports none of the feature modules.
+ * Prometheus metrics: GET /metrics (the worker's own port in MODE=worker). Modules that count events import it for
+ * MetricsService; it imports none of the feature modules. It observes every Daraja call (DarajaCallMetricsObserver).
  */
-@Global()
 @Module({
-  imports: [DiscoveryModule, AuditModule],
+  imports: [DiscoveryModule, DatabaseModule, AuditModule, MpesaModule],
   controllers: [MetricsController],
   providers: [MetricsService, MetricsRepository, DatabaseMetrics, QueueMetrics, WorkerMetricsServer, DarajaCallMetricsObserver],
-  exports: [MetricsService, DarajaCallMetricsObserver],
+  exports: [MetricsService],
 })
 export class MetricsModule {}

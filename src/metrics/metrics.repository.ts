@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectEntityManager } from '@nestjs/typeorm';
-import { EntityManager } from 'typeorm';
+import { Database } from '../database/database';
+import { sql } from '../database/sql';
 
 export interface PaymentTotalsRow {
   status: string;
@@ -23,18 +23,18 @@ export interface PayoutTotalsRow {
  */
 @Injectable()
 export class MetricsRepository {
-  constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
+  constructor(private readonly db: Database) {}
 
   async totalPaymentsByStatusAndType(): Promise<PaymentTotalsRow[]> {
-    const rows: { status: string; payment_type: string; count: string; amount: string }[] = await this.manager.query(
-      `SELECT status, payment_type, count(*) AS count, coalesce(sum(amount), 0) AS amount FROM payments GROUP BY status, payment_type`,
+    const rows = await this.db.query<{ status: string; payment_type: string; count: string; amount: string }>(
+      sql`SELECT status, payment_type, count(*) AS count, coalesce(sum(amount), 0) AS amount FROM payments GROUP BY status, payment_type`,
     );
     return rows.map((r) => ({ status: r.status, paymentType: r.payment_type, count: Number(r.count), amount: Number(r.amount) }));
   }
 
   async totalPayoutsByStatusAndKind(): Promise<PayoutTotalsRow[]> {
-    const rows: { status: string; kind: string; count: string; amount: string }[] = await this.manager.query(
-      `SELECT status, kind, count(*) AS count, coalesce(sum(amount), 0) AS amount FROM payouts GROUP BY status, kind`,
+    const rows = await this.db.query<{ status: string; kind: string; count: string; amount: string }>(
+      sql`SELECT status, kind, count(*) AS count, coalesce(sum(amount), 0) AS amount FROM payouts GROUP BY status, kind`,
     );
     return rows.map((r) => ({ status: r.status, kind: r.kind, count: Number(r.count), amount: Number(r.amount) }));
   }

@@ -9,7 +9,8 @@ import { redact } from '../common/redaction';
 import { mpesaConfig } from '../config/configuration';
 import { DarajaCallBudgetService } from './daraja-call-budget.service';
 import { classifyNetworkError, DarajaError, DarajaErrorKind, readErrorBody } from './daraja-errors';
-import { DARAJA_CALL_OBSERVER, DarajaCallObserver, OAuthResponse } from './daraja.types';
+import { DarajaCallObservers } from './daraja-call-observers';
+import { OAuthResponse } from './daraja.types';
 
 const LOCK_TTL_MS = 15_000;
 const WAIT_POLL_MS = 50;
@@ -39,8 +40,8 @@ export class DarajaAuthService {
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     keys: RedisKeys,
     private readonly crypto: FieldEncryptionService,
-    @Optional() @Inject(DARAJA_CALL_OBSERVER) private readonly observer?: DarajaCallObserver,
-    // Absent only in `npm run preflight`, which reads the recorded clock skew and never fetches a token.
+    // Both absent only in `npm run preflight`, which reads the recorded clock skew and never fetches a token.
+    @Optional() private readonly observer?: DarajaCallObservers,
     @Optional() private readonly budget?: DarajaCallBudgetService,
   ) {
     const account = createHash('sha256').update(settings.consumerKey).digest('hex').slice(0, 16);

@@ -21,12 +21,19 @@ export enum DarajaErrorKind {
   OutcomeUnknown = 'outcome_unknown',
 }
 
+/**
+ * A refusal that callers treat apart from other refusals. `subscriber_busy`: 500.001.1001 "Unable to lock subscriber, a
+ * transaction is already in process for the current subscriber": the customer's phone is busy with another prompt.
+ */
+export type DarajaRefusal = 'subscriber_busy';
+
 export class DarajaError extends Error {
   constructor(
     readonly kind: DarajaErrorKind,
     message: string,
     readonly httpStatus: number | null = null,
     readonly errorCode: string | null = null,
+    readonly refusal?: DarajaRefusal,
   ) {
     super(message);
     this.name = 'DarajaError';
@@ -75,6 +82,7 @@ const INVALID_TOKEN = /invalid access token/i;
 // and 500.003.1001 "Duplicate notification info": only the message tells them apart (reference §1.5).
 const DUPLICATE = /duplicate/i;
 const STILL_PROCESSING = /being processed/i;
+const SUBSCRIBER_LOCKED = /unable to lock subscriber/i;
 const BUSY_CODES = new Set(['500.003.02', '500.003.03']);
 
 /** Reads the error envelope whatever its casing (`errorCode` / `ErrorCode`), or the Apigee fault shape. */
@@ -113,7 +121,7 @@ export function classifyDarajaError(httpStatus: number, body: unknown): DarajaEr
   else if (code === '500.001.1001') kind = DarajaErrorKind.Rejected;
   else if (httpStatus >= 500) kind = DarajaErrorKind.System;
   else kind = DarajaErrorKind.Rejected;
-  return new DarajaError(kind, message, httpStatus, code);
+  return new DarajaError(kind, message, httpStatus, code, code === '500.001.1001' && SUBSCRIBER_LOCKED.test(message) ? 'subscriber_busy' : undefined);
 }
 
 /** Turns a fetch failure into NotSent (connection never made) or OutcomeUnknown (it may have arrived). */

@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { redact } from '../common/redaction';
 import { mpesaConfig } from '../config/configuration';
 import { DarajaAuthService, parseJson } from './daraja-auth.service';
 import { DarajaCallBudgetService } from './daraja-call-budget.service';
+import { DarajaCallObservers } from './daraja-call-observers';
 import { classifyDarajaError, classifyNetworkError, DarajaError, DarajaErrorKind } from './daraja-errors';
 import { cleanResultDesc, normalizeResultCode } from './daraja-result-codes';
 import { darajaTimestamp, stkPassword } from './daraja-time';
@@ -13,7 +14,6 @@ import {
   AsyncRequestAccepted,
   B2cCommandId,
   B2cPaymentRequest,
-  DARAJA_CALL_OBSERVER,
   DarajaCallContext,
   DarajaCallObserver,
   DarajaCallRecord,
@@ -121,7 +121,7 @@ export class DarajaClient {
     private readonly auth: DarajaAuthService,
     private readonly credentials: SecurityCredentialService,
     private readonly budget: DarajaCallBudgetService,
-    @Optional() @Inject(DARAJA_CALL_OBSERVER) private readonly observer?: DarajaCallObserver,
+    @Inject(DarajaCallObservers) private readonly observer: DarajaCallObserver,
   ) {}
 
   async stkPush(input: StkPushInput, context: DarajaCallContext = {}): Promise<StkPushResponse> {
@@ -354,7 +354,6 @@ export class DarajaClient {
     context: DarajaCallContext;
     transactionId?: string;
   }): Promise<void> {
-    if (!this.observer) return;
     try {
       await this.observer.record({
         api: call.api,

@@ -199,4 +199,3 @@ export interface DarajaCallObserver {
   record(call: DarajaCallRecord): Promise<void>;
 }
 
-export const DARAJA_CALL_OBSERVER = Symbol('DARAJA_CALL_OBSERVER');

@@ -1,31 +1,16 @@
-import { DynamicModule, Module, ModuleMetadata, Type } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { DarajaAuthService } from './daraja-auth.service';
 import { DarajaCallBudgetService } from './daraja-call-budget.service';
+import { DarajaCallObservers } from './daraja-call-observers';
 import { DarajaClient } from './daraja.client';
 import { SecurityCredentialService } from './security-credential';
-import { DARAJA_CALL_OBSERVER, DarajaCallObserver } from './daraja.types';
 
-export interface MpesaModuleOptions {
-  /** Where the client reports every call; the app passes the transaction log. Mpesa imports none of our modules. */
-  imports?: ModuleMetadata['imports'];
-  callObserver?: Type<DarajaCallObserver>;
-}
-
-@Module({})
-export class MpesaModule {
-  static forRoot(options: MpesaModuleOptions = {}): DynamicModule {
-    return {
-      module: MpesaModule,
-      global: true,
-      imports: options.imports ?? [],
-      providers: [
-        DarajaAuthService,
-        DarajaCallBudgetService,
-        DarajaClient,
-        SecurityCredentialService,
-        ...(options.callObserver ? [{ provide: DARAJA_CALL_OBSERVER, useExisting: options.callObserver }] : []),
-      ],
-      exports: [DarajaClient, DarajaAuthService, DarajaCallBudgetService, SecurityCredentialService],
-    };
-  }
-}
+/**
+ * The Daraja anti-corruption layer: HTTP, OAuth tokens, the fleet's call budget, the SecurityCredential. Imports none
+ * of our feature modules; it needs only the global config, Redis and crypto modules.
+ */
+@Module({
+  providers: [DarajaAuthService, DarajaCallBudgetService, DarajaCallObservers, DarajaClient, SecurityCredentialService],
+  exports: [DarajaAuthService, DarajaCallBudgetService, DarajaCallObservers, DarajaClient, SecurityCredentialService],
+})
+export class MpesaModule {}

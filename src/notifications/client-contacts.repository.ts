@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectEntityManager } from '@nestjs/typeorm';
-import { EntityManager } from 'typeorm';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
-import { normalizeKenyanPhone } from '../mpesa/phone-number';
+import { normalizeKenyanPhone } from '../common/phone-number';
+import { Database } from '../database/database';
+import { sql } from '../database/sql';
 import { ClientEvent } from './client-templates';
 
 /** Where a client can be reached, decrypted for one delivery and never stored. */
@@ -29,20 +29,21 @@ export class ClientContactsRepository {
   private readonly logger = new Logger(ClientContactsRepository.name);
 
   constructor(
-    @InjectEntityManager() private readonly manager: EntityManager,
+    private readonly db: Database,
     private readonly crypto: FieldEncryptionService,
   ) {}
 
   async forEvent(event: ClientEvent, subjectId: string): Promise<ClientContact | null> {
     const rows: ContactRow[] =
       event === 'refund.sent'
-        ? await this.manager.query(
-            `SELECT po.phone_number_encrypted, pa.customer_email_encrypted, pa.customer_name
-               FROM payouts po LEFT JOIN payments pa ON pa.id = po.payment_id
-              WHERE po.id = $1`,
-            [subjectId],
+        ? await this.db.query<ContactRow>(
+            sql`SELECT po.phone_number_encrypted, pa.customer_email_encrypted, pa.customer_name
+                  FROM payouts po LEFT JOIN payments pa ON pa.id = po.payment_id
+                 WHERE po.id = ${subjectId}`,
           )
-        : await this.manager.query(`SELECT phone_number_encrypted, customer_email_encrypted, customer_name FROM payments WHERE id = $1`, [subjectId]);
+        : await this.db.query<ContactRow>(
+            sql`SELECT phone_number_encrypted, customer_email_encrypted, customer_name FROM payments WHERE id = ${subjectId}`,
+          );
     if (!rows.length) return null;
     const row = rows[0];
     // Masked by the retention job or an anonymisation request, the columns decrypt to `2547****149` and

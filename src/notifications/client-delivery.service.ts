@@ -1,18 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { InjectEntityManager } from '@nestjs/typeorm';
 import { UnrecoverableError } from 'bullmq';
-import { EntityManager } from 'typeorm';
 import { alertsConfig } from '../config/configuration';
-import { maskPhone } from '../mpesa/phone-number';
+import { maskPhone } from '../common/phone-number';
 import { ChannelDeliveryError, maskEmail } from './channels/delivery-error';
 import { EmailChannel } from './channels/email.channel';
 import { SmsChannel } from './channels/sms.channel';
 import { ClientContact, ClientContactsRepository } from './client-contacts.repository';
 import { PaymentClientPayload, RefundClientPayload } from './client-notifications';
 import { ClientEvent, ClientEventFacts, renderEmail, renderSms } from './client-templates';
-import { markSkipped, recordDeliveryAttempt } from './delivery-records';
-import { Notification, NotificationChannel, NotificationStatus } from './notification.entity';
+import { NotificationChannel, NotificationStatus } from './notification.entity';
+import { NotificationsRepository } from './notifications.repository';
 import type { DeliveryResult } from './notifications.service';
 import { isOperatorEvent, renderOperatorEmail } from './operator-templates';
 
@@ -45,7 +43,7 @@ function factsOf<E extends ClientEvent>(event: E, payload: object): ClientEventF
 @Injectable()
 export class ClientDeliveryService {
   constructor(
-    @InjectEntityManager() private readonly manager: EntityManager,
+    private readonly repository: NotificationsRepository,
     private readonly contacts: ClientContactsRepository,
     private readonly email: EmailChannel,
     private readonly sms: SmsChannel,
@@ -53,7 +51,7 @@ export class ClientDeliveryService {
   ) {}
 
   async deliver(notificationId: string, attempt: number, isFinalAttempt: boolean): Promise<DeliveryResult> {
-    const notification = await this.manager.findOneBy(Notification, { id: notificationId });
+    const notification = await this.repository.findById(notificationId);
     if (!notification || notification.status !== NotificationStatus.Pending) return 'already_final';
     const channel = notification.channel as NotificationChannel.Email | NotificationChannel.Sms;
     const event = notification.event as ClientEvent;
@@ -95,7 +93,7 @@ export class ClientDeliveryService {
       failure = e;
       statusCode = e.statusCode;
     }
-    await recordDeliveryAttempt(this.manager, {
+    await this.repository.recordAttempt({
       notificationId,
       attempt,
       statusCode,
@@ -116,7 +114,7 @@ export class ClientDeliveryService {
   }
 
   private async skip(notificationId: string, reason: string): Promise<DeliveryResult> {
-    await markSkipped(this.manager, notificationId, reason);
+    await this.repository.markSkipped(notificationId, reason);
     return 'skipped';
   }
 }

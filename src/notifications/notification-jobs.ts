@@ -7,6 +7,8 @@ export enum NotificationJob {
   DeliverWebhook = 'deliver-webhook',
   DeliverEmail = 'deliver-email',
   DeliverSms = 'deliver-sms',
+  /** Scheduled: queue again the delivery of outbox rows whose job was lost (a crash after commit, a Redis flush). */
+  OutboxSweep = 'outbox-sweep',
 }
 
 /**
@@ -17,6 +19,7 @@ export interface NotificationJobPayloads {
   [NotificationJob.DeliverWebhook]: { notificationId: string } & Traced;
   [NotificationJob.DeliverEmail]: { notificationId: string } & Traced;
   [NotificationJob.DeliverSms]: { notificationId: string } & Traced;
+  [NotificationJob.OutboxSweep]: Record<string, never>;
 }
 
 export type AnyNotificationJob = { [N in NotificationJob]: { name: N; data: NotificationJobPayloads[N] } }[NotificationJob];
@@ -34,6 +37,12 @@ export const EMAIL_ATTEMPTS = 6;
 export const EMAIL_BACKOFF_MS = 2_000;
 export const SMS_ATTEMPTS = 6;
 export const SMS_BACKOFF_MS = 2_000;
+
+/** An outbox row still pending after this long lost its job. */
+export const STALE_NOTIFICATION_MS = 30_000;
+export const OUTBOX_SWEEP_SCHEDULER_ID = 'outbox-sweep';
+/** How often each worker re-asserts the sweep scheduler (it may have been lost with Redis data). */
+export const OUTBOX_SCHEDULER_REFRESH_MS = 10_000;
 
 export const NOTIFICATION_JOB_DEFAULTS: Record<NotificationJob, JobsOptions> = {
   [NotificationJob.DeliverWebhook]: {
@@ -54,4 +63,5 @@ export const NOTIFICATION_JOB_DEFAULTS: Record<NotificationJob, JobsOptions> = {
     removeOnComplete: true,
     removeOnFail: 1000,
   },
+  [NotificationJob.OutboxSweep]: { removeOnComplete: true, removeOnFail: 100 },
 };

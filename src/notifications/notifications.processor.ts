@@ -1,7 +1,7 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
 import { runJobInContext } from '../common/request-context';
-import { NOTIFICATIONS_QUEUE, NotificationJob, NotificationJobPayloads } from './notification-jobs';
+import { NOTIFICATIONS_QUEUE, NotificationJob, NotificationJobPayloads, STALE_NOTIFICATION_MS } from './notification-jobs';
 import { ClientDeliveryService } from './client-delivery.service';
 import { NotificationsService } from './notifications.service';
 
@@ -32,6 +32,9 @@ export class NotificationsProcessor extends WorkerHost {
         const attempt = job.attemptsMade + 1;
         return this.clients.deliver(notificationId, attempt, attempt >= (job.opts.attempts ?? 1));
       }
+      case NotificationJob.OutboxSweep:
+        // Each stale row gets its own delivery job (jobId from the row's id): one bad row stops nothing else.
+        return this.notifications.redispatchStale(STALE_NOTIFICATION_MS);
       default: {
         const unknown: never = name;
         throw new Error(`No handler for notification job ${String(unknown)}`);

@@ -1,28 +1,21 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { InjectEntityManager } from '@nestjs/typeorm';
 import { Queue } from 'bullmq';
-import { EntityManager, LessThan } from 'typeorm';
-import { redact } from '../common/redaction';
 import { currentRequestId } from '../common/request-context';
 import { notificationsConfig } from '../config/configuration';
 import { ClientNotificationEventName } from '../config/env.validation';
+import { Tx } from '../database/database';
+import { Sql } from '../database/sql';
 import { EmailChannel } from './channels/email.channel';
 import { SmsChannel } from './channels/sms.channel';
-import { ClientOutboxRow, planClientNotifications } from './client-notifications';
-import { markSkipped, recordDeliveryAttempt } from './delivery-records';
-import { Notification, NotificationChannel, NotificationStatus } from './notification.entity';
+import { planClientNotifications } from './client-notifications';
+import { NotificationChannel, NotificationStatus } from './notification.entity';
 import { AnyNotificationJob, NOTIFICATION_JOB_DEFAULTS, NOTIFICATIONS_QUEUE, NotificationJob } from './notification-jobs';
+import { NewNotification, NotificationsRepository, WrittenNotification } from './notifications.repository';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature';
 
 export type DeliveryResult = 'delivered' | 'skipped' | 'already_final';
-
-/** An outbox row whose delivery job is to be queued (after the commit that wrote it). */
-export interface QueuedNotification {
-  id: string;
-  channel: NotificationChannel | string;
-}
 
 const JOB_FOR_CHANNEL: Record<NotificationChannel, NotificationJob> = {
   [NotificationChannel.Webhook]: NotificationJob.DeliverWebhook,
@@ -30,13 +23,16 @@ const JOB_FOR_CHANNEL: Record<NotificationChannel, NotificationJob> = {
   [NotificationChannel.Sms]: NotificationJob.DeliverSms,
 };
 
-/** The only way out to LegalPro: an outbox row written with the change, then a queued, retried, recorded delivery. */
+/**
+ * The only way out to LegalPro, clients and operators: outbox rows written with the change they announce (in the
+ * caller's transaction or statement), then a queued, retried, recorded delivery once that change has committed.
+ */
 @Injectable()
 export class NotificationsService {
   private readonly logger = new Logger(NotificationsService.name);
 
   constructor(
-    @InjectEntityManager() private readonly manager: EntityManager,
+    private readonly repository: NotificationsRepository,
     @InjectQueue(NOTIFICATIONS_QUEUE) private readonly queue: Queue,
     @Inject(notificationsConfig.KEY) private readonly settings: ConfigType<typeof notificationsConfig>,
     private readonly email: EmailChannel,
@@ -44,127 +40,94 @@ export class NotificationsService {
   ) {}
 
   /**
-   * The state a new outbox row starts in. With no WEBHOOK_URL there is nowhere to deliver: the row is written
-   * as `skipped` (so the record exists) and no job is queued. The row itself is written by the statement that
-   * changes the state it announces, so that both commit together.
+   * LegalPro's webhook row for an event. With no WEBHOOK_URL there is nowhere to deliver: the row is written as
+   * `skipped` (so the record exists) and no job is queued.
    */
-  outboxState(): { status: NotificationStatus.Pending | NotificationStatus.Skipped; note?: string } {
+  webhook(event: string, subjectId: string, payload: object): NewNotification {
     return this.settings.webhookUrl
-      ? { status: NotificationStatus.Pending }
-      : { status: NotificationStatus.Skipped, note: 'WEBHOOK_URL is not configured' };
-  }
-
-  /** Writes an outbox row in the caller's transaction; returns its id when a job must be queued after commit. */
-  async createInTransaction(manager: EntityManager, request: { event: string; subjectId: string; payload: object }): Promise<string | undefined> {
-    const state = this.outboxState();
-    const result = await manager.insert(Notification, {
-      channel: 'webhook',
-      event: request.event,
-      subjectId: request.subjectId,
-      payload: redact(request.payload),
-      status: state.status,
-      lastError: state.note ?? null,
-    });
-    return state.status === NotificationStatus.Pending ? (result.identifiers[0] as { id: string }).id : undefined;
+      ? { channel: NotificationChannel.Webhook, event, subjectId, payload, status: NotificationStatus.Pending, lastError: null }
+      : { channel: NotificationChannel.Webhook, event, subjectId, payload, status: NotificationStatus.Skipped, lastError: 'WEBHOOK_URL is not configured' };
   }
 
   /**
-   * The client (email, SMS) rows a state change writes, to be inserted by the statement that makes the change.
-   * `hasEmail`: whether the client gave an email address with the payment.
+   * The client's email/SMS rows for an event. The payload holds the event's facts, never the recipient: the address
+   * is read, and decrypted, when the job delivers. `hasEmail`: whether the client gave an address with the payment.
    */
-  clientOutbox(event: ClientNotificationEventName, hasEmail: boolean): ClientOutboxRow[] {
-    return planClientNotifications(
-      {
-        clientEvents: this.settings.clientEvents,
-        emailOff: this.email.enabled ? undefined : EmailChannel.NOT_CONFIGURED,
-        smsOff: this.sms.enabled ? undefined : SmsChannel.NOT_CONFIGURED,
-      },
-      event,
-      hasEmail,
-    );
+  forClient(event: ClientNotificationEventName, subjectId: string, payload: object, hasEmail: boolean): NewNotification[] {
+    const state = {
+      clientEvents: this.settings.clientEvents,
+      emailOff: this.email.enabled ? undefined : EmailChannel.NOT_CONFIGURED,
+      smsOff: this.sms.enabled ? undefined : SmsChannel.NOT_CONFIGURED,
+    };
+    return planClientNotifications(state, event, hasEmail).map((row) => ({
+      channel: row.channel,
+      event: row.event,
+      subjectId,
+      payload,
+      status: row.status,
+      lastError: row.last_error,
+    }));
   }
 
-  /**
-   * Writes a client event's rows (see clientOutbox) in the caller's transaction. The payload holds the event's
-   * facts, never the recipient: the address is read, and decrypted, when the job delivers.
-   */
-  async createClientInTransaction(
-    manager: EntityManager,
-    request: { event: ClientNotificationEventName; subjectId: string; payload: object; hasEmail: boolean },
-  ): Promise<QueuedNotification[]> {
-    const queued: QueuedNotification[] = [];
-    for (const row of this.clientOutbox(request.event, request.hasEmail)) {
-      const result = await manager.insert(Notification, {
-        channel: row.channel,
-        event: row.event,
-        subjectId: request.subjectId,
-        payload: redact(request.payload),
-        status: row.status,
-        lastError: row.last_error,
-      });
-      if (row.status === NotificationStatus.Pending) queued.push({ id: (result.identifiers[0] as { id: string }).id, channel: row.channel });
-    }
-    return queued;
-  }
-
-  /**
-   * An operator email (alerts) in the caller's transaction, when there is someone to write to: recipients are
-   * read from ALERT_EMAIL_TO when the job delivers, like a client's address.
-   */
-  async createOperatorEmailInTransaction(
-    manager: EntityManager,
-    request: { event: string; subjectId: string; payload: object; hasRecipients: boolean },
-  ): Promise<QueuedNotification | undefined> {
-    if (!request.hasRecipients) return undefined;
+  /** An operator email (alerts), when there is someone to write to: recipients are read from ALERT_EMAIL_TO at delivery. */
+  forOperators(event: string, subjectId: string, payload: object, hasRecipients: boolean): NewNotification[] {
+    if (!hasRecipients) return [];
     const off = this.email.enabled ? undefined : EmailChannel.NOT_CONFIGURED;
-    const result = await manager.insert(Notification, {
-      channel: NotificationChannel.Email,
-      event: request.event,
-      subjectId: request.subjectId,
-      payload: redact(request.payload),
-      status: off ? NotificationStatus.Skipped : NotificationStatus.Pending,
-      lastError: off ?? null,
-    });
-    return off ? undefined : { id: (result.identifiers[0] as { id: string }).id, channel: NotificationChannel.Email };
+    return [
+      {
+        channel: NotificationChannel.Email,
+        event,
+        subjectId,
+        payload,
+        status: off ? NotificationStatus.Skipped : NotificationStatus.Pending,
+        lastError: off ?? null,
+      },
+    ];
   }
 
-  /** Queues the delivery jobs of committed outbox rows; a bare id is a webhook row. */
-  async dispatch(notifications: Array<string | QueuedNotification>): Promise<void> {
-    for (const entry of notifications) {
-      const { id: notificationId, channel } = typeof entry === 'string' ? { id: entry, channel: NotificationChannel.Webhook } : entry;
-      const name = JOB_FOR_CHANNEL[channel as NotificationChannel];
+  /** Writes outbox rows in the caller's transaction; dispatch what it returns once that transaction committed. */
+  write(tx: Tx, rows: NewNotification[]): Promise<WrittenNotification[]> {
+    return this.repository.insert(tx, rows);
+  }
+
+  /** The same rows as part of the caller's statement (see changeWithEffects). */
+  insertSql(rows: NewNotification[], when?: Sql): Sql {
+    return this.repository.insertSql(rows, when);
+  }
+
+  /** Queues the delivery jobs of committed outbox rows (rows that are not pending have nothing to deliver). */
+  async dispatch(rows: WrittenNotification[]): Promise<void> {
+    for (const row of rows) {
+      if (row.status !== NotificationStatus.Pending) continue;
+      const name = JOB_FOR_CHANNEL[row.channel];
       if (!name) {
-        this.logger.error(`Notification ${notificationId} has channel ${channel}, which no job delivers`);
+        this.logger.error(`Notification ${row.id} has channel ${row.channel}, which no job delivers`);
         continue;
       }
       const requestId = currentRequestId();
-      const job = { name, data: { notificationId, ...(requestId ? { requestId } : {}) } } as AnyNotificationJob;
+      const job = { name, data: { notificationId: row.id, ...(requestId ? { requestId } : {}) } } as AnyNotificationJob;
       try {
-        await this.queue.add(job.name, job.data, { ...NOTIFICATION_JOB_DEFAULTS[job.name], jobId: `notification-${notificationId}` });
+        await this.queue.add(job.name, job.data, { ...NOTIFICATION_JOB_DEFAULTS[job.name], jobId: `notification-${row.id}` });
       } catch (e) {
         // The row is committed: the outbox sweep will enqueue it again.
-        this.logger.warn(`Could not enqueue notification ${notificationId}: ${String(e)}`);
+        this.logger.warn(`Could not enqueue notification ${row.id}: ${String(e)}`);
       }
     }
   }
 
   /** Re-enqueues outbox rows whose job was lost (a crash between commit and enqueue, a Redis flush). */
   async redispatchStale(olderThanMs: number): Promise<number> {
-    const stale = await this.manager.find(Notification, {
-      select: { id: true, channel: true },
-      where: { status: NotificationStatus.Pending, createdAt: LessThan(new Date(Date.now() - olderThanMs)) },
-      take: 500,
-    });
-    await this.dispatch(stale.map((n) => ({ id: n.id, channel: n.channel })));
+    const stale = await this.repository.findStalePending(new Date(Date.now() - olderThanMs), 500);
+    await this.dispatch(stale);
     return stale.length;
   }
 
-  /** One delivery attempt; throws on failure so that BullMQ backs off and retries. */
+  /** One webhook delivery attempt; throws on failure so that BullMQ backs off and retries. */
   async deliver(notificationId: string, attempt: number, isFinalAttempt: boolean): Promise<DeliveryResult> {
-    const notification = await this.manager.findOneBy(Notification, { id: notificationId });
+    const notification = await this.repository.findById(notificationId);
     if (!notification || notification.status !== NotificationStatus.Pending || notification.channel !== NotificationChannel.Webhook) return 'already_final';
     if (!this.settings.webhookUrl) {
-      await markSkipped(this.manager, notificationId, 'WEBHOOK_URL is not configured');
+      await this.repository.markSkipped(notificationId, 'WEBHOOK_URL is not configured');
       return 'skipped';
     }
     const body = JSON.stringify({
@@ -194,7 +157,7 @@ export class NotificationsService {
     } catch (e) {
       error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     }
-    await recordDeliveryAttempt(this.manager, { notificationId, attempt, statusCode, error, durationMs: Date.now() - started, final: isFinalAttempt });
+    await this.repository.recordAttempt({ notificationId, attempt, statusCode, error, durationMs: Date.now() - started, final: isFinalAttempt });
     if (error !== null) throw new Error(`Webhook delivery ${notificationId} failed: ${error}`);
     return 'delivered';
   }

@@ -1,17 +1,20 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectEntityManager } from '@nestjs/typeorm';
-import { EntityManager } from 'typeorm';
 import { Actor, AuditService } from '../audit/audit.service';
+import { InboundCallbackLog, TransactionLogService } from '../audit/transaction-log.service';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
-import { MetricsService } from '../metrics/metrics.service';
+import { maskPhone, normalizeKenyanPhone } from '../common/phone-number';
 import { redact } from '../common/redaction';
-import { maskPhone, normalizeKenyanPhone } from '../mpesa/phone-number';
+import { Database } from '../database/database';
+import { IF_CHANGED } from '../database/sql';
+import { isUniqueViolation } from '../database/unique-violation';
+import { MetricsService } from '../metrics/metrics.service';
+import { stkOutcome } from '../mpesa/daraja-result-codes';
 import { NotificationsService } from '../notifications/notifications.service';
 import { Payment } from './payment.entity';
+import { paymentClientPayload, paymentWebhookPayload, settledState, settlementAuditAfter } from './payment-events';
 import { canTransition, PaymentStatus, SettledBy } from './payment-status';
-import { isUniqueViolation, PaymentsRepository, SettlementChange, UNIQUE_RECEIPT } from './payments.repository';
+import { Effects, PaymentsRepository, SettlementChange, UNIQUE_RECEIPT } from './payments.repository';
 import { ParsedStkCallback } from './stk-callback.parser';
-import { stkOutcome } from '../mpesa/daraja-result-codes';
 
 export type SettleResult = 'applied' | 'already_settled';
 /** `applied` means the callback's transaction-log row was written with the settlement. */
@@ -25,17 +28,19 @@ const STATUS_FOR_OUTCOME = {
 } as const;
 
 /**
- * Owns every payment state transition. Each one is a guarded UPDATE plus its audit event and its outbox
- * notification, in one transaction; the notification is queued after the commit.
+ * How a payment leaves `pending` (settle), and what an STK callback does to a payment (applyStkCallback): each
+ * change is a guarded UPDATE written with its audit event and its outbox rows in one statement; the delivery jobs
+ * are queued after it committed. Refunds and reversals change a completed payment through PaymentAdjustments.
  */
 @Injectable()
 export class PaymentSettlementService {
   private readonly logger = new Logger(PaymentSettlementService.name);
 
   constructor(
-    @InjectEntityManager() private readonly manager: EntityManager,
+    private readonly db: Database,
     private readonly payments: PaymentsRepository,
     private readonly audit: AuditService,
+    private readonly transactionLog: TransactionLogService,
     private readonly notifications: NotificationsService,
     private readonly crypto: FieldEncryptionService,
     private readonly metrics: MetricsService,
@@ -46,33 +51,44 @@ export class PaymentSettlementService {
   }
 
   /**
-   * Settles a pending payment: the guarded UPDATE, its audit event, its outbox notification and (for a callback)
-   * its transaction-log row are one statement; the webhook job is queued after it committed.
+   * Settles a pending payment: the guarded UPDATE, its audit event, its outbox rows and (for a callback) the
+   * callback's transaction-log row are one statement; the notification jobs are queued after it committed.
    */
-  async settle(paymentOrId: Payment | string, change: SettlementChange, actor: Actor, transactionLog?: Record<string, unknown>): Promise<SettleResult> {
+  async settle(paymentOrId: Payment | string, change: SettlementChange, actor: Actor, callbackLog?: InboundCallbackLog): Promise<SettleResult> {
     if (!canTransition(PaymentStatus.Pending, change.to)) throw new Error(`Illegal transition pending -> ${change.to}`);
     const payment = typeof paymentOrId === 'string' ? await this.payments.findById(paymentOrId) : paymentOrId;
     if (!payment) return 'already_settled';
-    const outbox = this.notifications.outboxState();
-    const settled = await this.payments.settle(payment.id, change, {
-      actor,
-      notificationPayload: this.notificationPayload(payment),
-      notificationStatus: outbox.status,
-      notificationNote: outbox.note,
-      transactionLog,
-      // Our own give-up (no ResultCode: M-Pesa never said how it ended) tells the client nothing: the customer may
-      // have paid, and "no money was taken" would invite a second payment. A late success is reconciled by a person.
-      clientNotifications:
-        change.to === PaymentStatus.Timeout && !change.resultCode
-          ? []
-          : this.notifications.clientOutbox(change.to === PaymentStatus.Completed ? 'payment.received' : 'payment.failed', Boolean(payment.customerEmailEncrypted)),
-    });
-    if (!settled) return 'already_settled';
+    const settled = settledState(payment, change, new Date());
+    const event = `payment.${settled.status}`;
+    // Our own give-up (no ResultCode: M-Pesa never said how it ended) tells the client nothing: the customer may
+    // have paid, and "no money was taken" would invite a second payment. A late success is reconciled by a person.
+    const tellClient = !(change.to === PaymentStatus.Timeout && !change.resultCode);
+    const outbox = [
+      this.notifications.webhook(event, payment.id, paymentWebhookPayload(settled, maskPhone(this.crypto.decrypt(payment.phoneNumberEncrypted)))),
+      ...(tellClient
+        ? this.notifications.forClient(
+            change.to === PaymentStatus.Completed ? 'payment.received' : 'payment.failed',
+            payment.id,
+            paymentClientPayload(settled),
+            Boolean(payment.customerEmailEncrypted),
+          )
+        : []),
+    ];
+    const effects: Effects = {
+      audit: this.audit.insertSql(
+        actor,
+        [{ action: event, entityType: 'payment', entityId: payment.id, before: { status: PaymentStatus.Pending }, after: settlementAuditAfter(settled) }],
+        IF_CHANGED,
+      ),
+      outbox: this.notifications.insertSql(outbox, IF_CHANGED),
+      ...(callbackLog ? { log: this.transactionLog.inboundSql(callbackLog, IF_CHANGED) } : {}),
+    };
+    const changed = await this.payments.settle(settled, change, effects);
+    if (!changed) return 'already_settled';
     // Only the process whose UPDATE changed the row counts it: a settlement is counted once across replicas.
     this.metrics.paymentSettled(change.settledBy, change.to, payment.initiatedAt);
     this.logger.log(`Payment ${payment.id} ${change.to} (settled by ${change.settledBy}${change.resultCode ? `, ResultCode ${change.resultCode}` : ''})`);
-    if (outbox.status === 'pending') await this.notifications.dispatch([settled.notificationId]);
-    await this.notifications.dispatch(settled.clientNotifications);
+    await this.notifications.dispatch(changed.effects.outbox as Parameters<NotificationsService['dispatch']>[0]);
     return 'applied';
   }
 
@@ -80,13 +96,7 @@ export class PaymentSettlementService {
    * Applies an authenticated, well-formed STK callback to its payment. Duplicates change nothing; a success
    * whose amount or phone does not match ours is flagged for a person instead of completing the payment.
    */
-  async applyStkCallback(
-    payment: Payment,
-    callback: ParsedStkCallback,
-    rawPayload: unknown,
-    actor: Actor,
-    transactionLog: Record<string, unknown>,
-  ): Promise<CallbackResult> {
+  async applyStkCallback(payment: Payment, callback: ParsedStkCallback, rawPayload: unknown, actor: Actor, callbackLog: InboundCallbackLog): Promise<CallbackResult> {
     const status = this.statusForResultCode(callback.resultCode);
     if (payment.status !== PaymentStatus.Pending) {
       if (payment.status === PaymentStatus.Completed && status === PaymentStatus.Completed && !payment.mpesaReceiptNumber) {
@@ -122,7 +132,7 @@ export class PaymentSettlementService {
           callbackPayload: redact(rawPayload),
         },
         actor,
-        transactionLog,
+        callbackLog,
       );
       return result === 'applied' ? 'applied' : 'duplicate';
     } catch (error) {
@@ -141,13 +151,19 @@ export class PaymentSettlementService {
       return 'flagged';
     }
     try {
-      const recorded = await this.manager.transaction(async (tx) => {
-        if (!(await this.payments.recordReceipt(payment.id, callback.receiptNumber as string, callback.transactionDate ?? null, redact(rawPayload), tx))) {
+      const recorded = await this.db.transaction(async (tx) => {
+        if (!(await this.payments.recordReceipt(tx, payment.id, callback.receiptNumber as string, callback.transactionDate ?? null, redact(rawPayload)))) {
           return false;
         }
         await this.audit.record(
           actor,
-          { action: 'payment.receipt_recorded', entityType: 'payment', entityId: payment.id, before: { mpesaReceiptNumber: null }, after: { mpesaReceiptNumber: callback.receiptNumber } },
+          {
+            action: 'payment.receipt_recorded',
+            entityType: 'payment',
+            entityId: payment.id,
+            before: { mpesaReceiptNumber: null },
+            after: { mpesaReceiptNumber: callback.receiptNumber },
+          },
           tx,
         );
         return true;
@@ -177,27 +193,21 @@ export class PaymentSettlementService {
   }
 
   private async flag(payment: Payment, reason: string, rawPayload: unknown, detail: string, actor: Actor): Promise<void> {
-    await this.manager.transaction(async (tx) => {
-      if (!(await this.payments.flagForReview(payment.id, reason, redact(rawPayload), detail, tx))) return;
+    await this.db.transaction(async (tx) => {
+      if (!(await this.payments.flagForReview(tx, payment.id, reason, redact(rawPayload), detail))) return;
       await this.audit.record(
         actor,
-        { action: 'payment.flagged_for_review', entityType: 'payment', entityId: payment.id, before: { status: payment.status }, after: { reviewReason: reason }, metadata: { detail } },
+        {
+          action: 'payment.flagged_for_review',
+          entityType: 'payment',
+          entityId: payment.id,
+          before: { status: payment.status },
+          after: { reviewReason: reason },
+          metadata: { detail },
+        },
         tx,
       );
     });
     this.logger.warn(`Payment ${payment.id} flagged for review: ${reason}`);
-  }
-
-  /** The fixed part of a payment's notification; the settled fields are added by the settling statement. */
-  private notificationPayload(payment: Payment): Record<string, unknown> {
-    return {
-      paymentId: payment.id,
-      clientId: payment.clientId,
-      appointmentId: payment.appointmentId,
-      amount: payment.amount,
-      currency: payment.currency,
-      paymentType: payment.paymentType,
-      phoneNumber: maskPhone(this.crypto.decrypt(payment.phoneNumberEncrypted)),
-    };
   }
 }

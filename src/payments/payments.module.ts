@@ -2,62 +2,80 @@ import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
+import { CallbacksModule } from '../callbacks/callbacks.module';
+import { provideQueueHealth } from '../common/queues/queue-health';
+import { DatabaseModule } from '../database/database.module';
+import { MetricsModule } from '../metrics/metrics.module';
+import { MpesaModule } from '../mpesa/mpesa.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { PaymentAnalyticsController } from './analytics/payment-analytics.controller';
 import { PaymentAnalyticsRepository } from './analytics/payment-analytics.repository';
 import { PaymentAnalyticsService } from './analytics/payment-analytics.service';
-import { IdempotencyRecord } from './idempotency-record.entity';
-import { IdempotencyService } from './idempotency.service';
+import { IdempotencyRecord } from './idempotency/idempotency-record.entity';
+import { IdempotencyRepository } from './idempotency/idempotency.repository';
+import { IdempotencyService } from './idempotency/idempotency.service';
 import { PaymentJobsProducer } from './jobs/payment-jobs.producer';
 import { PAYMENTS_QUEUE } from './jobs/payment-jobs';
 import { PaymentsProcessor } from './jobs/payments.processor';
-import { MpesaCallbackController } from './mpesa-callback.controller';
-import { MpesaCallbackService } from './mpesa-callback.service';
+import { PaymentsScheduler } from './jobs/payments.scheduler';
 import { Payment } from './payment.entity';
+import { PaymentAdjustments } from './payment-adjustments.service';
+import { PaymentDetails } from './payment-details';
 import { PaymentSettlementService } from './payment-settlement.service';
 import { PaymentSweepService } from './payment-sweep.service';
 import { PaymentsController } from './payments.controller';
 import { PaymentsRepository } from './payments.repository';
 import { PaymentsService } from './payments.service';
+import { StkCallbackController } from './stk-callback.controller';
+import { StkCallbackService } from './stk-callback.service';
 import { StkPushService } from './stk-push.service';
-import { Payout } from './payouts/payout.entity';
-import { PayoutsController } from './payouts/payouts.controller';
-import { PayoutsService } from './payouts/payouts.service';
-import { Reversal } from './reversals/reversal.entity';
-import { ReversalsService } from './reversals/reversals.service';
-import { ResultCallbackService } from './result-callback.service';
-import { TreasuryModule } from '../treasury/treasury.module';
 
+/**
+ * Money in: STK pushes, their callbacks and status sweep, idempotency, reads and analytics. Exports a narrow API to
+ * money out (PaymentAdjustments, PaymentDetails, IdempotencyService) and imports nothing of it.
+ */
 @Module({})
 export class PaymentsModule {
+  private static readonly registered = new Map<boolean, DynamicModule>();
+
+  /** Processors and schedulers (BullMQ workers) run only in processes started with MODE=worker or MODE=all. */
   static register(options: { runWorkers: boolean }): DynamicModule {
-    return {
+    // One DynamicModule object per option: Nest makes one instance per object, and several modules import this one.
+    const existing = PaymentsModule.registered.get(options.runWorkers);
+    if (existing) return existing;
+    const module: DynamicModule = {
       module: PaymentsModule,
       imports: [
-        TypeOrmModule.forFeature([Payment, IdempotencyRecord, Payout, Reversal]),
-        TreasuryModule,
+        DatabaseModule,
+        TypeOrmModule.forFeature([Payment, IdempotencyRecord]),
         BullModule.registerQueue({ name: PAYMENTS_QUEUE }),
         AuditModule,
+        MetricsModule,
+        MpesaModule,
+        CallbacksModule,
         NotificationsModule.register(options),
       ],
-      controllers: [PaymentsController, MpesaCallbackController, PayoutsController, PaymentAnalyticsController],
+      controllers: [PaymentsController, StkCallbackController, PaymentAnalyticsController],
       providers: [
         PaymentsRepository,
         PaymentsService,
         StkPushService,
+        StkCallbackService,
         PaymentSettlementService,
         PaymentSweepService,
-        MpesaCallbackService,
-        ResultCallbackService,
-        PayoutsService,
-        ReversalsService,
+        PaymentAdjustments,
+        PaymentDetails,
+        IdempotencyRepository,
         IdempotencyService,
         PaymentJobsProducer,
         PaymentAnalyticsRepository,
         PaymentAnalyticsService,
-        ...(options.runWorkers ? [PaymentsProcessor] : []),
+        provideQueueHealth(PAYMENTS_QUEUE),
+        ...(options.runWorkers ? [PaymentsProcessor, PaymentsScheduler] : []),
       ],
-      exports: [BullModule],
+      exports: [PaymentAdjustments, PaymentDetails, IdempotencyService, PaymentsRepository, IdempotencyRepository],
     };
+    PaymentsModule.registered.set(options.runWorkers, module);
+    return module;
   }
 }

@@ -1,21 +1,24 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { Actor, SYSTEM_ACTOR } from '../audit/audit.service';
-import { AppError, ErrorCode } from '../common/errors/app-error';
+import { Actor, AuditService, SYSTEM_ACTOR } from '../audit/audit.service';
+import { AuthUser } from '../auth/auth-user';
+import { CallbackUrls } from '../callbacks/callback-urls';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { AppError, ErrorCode } from '../common/errors/app-error';
+import { maskPhone, normalizeKenyanPhone } from '../common/phone-number';
 import { redact, redactText } from '../common/redaction';
+import { IF_CHANGED } from '../database/sql';
+import { isUniqueViolation } from '../database/unique-violation';
 import { DarajaError, DarajaErrorKind } from '../mpesa/daraja-errors';
 import { ACCOUNT_REFERENCE_MAX, DarajaClient, sanitizeDarajaText, TRANSACTION_DESC_MAX } from '../mpesa/daraja.client';
 import { StkPushResponse } from '../mpesa/daraja.types';
-import { maskPhone, normalizeKenyanPhone } from '../mpesa/phone-number';
-import { AuthUser } from '../auth/auth-user';
-import { CallbackUrls } from '../common/callback-urls';
 import { InitiateStkPushDto } from './dto/initiate-stk-push.dto';
 import { PaymentJobsProducer } from './jobs/payment-jobs.producer';
 import { STK_MAX_RETRIES } from './jobs/payment-jobs';
+import { Payment } from './payment.entity';
 import { PaymentSettlementService } from './payment-settlement.service';
 import { PaymentStatus, PaymentType, SettledBy, StkPushStatus } from './payment-status';
-import { isUniqueViolation, NewPayment, ONE_PENDING_PER_PHONE, PaymentsRepository } from './payments.repository';
+import { NewPayment, ONE_PENDING_PER_PHONE, PaymentsRepository } from './payments.repository';
 
 export interface RequestContext {
   requestId?: string;
@@ -23,17 +26,18 @@ export interface RequestContext {
   idempotencyKey?: string;
 }
 
-/** The HTTP answer for a push once its payment row exists (replayed as-is for an Idempotency-Key). */
-export interface PushAnswer {
-  status: number;
-  body: Record<string, unknown>;
-}
-
+/** How a push ended for the caller, once its payment row exists. The controller turns it into the HTTP answer. */
 export type PushOutcome =
-  | { kind: 'accepted'; response: StkPushResponse }
-  | { kind: 'retry'; error: DarajaError }
-  | { kind: 'unknown'; error: DarajaError }
-  | { kind: 'rejected'; error: DarajaError };
+  /** Daraja accepted the push: the prompt is on its way to the phone. */
+  | { kind: 'accepted'; paymentId: string; response: StkPushResponse }
+  /** Daraja certainly did not take it (busy, unavailable): a job resends it. */
+  | { kind: 'queued_for_retry'; paymentId: string }
+  /** Sent, but M-Pesa's answer was lost: the callback or the status sweep settles it; never resent. */
+  | { kind: 'sent_unconfirmed'; paymentId: string; payment: Payment | null }
+  /** Daraja refused it for good: the payment is failed. */
+  | { kind: 'rejected'; paymentId: string; error: DarajaError };
+
+type SendResult = { kind: 'accepted'; response: StkPushResponse } | { kind: 'retry' | 'unknown' | 'rejected'; error: DarajaError };
 
 const TYPE_LABELS: Record<PaymentType, string> = {
   [PaymentType.ConsultationFee]: 'Consultation',
@@ -54,10 +58,11 @@ export class StkPushService {
     private readonly crypto: FieldEncryptionService,
     private readonly callbackUrls: CallbackUrls,
     private readonly jobs: PaymentJobsProducer,
+    private readonly audit: AuditService,
   ) {}
 
   /** Writes the payment before Daraja is called, then pushes. Throws only while nothing has been stored. */
-  async initiate(user: AuthUser, dto: InitiateStkPushDto, ctx: RequestContext): Promise<PushAnswer> {
+  async initiate(user: AuthUser, dto: InitiateStkPushDto, ctx: RequestContext): Promise<PushOutcome> {
     const phone = normalizeKenyanPhone(dto.phoneNumber);
     if (!phone) throw new AppError(ErrorCode.VALIDATION, 'phoneNumber is not a valid Safaricom number');
     const id = randomUUID();
@@ -87,11 +92,9 @@ export class StkPushService {
     };
 
     try {
-      await this.payments.insertWithAudit(payment, actor, {
-        status: PaymentStatus.Pending,
-        amount: dto.amount,
-        paymentType: dto.paymentType,
-        phoneNumber: maskPhone(phone),
+      const initiated = { status: PaymentStatus.Pending, amount: dto.amount, paymentType: dto.paymentType, phoneNumber: maskPhone(phone) };
+      await this.payments.insert(payment, {
+        audit: this.audit.insertSql(actor, [{ action: 'payment.initiated', entityType: 'payment', entityId: id, after: initiated }], IF_CHANGED),
       });
     } catch (error) {
       if (isUniqueViolation(error, ONE_PENDING_PER_PHONE)) {
@@ -103,24 +106,35 @@ export class StkPushService {
       throw error;
     }
 
-    const outcome = await this.push(id, phone, accountReference, transactionDesc, dto.amount, { requestId: ctx.requestId, userId: user.id });
-    return this.answerFor(id, outcome, ctx.requestId);
+    const sent = await this.send(id, phone, accountReference, transactionDesc, dto.amount, { requestId: ctx.requestId, userId: user.id });
+    switch (sent.kind) {
+      case 'accepted':
+        return { kind: 'accepted', paymentId: id, response: sent.response };
+      case 'retry':
+        await this.jobs.scheduleStkRetry(id, ctx.requestId);
+        return { kind: 'queued_for_retry', paymentId: id };
+      case 'unknown':
+        // The callback may already have settled it while the push's own answer was lost: report what we know.
+        return { kind: 'sent_unconfirmed', paymentId: id, payment: await this.payments.findById(id) };
+      case 'rejected':
+        return { kind: 'rejected', paymentId: id, error: sent.error };
+    }
   }
 
-  /** One resend, run by the retry job; returns false when the push is still not accepted (the job retries). */
+  /** One resend, run by the retry job; 'retry' when the push is still not accepted (the job backs off and retries). */
   async retry(paymentId: string, requestId: string | undefined, isFinalAttempt: boolean): Promise<'done' | 'retry'> {
     const payment = await this.payments.claimRetry(paymentId);
     if (!payment) return 'done'; // settled, accepted or already being retried elsewhere
     const phone = this.crypto.decrypt(payment.phoneNumberEncrypted);
-    const outcome = await this.push(payment.id, phone, payment.accountReference, payment.transactionDesc, payment.amount, { requestId });
-    if (outcome.kind !== 'retry') return 'done';
+    const sent = await this.send(payment.id, phone, payment.accountReference, payment.transactionDesc, payment.amount, { requestId });
+    if (sent.kind !== 'retry') return 'done';
     if (!isFinalAttempt) return 'retry';
     await this.settlement.settle(
       paymentId,
       {
         to: PaymentStatus.Failed,
         settledBy: SettledBy.PushRejected,
-        resultDesc: `M-Pesa did not accept the push after ${payment.retryCount} retries: ${outcome.error.message}`,
+        resultDesc: `M-Pesa did not accept the push after ${payment.retryCount} retries: ${sent.error.message}`,
         stkPushStatus: StkPushStatus.Rejected,
       },
       SYSTEM_ACTOR,
@@ -128,14 +142,14 @@ export class StkPushService {
     return 'done';
   }
 
-  private async push(
+  private async send(
     paymentId: string,
     phone: string,
     accountReference: string,
     transactionDesc: string,
     amount: number,
     context: { requestId?: string; userId?: string },
-  ): Promise<PushOutcome> {
+  ): Promise<SendResult> {
     try {
       const response = await this.daraja.stkPush(
         { phone, amount, accountReference, transactionDesc, callbackUrl: this.callbackUrls.stkCallbackUrl(paymentId) },
@@ -168,68 +182,6 @@ export class StkPushService {
         SYSTEM_ACTOR,
       );
       return { kind: 'rejected', error };
-    }
-  }
-
-  private async answerFor(paymentId: string, outcome: PushOutcome, requestId?: string): Promise<PushAnswer> {
-    switch (outcome.kind) {
-      case 'accepted':
-        return {
-          status: 201,
-          body: {
-            success: true,
-            message: 'STK Push initiated successfully',
-            data: {
-              paymentId,
-              status: PaymentStatus.Pending,
-              checkoutRequestID: outcome.response.CheckoutRequestID,
-              merchantRequestID: outcome.response.MerchantRequestID,
-              customerMessage: outcome.response.CustomerMessage,
-            },
-          },
-        };
-      case 'retry':
-        await this.jobs.scheduleStkRetry(paymentId, requestId);
-        return {
-          status: 202,
-          body: {
-            success: true,
-            message: 'M-Pesa is temporarily unavailable; the STK Push is queued for retry',
-            data: { paymentId, status: PaymentStatus.Pending, checkoutRequestID: null, merchantRequestID: null, customerMessage: null },
-          },
-        };
-      case 'unknown': {
-        // The callback may already have settled it while the push's own answer was lost: report what we know.
-        const current = await this.payments.findById(paymentId);
-        return {
-          status: 202,
-          body: {
-            success: true,
-            message: 'STK Push sent but M-Pesa did not confirm it; the payment will be settled by its callback or a status check',
-            data: {
-              paymentId,
-              status: current?.status ?? PaymentStatus.Pending,
-              checkoutRequestID: current?.checkoutRequestId ?? null,
-              merchantRequestID: current?.merchantRequestId ?? null,
-              customerMessage: null,
-            },
-          },
-        };
-      }
-      case 'rejected': {
-        const busy = /unable to lock subscriber/i.test(outcome.error.message);
-        return {
-          status: busy ? 409 : 502,
-          body: {
-            success: false,
-            message: busy
-              ? 'The customer has another M-Pesa request in progress; try again in a minute'
-              : `M-Pesa rejected the STK Push: ${redactText(outcome.error.message)}`,
-            code: busy ? ErrorCode.SUBSCRIBER_BUSY : ErrorCode.DARAJA_REJECTED,
-            details: { paymentId, status: PaymentStatus.Failed },
-          },
-        };
-      }
     }
   }
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { MpesaModule } from '../mpesa/mpesa.module';
 import { PreflightService } from './preflight.service';
 
-/** Needs the global config, Redis and MpesaModule (for DarajaAuthService's recorded clock skew). */
-@Module({ providers: [PreflightService], exports: [PreflightService] })
+/** The Daraja settings check run at start-up; needs DarajaAuthService for the clock skew its last token fetch recorded. */
+@Module({ imports: [MpesaModule], providers: [PreflightService], exports: [PreflightService] })
 export class PreflightModule {}

@@ -3,7 +3,9 @@ import { createHash } from 'node:crypto';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
 import { PersonalDataMasking } from '../payments/payment.entity';
 import { maskEmail, maskMsisdn, maskName, scrubPersonalData } from './personal-data';
-import { PaymentMasking, PaymentPersonalData, PayoutMasking, PayoutPersonalData } from './privacy.repository';
+import { PaymentMasking } from '../payments/payments.repository';
+import { PayoutMasking } from '../payouts/payouts.repository';
+import { PaymentPersonalData, PayoutPersonalData } from './privacy.repository';
 
 /** What a value we cannot decrypt becomes: we cannot keep what we cannot read, nor show a part of it. */
 const UNREADABLE = '************';

@@ -1,5 +1,5 @@
 import { redact, redactText } from '../common/redaction';
-import { maskPhone } from '../mpesa/phone-number';
+import { maskPhone } from '../common/phone-number';
 
 /**
  * Masking of personal data for retention and anonymisation. Pure and idempotent: masking a masked value gives the

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Actor } from '../audit/audit.service';
 import { CurrentActor, Roles } from '../auth/auth-user';
-import { ErrorResponseDto } from '../payments/dto/payment-responses.dto';
+import { ErrorResponseDto } from '../common/dto/error-response.dto';
 import { AnonymisationResponseDto, AnonymiseRequestDto, ClientDataExportResponseDto, DataSubjectDto } from './dto/privacy.dto';
 import { PrivacyService } from './privacy.service';
 

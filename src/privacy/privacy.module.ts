@@ -1,40 +1,62 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { provideQueueHealth } from '../common/queues/queue-health';
+import { Database } from '../database/database';
+import { DatabaseModule } from '../database/database.module';
+import { NotificationsModule } from '../notifications/notifications.module';
+import { PaymentsModule } from '../payments/payments.module';
+import { PaymentsRepository } from '../payments/payments.repository';
+import { PayoutsModule } from '../payouts/payouts.module';
+import { PayoutsRepository } from '../payouts/payouts.repository';
+import { TreasuryModule } from '../treasury/treasury.module';
 import { PRIVACY_QUEUE } from './jobs/privacy-jobs';
-import { PrivacyJobsProducer } from './jobs/privacy-jobs.producer';
 import { PrivacyProcessor } from './jobs/privacy.processor';
+import { PrivacyScheduler } from './jobs/privacy.scheduler';
 import { PersonalDataMasker } from './personal-data-masker';
 import { PrivacyController } from './privacy.controller';
 import { PrivacyRepository } from './privacy.repository';
 import { PrivacyService } from './privacy.service';
 import { RetentionService } from './retention.service';
 
-/** Data protection: the retention sweep and the data-subject requests (export, anonymise). */
+/**
+ * Data protection: the retention sweep and the data-subject requests (export, anonymise). It reads every module's
+ * records and masks them through each table's own repository.
+ */
 @Module({})
 export class PrivacyModule {
   static register(options: { runWorkers: boolean }): DynamicModule {
     return {
       module: PrivacyModule,
-      imports: [BullModule.registerQueue({ name: PRIVACY_QUEUE }), AuditModule],
+      imports: [
+        DatabaseModule,
+        BullModule.registerQueue({ name: PRIVACY_QUEUE }),
+        AuditModule,
+        TreasuryModule,
+        NotificationsModule.register(options),
+        PaymentsModule.register(options),
+        PayoutsModule.register(options),
+      ],
       controllers: [PrivacyController],
       providers: [
         PrivacyRepository,
         PersonalDataMasker,
         PrivacyService,
         RetentionService,
-        PrivacyJobsProducer,
-        ...(options.runWorkers ? [PrivacyProcessor] : []),
+        provideQueueHealth(PRIVACY_QUEUE),
+        ...(options.runWorkers ? [PrivacyProcessor, PrivacyScheduler] : []),
       ],
-      exports: [BullModule],
     };
   }
 }
 
-/** What `npm run retention` needs: the sweep without queues, controllers or workers. */
+/**
+ * What `npm run retention` needs: the sweep without queues, controllers or workers (so no Redis). The two writers it
+ * uses are stateless repositories, provided here directly rather than through their queue-owning modules.
+ */
 @Module({
   imports: [AuditModule],
-  providers: [PrivacyRepository, PersonalDataMasker, RetentionService],
+  providers: [Database, PrivacyRepository, PaymentsRepository, PayoutsRepository, PersonalDataMasker, RetentionService],
   exports: [RetentionService],
 })
 export class RetentionCliModule {}

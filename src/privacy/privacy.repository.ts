@@ -5,10 +5,10 @@ import { AuditEvent } from '../audit/audit-event.entity';
 import { TransactionLog } from '../audit/transaction-log.entity';
 import { queryRows } from '../database/query-rows';
 import { Notification } from '../notifications/notification.entity';
-import { IdempotencyRecord } from '../payments/idempotency-record.entity';
-import { Payment, PersonalDataMasking } from '../payments/payment.entity';
-import { Payout, PayoutStatus } from '../payments/payouts/payout.entity';
-import { Reversal, ReversalStatus } from '../payments/reversals/reversal.entity';
+import { IdempotencyRecord } from '../payments/idempotency/idempotency-record.entity';
+import { Payment } from '../payments/payment.entity';
+import { Payout, PayoutStatus } from '../payouts/payout.entity';
+import { Reversal, ReversalStatus } from '../payouts/reversals/reversal.entity';
 import { TransactionStatusQuery } from '../treasury/transaction-status-query.entity';
 
 /** Whom a data-protection request is about: a LegalPro client id, a phone's look-up hash, or both (their union). */
@@ -29,10 +29,6 @@ export interface PaymentPersonalData {
   error_logs: unknown;
 }
 
-export interface PaymentMasking extends PaymentPersonalData {
-  /** null keeps the stored hash (retention); a value replaces it (anonymisation). */
-  phone_number_hash: string | null;
-}
 
 export interface PayoutPersonalData {
   id: string;
@@ -41,9 +37,6 @@ export interface PayoutPersonalData {
   error_logs: unknown;
 }
 
-export interface PayoutMasking extends PayoutPersonalData {
-  phone_number_hash: string | null;
-}
 
 export interface LockedPayment extends PaymentPersonalData {
   status: string;
@@ -61,12 +54,6 @@ export interface LockedPayout extends PayoutPersonalData {
   client_id: string | null;
 }
 
-/** A JSON column's new value for one row. */
-export interface JsonRewrite {
-  id: string;
-  value: unknown;
-}
-
 const OPEN_PAYOUT_STATUSES = [PayoutStatus.Pending, PayoutStatus.Sending, PayoutStatus.Submitted, PayoutStatus.Unknown];
 const OPEN_REVERSAL_STATUSES = [ReversalStatus.Pending, ReversalStatus.Submitted, ReversalStatus.Unknown];
 
@@ -74,20 +61,12 @@ const PAYMENT_PERSONAL_COLUMNS = `id, phone_number_encrypted, customer_name, cus
 const PAYOUT_PERSONAL_COLUMNS = `id, phone_number_encrypted, result_payload, error_logs`;
 
 /**
- * Retention guards on "not masked at all"; anonymisation on "not anonymised yet" (it also drops the look-up hash a
- * retention run keeps). Both leave pending payments and open payouts alone: money could still move on them.
+ * Every read of the data-protection features, named for what it is for. The writes (masking, scrubbing) go through
+ * each table's own repository.
  */
-const MASKING_GUARD = `(($2::varchar = 'retention' AND t.personal_data_masked_at IS NULL)
-                    OR ($2::varchar = 'anonymisation' AND t.personal_data_masked_by IS DISTINCT FROM 'anonymisation'))`;
-
-/** Every query of the data-protection features, named for what it is for. */
 @Injectable()
 export class PrivacyRepository {
   constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
-
-  transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
-    return this.manager.transaction(work);
-  }
 
   // ---- retention ----------------------------------------------------------------------------------------------
 
@@ -114,52 +93,6 @@ export class PrivacyRepository {
         ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
       [cutoff, limit],
     );
-  }
-
-  // ---- masking (both retention and anonymisation) ------------------------------------------------------------
-
-  /** One guarded UPDATE for the whole batch; returns the ids it changed. Financial columns are not touched. */
-  async maskPayments(tx: EntityManager, rows: PaymentMasking[], by: PersonalDataMasking): Promise<string[]> {
-    if (!rows.length) return [];
-    const changed = await queryRows<{ id: string }>(
-      tx,
-      `UPDATE payments t
-          SET phone_number_encrypted = v.phone_number_encrypted,
-              phone_number_hash = COALESCE(v.phone_number_hash, t.phone_number_hash),
-              customer_name = v.customer_name,
-              customer_email_encrypted = v.customer_email_encrypted,
-              request_payload = NULLIF(v.request_payload, 'null'::jsonb),
-              response_payload = NULLIF(v.response_payload, 'null'::jsonb),
-              callback_payload = NULLIF(v.callback_payload, 'null'::jsonb),
-              error_logs = COALESCE(NULLIF(v.error_logs, 'null'::jsonb), t.error_logs),
-              personal_data_masked_at = now(), personal_data_masked_by = $2::varchar,
-              updated_at = now(), version = t.version + 1
-         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, phone_number_encrypted text, phone_number_hash text, customer_name text,
-              customer_email_encrypted text, request_payload jsonb, response_payload jsonb, callback_payload jsonb, error_logs jsonb)
-        WHERE t.id = v.id AND t.status <> 'pending' AND ${MASKING_GUARD}
-        RETURNING t.id`,
-      [JSON.stringify(rows), by],
-    );
-    return changed.map((r) => r.id);
-  }
-
-  async maskPayouts(tx: EntityManager, rows: PayoutMasking[], by: PersonalDataMasking): Promise<string[]> {
-    if (!rows.length) return [];
-    const changed = await queryRows<{ id: string }>(
-      tx,
-      `UPDATE payouts t
-          SET phone_number_encrypted = v.phone_number_encrypted,
-              phone_number_hash = COALESCE(v.phone_number_hash, t.phone_number_hash),
-              result_payload = NULLIF(v.result_payload, 'null'::jsonb),
-              error_logs = COALESCE(NULLIF(v.error_logs, 'null'::jsonb), t.error_logs),
-              personal_data_masked_at = now(), personal_data_masked_by = $2::varchar,
-              updated_at = now(), version = t.version + 1
-         FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, phone_number_encrypted text, phone_number_hash text, result_payload jsonb, error_logs jsonb)
-        WHERE t.id = v.id AND t.status IN ('completed', 'failed') AND ${MASKING_GUARD}
-        RETURNING t.id`,
-      [JSON.stringify(rows), by],
-    );
-    return changed.map((r) => r.id);
   }
 
   // ---- a data subject's records ------------------------------------------------------------------------------
@@ -254,76 +187,6 @@ export class PrivacyRepository {
       .where('r.clientId IN (:...clientIds)', { clientIds })
       .andWhere(`r.response_body -> 'data' ->> 'paymentId' IN (:...paymentIds)`, { paymentIds })
       .getMany();
-  }
-
-  // ---- scrubbing the documents around them (only rows whose content changes are written) ---------------------
-
-  async rewriteNotificationPayloads(tx: EntityManager, rows: JsonRewrite[]): Promise<number> {
-    return this.rewriteJson(tx, 'notifications', 'payload', 'uuid', rows);
-  }
-
-  /**
-   * Client emails and SMS not yet sent about these records: never sent now, since the address and number they would
-   * go to are gone (webhooks to LegalPro still go, with their payload scrubbed).
-   */
-  async skipPendingClientMessagesAbout(tx: EntityManager, subjectIds: string[]): Promise<number> {
-    if (!subjectIds.length) return 0;
-    const rows = await queryRows(
-      tx,
-      `UPDATE notifications SET status = 'skipped', last_error = 'personal data anonymised', updated_at = now()
-        WHERE subject_id = ANY($1::text[]) AND channel IN ('email', 'sms') AND status = 'pending'
-        RETURNING id`,
-      [subjectIds],
-    );
-    return rows.length;
-  }
-
-  async rewriteReversalResults(tx: EntityManager, rows: JsonRewrite[]): Promise<number> {
-    return this.rewriteJson(tx, 'reversals', 'result_payload', 'uuid', rows);
-  }
-
-  async rewriteStatusQueryResults(tx: EntityManager, rows: JsonRewrite[]): Promise<number> {
-    return this.rewriteJson(tx, 'transaction_status_queries', 'result', 'uuid', rows);
-  }
-
-  async rewriteTransactionLogs(tx: EntityManager, rows: { id: string; request: unknown; response: unknown }[]): Promise<number> {
-    if (!rows.length) return 0;
-    const changed = await queryRows(
-      tx,
-      `UPDATE transaction_logs t SET request_data = NULLIF(v.request, 'null'::jsonb), response_data = NULLIF(v.response, 'null'::jsonb)
-         FROM jsonb_to_recordset($1::jsonb) AS v(id bigint, request jsonb, response jsonb)
-        WHERE t.id = v.id AND (t.request_data IS DISTINCT FROM NULLIF(v.request, 'null'::jsonb) OR t.response_data IS DISTINCT FROM NULLIF(v.response, 'null'::jsonb))
-        RETURNING t.id`,
-      [JSON.stringify(rows)],
-    );
-    return changed.length;
-  }
-
-  async rewriteIdempotencyBodies(tx: EntityManager, rows: { clientId: string; key: string; value: unknown }[]): Promise<number> {
-    if (!rows.length) return 0;
-    const changed = await queryRows(
-      tx,
-      `UPDATE idempotency_records t SET response_body = NULLIF(v.value, 'null'::jsonb)
-         FROM jsonb_to_recordset($1::jsonb) AS v("clientId" varchar, key varchar, value jsonb)
-        WHERE t.client_id = v."clientId" AND t.key = v.key AND t.response_body IS DISTINCT FROM NULLIF(v.value, 'null'::jsonb)
-        RETURNING t.key`,
-      [JSON.stringify(rows)],
-    );
-    return changed.length;
-  }
-
-  private async rewriteJson(tx: EntityManager, table: string, column: string, idType: 'uuid', rows: JsonRewrite[]): Promise<number> {
-    if (!rows.length) return 0;
-    // Table and column names come from the named methods above, never from input.
-    const changed = await queryRows(
-      tx,
-      `UPDATE ${table} t SET ${column} = NULLIF(v.value, 'null'::jsonb)
-         FROM jsonb_to_recordset($1::jsonb) AS v(id ${idType}, value jsonb)
-        WHERE t.id = v.id AND t.${column} IS DISTINCT FROM NULLIF(v.value, 'null'::jsonb)
-        RETURNING t.id`,
-      [JSON.stringify(rows)],
-    );
-    return changed.length;
   }
 
   private subjectMatch(alias: string, subject: DataSubject): Brackets {

@@ -2,10 +2,18 @@ import { Injectable } from '@nestjs/common';
 import { Actor, AuditService } from '../audit/audit.service';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
 import { AppError, ErrorCode, ValidationError } from '../common/errors/app-error';
-import { maskPhone, normalizeKenyanPhone } from '../mpesa/phone-number';
+import { maskPhone, normalizeKenyanPhone } from '../common/phone-number';
+import { TransactionLogService } from '../audit/transaction-log.service';
+import { Database } from '../database/database';
+import { NotificationsRepository } from '../notifications/notifications.repository';
+import { IdempotencyRepository } from '../payments/idempotency/idempotency.repository';
 import { Payment } from '../payments/payment.entity';
+import { PaymentsRepository } from '../payments/payments.repository';
 import { PaymentStatus } from '../payments/payment-status';
-import { Payout } from '../payments/payouts/payout.entity';
+import { Payout } from '../payouts/payout.entity';
+import { PayoutsRepository } from '../payouts/payouts.repository';
+import { ReversalsRepository } from '../payouts/reversals/reversals.repository';
+import { TransactionStatusRepository } from '../treasury/transaction-status.repository';
 import { AnonymisationCountsDto, AnonymisationResultDto, ClientDataExportDto } from './dto/privacy.dto';
 import { PersonalDataMasker } from './personal-data-masker';
 import { maskContactsInText, scrubPersonalData } from './personal-data';
@@ -31,7 +39,15 @@ class NoDataHeldError extends AppError {
 @Injectable()
 export class PrivacyService {
   constructor(
+    private readonly db: Database,
     private readonly repository: PrivacyRepository,
+    private readonly payments: PaymentsRepository,
+    private readonly payouts: PayoutsRepository,
+    private readonly reversals: ReversalsRepository,
+    private readonly notifications: NotificationsRepository,
+    private readonly statusQueries: TransactionStatusRepository,
+    private readonly transactionLog: TransactionLogService,
+    private readonly idempotency: IdempotencyRepository,
     private readonly masker: PersonalDataMasker,
     private readonly crypto: FieldEncryptionService,
     private readonly audit: AuditService,
@@ -108,7 +124,7 @@ export class PrivacyService {
    */
   async anonymise(request: DataSubjectRequest & { reason: string }, actor: Actor): Promise<AnonymisationResultDto> {
     const { subject } = this.subjectOf(request);
-    return this.repository.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       // Locking the payments first also stops a refund being requested for them meanwhile (it locks the payment).
       const payments = await this.repository.lockPaymentsOf(tx, subject);
       const paymentIds = payments.map((p) => p.id);
@@ -134,8 +150,8 @@ export class PrivacyService {
       const payoutIds = payouts.map((p) => p.id);
       const clientIds = distinct([...payments.map((p) => p.client_id), ...payouts.map((p) => p.client_id)]);
       const counts: AnonymisationCountsDto = {
-        payments: (await this.repository.maskPayments(tx, paymentMasks, 'anonymisation')).length,
-        payouts: (await this.repository.maskPayouts(tx, payoutMasks, 'anonymisation')).length,
+        payments: (await this.payments.maskPersonalData(tx, paymentMasks, 'anonymisation')).length,
+        payouts: (await this.payouts.maskPersonalData(tx, payoutMasks, 'anonymisation')).length,
         notifications: 0,
         clientMessagesCancelled: 0,
         reversals: 0,
@@ -145,15 +161,15 @@ export class PrivacyService {
       };
 
       const reversals = await this.repository.reversalsOf(paymentIds, tx);
-      counts.reversals = await this.repository.rewriteReversalResults(tx, changedOnly(reversals.map((r) => ({ id: r.id, before: r.resultPayload }))));
+      counts.reversals = await this.reversals.rewriteResults(tx, changedOnly(reversals.map((r) => ({ id: r.id, before: r.resultPayload }))));
       const notifications = await this.repository.notificationsAbout([...paymentIds, ...payoutIds], tx);
-      counts.notifications = await this.repository.rewriteNotificationPayloads(tx, changedOnly(notifications.map((n) => ({ id: n.id, before: n.payload }))));
-      counts.clientMessagesCancelled = await this.repository.skipPendingClientMessagesAbout(tx, [...paymentIds, ...payoutIds]);
+      counts.notifications = await this.notifications.rewritePayloads(tx, changedOnly(notifications.map((n) => ({ id: n.id, before: n.payload }))));
+      counts.clientMessagesCancelled = await this.notifications.skipPendingClientMessagesAbout(tx, [...paymentIds, ...payoutIds]);
       const receipts = distinct(payments.map((p) => p.mpesa_receipt_number));
       const queries = await this.repository.statusQueriesAbout(payoutIds, receipts, tx);
-      counts.transactionStatusQueries = await this.repository.rewriteStatusQueryResults(tx, changedOnly(queries.map((q) => ({ id: q.id, before: q.result }))));
+      counts.transactionStatusQueries = await this.statusQueries.rewriteResults(tx, changedOnly(queries.map((q) => ({ id: q.id, before: q.result }))));
       const logs = await this.repository.transactionLogsAbout([...paymentIds, ...payoutIds, ...reversals.map((r) => r.id), ...queries.map((q) => q.id)], tx);
-      counts.transactionLogs = await this.repository.rewriteTransactionLogs(
+      counts.transactionLogs = await this.transactionLog.rewriteBodies(
         tx,
         logs
           .map((l) => ({ id: l.id, request: scrubPersonalData(l.requestData), response: scrubPersonalData(l.responseData), l }))
@@ -161,7 +177,7 @@ export class PrivacyService {
           .map(({ id, request, response }) => ({ id, request, response })),
       );
       const records = await this.repository.idempotencyRecordsAbout(clientIds, paymentIds, tx);
-      counts.idempotencyRecords = await this.repository.rewriteIdempotencyBodies(
+      counts.idempotencyRecords = await this.idempotency.rewriteBodies(
         tx,
         records
           .map((r) => ({ clientId: r.clientId, key: r.key, value: scrubPersonalData(r.responseBody), before: r.responseBody }))

@@ -2,6 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Actor, AuditService } from '../audit/audit.service';
 import { retentionConfig } from '../config/configuration';
+import { Database } from '../database/database';
+import { PaymentsRepository } from '../payments/payments.repository';
+import { PayoutsRepository } from '../payouts/payouts.repository';
 import { PersonalDataMasker } from './personal-data-masker';
 import { PrivacyRepository } from './privacy.repository';
 
@@ -31,7 +34,10 @@ export class RetentionService {
 
   constructor(
     @Inject(retentionConfig.KEY) private readonly settings: ConfigType<typeof retentionConfig>,
+    private readonly db: Database,
     private readonly repository: PrivacyRepository,
+    private readonly payments: PaymentsRepository,
+    private readonly payouts: PayoutsRepository,
     private readonly masker: PersonalDataMasker,
     private readonly audit: AuditService,
   ) {}
@@ -45,19 +51,19 @@ export class RetentionService {
     // Each batch is its own short transaction: rows are locked (SKIP LOCKED, so a concurrent run takes others) only
     // while their masked values are written. A batch shorter than the limit means nothing more is due.
     for (let selected = limit; selected === limit; ) {
-      selected = await this.repository.transaction(async (tx) => {
+      selected = await this.db.transaction(async (tx) => {
         const rows = await this.repository.lockPaymentsDueForRetention(tx, cutoff, limit);
         const masked = rows.map((row) => this.masker.maskPayment(row, 'retention'));
-        report.payments += (await this.repository.maskPayments(tx, masked.map((m) => m.row), 'retention')).length;
+        report.payments += (await this.payments.maskPersonalData(tx, masked.map((m) => m.row), 'retention')).length;
         report.unreadable += masked.filter((m) => m.unreadable).length;
         return rows.length;
       });
     }
     for (let selected = limit; selected === limit; ) {
-      selected = await this.repository.transaction(async (tx) => {
+      selected = await this.db.transaction(async (tx) => {
         const rows = await this.repository.lockPayoutsDueForRetention(tx, cutoff, limit);
         const masked = rows.map((row) => this.masker.maskPayout(row, 'retention'));
-        report.payouts += (await this.repository.maskPayouts(tx, masked.map((m) => m.row), 'retention')).length;
+        report.payouts += (await this.payouts.maskPersonalData(tx, masked.map((m) => m.row), 'retention')).length;
         report.unreadable += masked.filter((m) => m.unreadable).length;
         return rows.length;
       });

@@ -1,6 +1,6 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { normalizeIp, ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
-import type { AuthUser } from '../auth/auth-user';
+import { SKIP_RATE_LIMITS } from '../common/decorators/route-access';
 import { RateLimitedError } from '../common/errors/app-error';
 import { limitOfTracker, RATE_LIMIT_MESSAGES, RateLimit, tracker } from './rate-limits';
 
@@ -10,9 +10,15 @@ import { limitOfTracker, RATE_LIMIT_MESSAGES, RateLimit, tracker } from './rate-
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
+  /** `@SkipRateLimits()` exempts a route from every throttler (SkipThrottle would name each throttler). */
+  protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
+    const skip = this.reflector.getAllAndOverride<boolean>(SKIP_RATE_LIMITS, [context.getHandler(), context.getClass()]);
+    return skip === true || super.shouldSkip(context);
+  }
+
   /** The CLIENT limit's tracker: the verified subject; a route without authentication counts by IP instead. */
   protected override async getTracker(request: Record<string, any>): Promise<string> {
-    const user = (request as { user?: AuthUser }).user;
+    const user = (request as { user?: { id: string } }).user;
     return user ? tracker(RateLimit.CLIENT, `user:${user.id}`) : tracker(RateLimit.CLIENT, `ip:${normalizeIp(String(request.ip))}`);
   }
 

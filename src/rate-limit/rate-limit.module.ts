@@ -6,7 +6,7 @@ import Redis from 'ioredis';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
 import { REDIS_CLIENT, RedisKeys } from '../common/redis/redis.module';
 import { rateLimitConfig } from '../config/configuration';
-import { normalizeKenyanPhone } from '../mpesa/phone-number';
+import { normalizeKenyanPhone } from '../common/phone-number';
 import { FailedAuthLimiter } from './failed-auth-limiter';
 import { hashed, PHONE_FIELD_KEY, RATE_LIMIT_WINDOW_MS, RateLimit, tracker } from './rate-limits';
 

@@ -1,5 +1,4 @@
 import { SetMetadata } from '@nestjs/common';
-import { SkipThrottle } from '@nestjs/throttler';
 import { createHash } from 'node:crypto';
 
 /** Every limit counts over one minute, so that "30 a minute" in the settings means what it says. */
@@ -22,12 +21,6 @@ export const RATE_LIMIT_MESSAGES: Readonly<Record<RateLimit | 'auth-failures', s
   [RateLimit.STK_PHONE]: 'Too many payment requests to this phone number',
   'auth-failures': 'Too many failed authentications from this IP address',
 };
-
-/**
- * Exempts a controller or route from every inbound limit (Daraja callbacks, health, metrics, the simulator).
- * `@SkipThrottle()` alone would skip only a throttler named `default`, which this service does not have.
- */
-export const SkipRateLimits = () => SkipThrottle(Object.fromEntries(Object.values(RateLimit).map((name) => [name, true])));
 
 export const PHONE_FIELD_KEY = 'rate-limit:phone-field';
 

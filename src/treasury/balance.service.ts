@@ -1,10 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { InjectEntityManager } from '@nestjs/typeorm';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EntityManager, MoreThan } from 'typeorm';
 import { Actor, AuditService } from '../audit/audit.service';
-import { CallbackUrls } from '../common/callback-urls';
+import { CallbackUrls } from '../callbacks/callback-urls';
 import { AppError, ErrorCode, NotFoundError } from '../common/errors/app-error';
 import { redactText } from '../common/redaction';
 import { mpesaConfig, payoutsConfig } from '../config/configuration';
@@ -12,9 +10,10 @@ import { DarajaError } from '../mpesa/daraja-errors';
 import { AccountBalanceEntry, parseAccountBalance, ParsedResult } from '../mpesa/daraja-result.parser';
 import { DarajaClient } from '../mpesa/daraja.client';
 import { BalanceSnapshot } from './balance-snapshot.entity';
+import { BalanceSnapshotsRepository } from './balance-snapshots.repository';
 
 const POLL_MS = 200;
-/** B2C pays from the Utility account; Buy Goods shortcodes call it the Merchant account (reference §6). */
+/** B2C pays from the Utility account; Buy Goods shortcodes call it the Merchant account (docs/daraja.md §6). */
 const PAYING_ACCOUNT = /utility|merchant/i;
 
 /** Account Balance: asks Daraja, stores every snapshot, and answers "is there enough money for this payout?". */
@@ -23,7 +22,7 @@ export class BalanceService {
   private readonly logger = new Logger(BalanceService.name);
 
   constructor(
-    @InjectEntityManager() private readonly manager: EntityManager,
+    private readonly snapshots: BalanceSnapshotsRepository,
     @Inject(mpesaConfig.KEY) private readonly mpesa: ConfigType<typeof mpesaConfig>,
     @Inject(payoutsConfig.KEY) private readonly settings: ConfigType<typeof payoutsConfig>,
     private readonly daraja: DarajaClient,
@@ -33,22 +32,17 @@ export class BalanceService {
 
   /** Starts a query; the result arrives on the ResultURL. A refused request is stored as failed and reported. */
   async request(actor: Actor, options: { forMoneyMovement?: boolean } = {}): Promise<BalanceSnapshot> {
-    const snapshot = await this.manager.save(
-      this.manager.create(BalanceSnapshot, { status: 'pending', shortcode: this.mpesa.b2cShortcode, requestedBy: actor.id ?? actor.type }),
-    );
+    const snapshot = await this.snapshots.insert(this.mpesa.b2cShortcode, actor.id ?? actor.type);
     await this.audit.record(actor, { action: 'balance.requested', entityType: 'balance_snapshot', entityId: snapshot.id });
     try {
       const accepted = await this.daraja.accountBalance(
         { remarks: 'Account balance', ...this.callbackUrls.resultUrls('balance', snapshot.id) },
         { reference: snapshot.id, requestId: actor.requestId ?? undefined, userId: actor.id ?? undefined, forMoneyMovement: options.forMoneyMovement },
       );
-      await this.manager.update(BalanceSnapshot, { id: snapshot.id, status: 'pending' }, {
-        originatorConversationId: accepted.OriginatorConversationID,
-        conversationId: accepted.ConversationID,
-      });
+      await this.snapshots.markAccepted(snapshot.id, accepted.OriginatorConversationID, accepted.ConversationID);
     } catch (error) {
       if (!(error instanceof DarajaError)) throw error;
-      await this.manager.update(BalanceSnapshot, { id: snapshot.id, status: 'pending' }, {
+      await this.snapshots.settle(snapshot.id, {
         status: 'failed',
         resultDesc: `M-Pesa did not accept the balance query: ${redactText(error.message)}`,
         resultCode: error.errorCode,
@@ -60,7 +54,7 @@ export class BalanceService {
   async applyResult(id: string, result: ParsedResult): Promise<'applied' | 'duplicate'> {
     const raw = result.parameters['accountbalance'];
     const accounts = result.resultCode === '0' && typeof raw === 'string' ? parseAccountBalance(raw) : undefined;
-    const update = await this.manager.update(BalanceSnapshot, { id, status: 'pending' }, {
+    const applied = await this.snapshots.settle(id, {
       status: accounts ? 'completed' : 'failed',
       accounts: accounts ?? null,
       rawBalance: typeof raw === 'string' ? raw : null,
@@ -69,27 +63,27 @@ export class BalanceService {
       conversationId: result.conversationId,
       completedAt: new Date(),
     });
-    return update.affected ? 'applied' : 'duplicate';
+    return applied ? 'applied' : 'duplicate';
   }
 
   async applyTimeout(id: string, result: ParsedResult | undefined): Promise<'applied' | 'duplicate'> {
-    const update = await this.manager.update(BalanceSnapshot, { id, status: 'pending' }, {
+    const applied = await this.snapshots.settle(id, {
       status: 'failed',
       resultCode: result?.resultCode ?? null,
       resultDesc: `Queue timeout: ${result?.resultDesc ?? 'M-Pesa did not process the query in time'}`,
       completedAt: new Date(),
     });
-    return update.affected ? 'applied' : 'duplicate';
+    return applied ? 'applied' : 'duplicate';
   }
 
   async get(id: string): Promise<BalanceSnapshot> {
-    const snapshot = await this.manager.findOneBy(BalanceSnapshot, { id });
+    const snapshot = await this.snapshots.findById(id);
     if (!snapshot) throw new NotFoundError('Balance snapshot');
     return snapshot;
   }
 
   async latest(): Promise<BalanceSnapshot> {
-    const snapshot = await this.manager.findOne(BalanceSnapshot, { where: { status: 'completed' }, order: { completedAt: 'DESC' } });
+    const snapshot = await this.snapshots.latestCompleted();
     if (!snapshot) throw new NotFoundError('Balance snapshot');
     return snapshot;
   }
@@ -100,10 +94,7 @@ export class BalanceService {
    */
   async payingAccountFunds(actor: Actor): Promise<{ available: number; snapshotId: string; account: string }> {
     const freshSince = new Date(Date.now() - this.settings.balanceFreshnessSeconds * 1000);
-    let snapshot = await this.manager.findOne(BalanceSnapshot, {
-      where: { status: 'completed', completedAt: MoreThan(freshSince) },
-      order: { completedAt: 'DESC' },
-    });
+    let snapshot = await this.snapshots.latestCompleted(freshSince);
     if (!snapshot) {
       // Part of a payout: it must not wait behind status queries, nor pause with them during a cool-down.
       const requested = await this.request(actor, { forMoneyMovement: true });

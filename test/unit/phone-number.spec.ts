@@ -1,4 +1,4 @@
-import { maskPhone, normalizeKenyanPhone } from '../../src/mpesa/phone-number';
+import { maskPhone, normalizeKenyanPhone } from '../../src/common/phone-number';
 
 describe('normalizeKenyanPhone', () => {
   it.each([

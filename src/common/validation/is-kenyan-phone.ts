@@ -1,5 +1,5 @@
 import { registerDecorator } from 'class-validator';
-import { normalizeKenyanPhone } from '../../mpesa/phone-number';
+import { normalizeKenyanPhone } from '../phone-number';
 
 /** A phone number the service can normalise to Daraja's `2547…`/`2541…` (see normalizeKenyanPhone). */
 export function IsKenyanPhone(): PropertyDecorator {

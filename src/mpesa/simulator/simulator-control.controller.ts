@@ -1,9 +1,8 @@
 import { Body, Controller, Get, Param, Post, Query, Res, ValidationPipe } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Public } from '../../auth/public.decorator';
-import { SkipRateLimits } from '../../rate-limit/rate-limits';
-import { normalizeKenyanPhone } from '../phone-number';
+import { Public, SkipRateLimits } from '../../common/decorators/route-access';
+import { normalizeKenyanPhone } from '../../common/phone-number';
 import { CallbacksSwitchDto, QueueFaultsDto, SetBalancesDto } from './simulator-control.dto';
 import { kesNumber, SimulatedBalances } from './simulator-money-out-wire';
 import { SimulatorMoneyOutService } from './simulator-money-out.service';

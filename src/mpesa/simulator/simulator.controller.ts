@@ -1,8 +1,7 @@
 import { Body, Controller, Get, Headers, Post, Query, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Public } from '../../auth/public.decorator';
-import { SkipRateLimits } from '../../rate-limit/rate-limits';
+import { Public, SkipRateLimits } from '../../common/decorators/route-access';
 import type { DarajaReply } from './daraja-errors';
 import type { SimulatedEndpoint } from './simulator-faults';
 import { serveDaraja } from './simulator-http';

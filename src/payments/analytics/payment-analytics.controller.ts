@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../../auth/auth-user';
-import { ErrorResponseDto } from '../dto/payment-responses.dto';
+import { ErrorResponseDto } from '../../common/dto/error-response.dto';
 import { PaymentAnalyticsQueryDto } from './analytics-query.dto';
 import { PaymentAnalyticsResponseDto } from './analytics-response.dto';
 import { PaymentAnalyticsService } from './payment-analytics.service';

@@ -1,4 +1,3 @@
-import { PayoutViewDto } from '../payouts/dto/payout-view.dto';
 import { PaymentStatus, PaymentType, SettledBy, StkPushStatus } from '../payment-status';
 
 export class StkPushAcceptedDataDto {
@@ -49,8 +48,9 @@ export class PaymentViewDto {
   completedAt: Date | null;
   failedAt: Date | null;
   updatedAt: Date;
-  /** Only on `GET /api/payments/:id/status`: its refunds (B2C payouts) and reversals, oldest first. */
-  refunds?: PayoutViewDto[];
+  /** Only on `GET /api/payments/:id/status`: its refunds (B2C payouts, as `GET /api/payouts/:id` shows them), oldest first. */
+  refunds?: Record<string, unknown>[];
+  /** Only on `GET /api/payments/:id/status`: its reversals, oldest first. */
   reversals?: Record<string, unknown>[];
 }
 
@@ -69,21 +69,4 @@ export class PaymentPageDto {
 export class PaymentListResponseDto {
   success: boolean;
   data: PaymentPageDto;
-}
-
-export class ErrorResponseDto {
-  /** @example false */
-  success: boolean;
-  /** @example "amount must be at least 1" */
-  message: string;
-  /** @example "VALIDATION_ERROR" */
-  code?: string;
-  details?: Record<string, unknown>;
-}
-
-export class DarajaAckDto {
-  /** @example 0 */
-  ResultCode: number;
-  /** @example "Accepted" */
-  ResultDesc: string;
 }

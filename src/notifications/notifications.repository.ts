@@ -1,0 +1,129 @@
+import { Injectable } from '@nestjs/common';
+import { redact } from '../common/redaction';
+import { Database, Tx } from '../database/database';
+import { json, Sql, sql } from '../database/sql';
+import { Notification, NotificationChannel, NotificationStatus } from './notification.entity';
+
+/** An outbox row to write: what to tell, to whom (the channel), and whether a job must deliver it. */
+export interface NewNotification {
+  channel: NotificationChannel;
+  event: string;
+  subjectId: string;
+  payload: object;
+  status: NotificationStatus.Pending | NotificationStatus.Skipped;
+  /** Why a skipped row is skipped. */
+  lastError: string | null;
+}
+
+/** A written outbox row, as its delivery job needs it. */
+export interface WrittenNotification {
+  id: string;
+  channel: NotificationChannel;
+  status: NotificationStatus;
+}
+
+export interface DeliveryAttempt {
+  notificationId: string;
+  attempt: number;
+  statusCode: number | null;
+  /** null when the channel accepted the message. */
+  error: string | null;
+  durationMs: number;
+  /** Masked address or number (email, SMS); none for the webhook. */
+  recipient?: string;
+  /** The notification ends here (a permanent refusal, or the last attempt); otherwise it stays pending for a retry. */
+  final: boolean;
+}
+
+/** The only writer of `notifications` (the outbox) and `notification_attempts`. */
+@Injectable()
+export class NotificationsRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Writes outbox rows in the caller's transaction. */
+  insert(tx: Tx, rows: NewNotification[]): Promise<WrittenNotification[]> {
+    if (rows.length === 0) return Promise.resolve([]);
+    return this.db.query<WrittenNotification>(this.insertSql(rows), tx);
+  }
+
+  /** The same INSERT as part of the caller's statement (see changeWithEffects); `when` makes it conditional. */
+  insertSql(rows: NewNotification[], when: Sql = sql`TRUE`): Sql {
+    // Payloads are redacted here, once, whoever builds them: no phone number or secret leaves in an event.
+    const values = rows.map((r) => ({
+      channel: r.channel,
+      event: r.event,
+      subject_id: r.subjectId,
+      payload: redact(r.payload),
+      status: r.status,
+      last_error: r.lastError,
+    }));
+    return sql`INSERT INTO notifications (channel, event, subject_id, payload, status, last_error)
+      SELECT n.channel, n.event, n.subject_id, n.payload, n.status, n.last_error
+        FROM jsonb_to_recordset(${json(values)}::jsonb) AS n(channel varchar, event varchar, subject_id varchar, payload jsonb,
+             status varchar, last_error text)
+       WHERE ${when}
+      RETURNING id, channel, status`;
+  }
+
+  findById(id: string): Promise<Notification | null> {
+    return this.db.manager.findOneBy(Notification, { id });
+  }
+
+  /** Pending rows older than `before`: their delivery job was lost (a crash between commit and enqueue, a Redis flush). */
+  findStalePending(before: Date, limit: number): Promise<WrittenNotification[]> {
+    return this.db.query<WrittenNotification>(
+      sql`SELECT id, channel, status FROM notifications WHERE status = 'pending' AND created_at < ${before} ORDER BY created_at LIMIT ${limit}`,
+    );
+  }
+
+  /**
+   * Every channel's attempt is recorded the same way: the attempt row and the outbox row's new state commit together,
+   * and only a still-pending row moves (a duplicate job cannot undo a delivery).
+   */
+  async recordAttempt(a: DeliveryAttempt): Promise<void> {
+    const status = a.error === null ? NotificationStatus.Delivered : a.final ? NotificationStatus.Failed : NotificationStatus.Pending;
+    await this.db.query(sql`WITH attempt AS (
+         INSERT INTO notification_attempts (notification_id, attempt, status_code, error, duration, recipient)
+         VALUES (${a.notificationId}, ${a.attempt}, ${a.statusCode}, ${a.error}, ${a.durationMs}, ${a.recipient ?? null})
+       )
+       UPDATE notifications
+          SET attempts = ${a.attempt}, last_error = ${a.error}, status = ${status}::varchar,
+              delivered_at = CASE WHEN ${status}::varchar = 'delivered' THEN now() ELSE delivered_at END, updated_at = now()
+        WHERE id = ${a.notificationId} AND status = 'pending'`);
+  }
+
+  /** A pending notification with nowhere to go (channel not configured, no address on record) is recorded as skipped. */
+  async markSkipped(id: string, reason: string): Promise<void> {
+    await this.db.query(
+      sql`UPDATE notifications SET status = 'skipped', last_error = ${reason}, updated_at = now() WHERE id = ${id} AND status = 'pending'`,
+    );
+  }
+
+  /** Replaces outbox payloads (personal data scrubbed, src/privacy); only rows whose payload changes are written. */
+  async rewritePayloads(tx: Tx, rows: { id: string; value: unknown }[]): Promise<number> {
+    if (!rows.length) return 0;
+    const changed = await this.db.query(
+      sql`UPDATE notifications t SET payload = NULLIF(v.value, 'null'::jsonb)
+            FROM jsonb_to_recordset(${json(rows)}::jsonb) AS v(id uuid, value jsonb)
+           WHERE t.id = v.id AND t.payload IS DISTINCT FROM NULLIF(v.value, 'null'::jsonb)
+           RETURNING t.id`,
+      tx,
+    );
+    return changed.length;
+  }
+
+  /**
+   * Client emails and SMS not yet sent about these records: never sent now, since the address and number they would
+   * go to are gone (webhooks to LegalPro still go, with their payload scrubbed).
+   */
+  async skipPendingClientMessagesAbout(tx: Tx, subjectIds: string[]): Promise<number> {
+    if (!subjectIds.length) return 0;
+    const rows = await this.db.query(
+      sql`UPDATE notifications SET status = 'skipped', last_error = 'personal data anonymised', updated_at = now()
+           WHERE subject_id = ANY(${subjectIds}::text[]) AND channel IN ('email', 'sms') AND status = 'pending'
+           RETURNING id`,
+      tx,
+    );
+    return rows.length;
+  }
+}

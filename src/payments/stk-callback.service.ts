@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import { CallbackContext, CallbackHandler, CallbackRejection, InboundCallbacks, Parsed } from '../callbacks/inbound-callbacks';
+import { PaymentSettlementService } from './payment-settlement.service';
+import { PaymentsRepository } from './payments.repository';
+import { ParsedStkCallback, parseStkCallback } from './stk-callback.parser';
+
+/** An STK Push's result on its CallBackURL (`pid` names the payment): what it does to the payment. */
+@Injectable()
+export class StkCallbackService implements CallbackHandler<ParsedStkCallback> {
+  readonly logType = 'STK_CALLBACK';
+  readonly metricsKind = 'stk';
+  readonly actorId = 'stk-callback';
+  readonly description = 'STK callback';
+
+  constructor(
+    private readonly callbacks: InboundCallbacks,
+    private readonly payments: PaymentsRepository,
+    private readonly settlement: PaymentSettlementService,
+  ) {}
+
+  parse(body: unknown): Parsed<ParsedStkCallback> {
+    return parseStkCallback(body);
+  }
+
+  transactionIdOf(callback: ParsedStkCallback): string {
+    return callback.checkoutRequestId;
+  }
+
+  async apply(callback: ParsedStkCallback, context: CallbackContext): Promise<{ outcome: string; logged: boolean }> {
+    const payment = context.id ? await this.payments.findById(context.id) : null;
+    if (!payment) throw new CallbackRejection('rejected_unknown', 'no such payment');
+    // The callback's row, audit events and notification jobs are filed under the payment's request id (one id finds
+    // the payment everywhere); the callback's own request id stays on its log lines, with the payment's beside it.
+    return this.callbacks.inOrigin(context, payment.requestId, async () => {
+      if (payment.checkoutRequestId && payment.checkoutRequestId !== callback.checkoutRequestId) {
+        throw new CallbackRejection('rejected_mismatch', `CheckoutRequestID ${callback.checkoutRequestId} does not belong to this payment`);
+      }
+      // The log row of an applied callback is written by the settling statement itself (one round trip).
+      const outcome = await this.settlement.applyStkCallback(payment, callback, context.body, context.actor, context.logRow('applied'));
+      return { outcome, logged: outcome === 'applied' };
+    });
+  }
+}
