@@ -111,7 +111,7 @@ const fmt = (n) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
 
 /** The plan's lines worth a glance: nodes (without costs), sorts, heap fetches, total buffers, timings. */
 function planSummary(lines) {
-  const keep = /(Scan|Aggregate|Sort|Gather|Workers Launched|Heap Fetches|Execution Time|Planning Time|JIT:|^  Timing:)/;
+  const keep = /(Scan|Aggregate|Sort|Gather|Workers Launched|Heap Fetches|Execution Time|Planning Time|JIT:|^ {2}Timing:)/;
   const summary = lines
     .filter((l) => keep.test(l) && !/^\s*(Sort Key|Group Key|Hash Key|Planning:)/.test(l) && !/Subquery Scan/.test(l))
     .map((l) => l.replace(/\s*\(cost=[^)]*\)/, '').replace(/ \(actual time=[\d.]+\.\.([\d.]+) rows=(\d+) loops=(\d+)\)/, ' ($1 ms, $2 rows x $3 loops)'));

@@ -1,5 +1,5 @@
 /**
- * SQL written as tagged templates: `sql\`UPDATE payments SET status = ${to} WHERE id = ${id}\``. Interpolated values
+ * SQL written as tagged templates: `sql\`UPDATE payouts SET status = ${to} WHERE id = ${id}\``. Interpolated values
  * become parameters; an interpolated `Sql` is inlined with its own parameters, so each table's repository can write
  * its part of a statement and a caller can join the parts into one statement (one round trip, one atomic commit)
  * without any part knowing the others' parameter numbers. `$n` placeholders are assigned when the text is built.

@@ -26,21 +26,20 @@ export class QueueMetrics implements OnApplicationBootstrap {
     private readonly discovery: DiscoveryService,
     private readonly metrics: MetricsService,
   ) {
-    const self = this;
-    new Gauge({
+    const gauge: Gauge<'queue' | 'state'> = new Gauge({
       name: 'legalpro_queue_jobs',
       help: 'Jobs in each BullMQ queue by state (waiting, active, delayed, failed)',
       labelNames: ['queue', 'state'] as const,
       registers: [metrics.registry],
-      async collect() {
-        this.reset();
+      collect: async () => {
+        gauge.reset();
         try {
-          for (const { queue, counts } of await self.depth.get()) {
-            for (const state of STATES) this.set({ queue, state }, counts[state] ?? 0);
+          for (const { queue, counts } of await this.depth.get()) {
+            for (const state of STATES) gauge.set({ queue, state }, counts[state] ?? 0);
           }
         } catch (error) {
-          self.metrics.collectFailed('queues');
-          self.logger.warn(`Could not read queue depths: ${error instanceof Error ? error.message : String(error)}`);
+          this.metrics.collectFailed('queues');
+          this.logger.warn(`Could not read queue depths: ${error instanceof Error ? error.message : String(error)}`);
         }
       },
     });

@@ -39,7 +39,7 @@ export interface ParsedResult {
 
 export type ResultParseOutcome = { ok: true; value: ParsedResult } | { ok: false; reason: string };
 
-const ID = /^[A-Za-z0-9_.\-]{1,100}$/;
+const ID = /^[A-Za-z0-9_.-]{1,100}$/;
 
 export function normaliseResultKey(key: string): string {
   return key.replace(/\s+/g, '').toLowerCase();

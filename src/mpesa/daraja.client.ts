@@ -89,7 +89,7 @@ export type StkQueryResult =
 /** Only characters Daraja is known to accept in prompts (special characters break requests: reference §2.1). */
 export function sanitizeDarajaText(text: string, max: number): string {
   return text
-    .replace(/[^A-Za-z0-9 \-]/g, ' ')
+    .replace(/[^A-Za-z0-9 -]/g, ' ')
     .replace(/\s+/g, ' ')
     .trim()
     .slice(0, max)

@@ -125,7 +125,7 @@ export class NotificationsService {
   /** One webhook delivery attempt; throws on failure so that BullMQ backs off and retries. */
   async deliver(notificationId: string, attempt: number, isFinalAttempt: boolean): Promise<DeliveryResult> {
     const notification = await this.repository.findById(notificationId);
-    if (!notification || notification.status !== NotificationStatus.Pending || notification.channel !== NotificationChannel.Webhook) return 'already_final';
+    if (!notification || notification.status !== NotificationStatus.Pending || (notification.channel as NotificationChannel) !== NotificationChannel.Webhook) return 'already_final';
     if (!this.settings.webhookUrl) {
       await this.repository.markSkipped(notificationId, 'WEBHOOK_URL is not configured');
       return 'skipped';

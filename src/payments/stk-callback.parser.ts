@@ -16,7 +16,7 @@ export interface ParsedStkCallback {
 
 export type ParseResult = { ok: true; value: ParsedStkCallback } | { ok: false; reason: string };
 
-const ID = /^[A-Za-z0-9_\-]{1,64}$/;
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const RECEIPT = /^[A-Z0-9]{8,20}$/;
 
 /**

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { InjectEntityManager } from '@nestjs/typeorm';
 import { Brackets, EntityManager, In } from 'typeorm';
 import { AuditEvent } from '../audit/audit-event.entity';
 import { TransactionLog } from '../audit/transaction-log.entity';
-import { queryRows } from '../database/query-rows';
+import { Database, Tx } from '../database/database';
+import { raw, sql } from '../database/sql';
 import { Notification } from '../notifications/notification.entity';
 import { IdempotencyRecord } from '../payments/idempotency/idempotency-record.entity';
 import { Payment } from '../payments/payment.entity';
+import { PaymentStatus } from '../payments/payment-status';
 import { Payout, PayoutStatus } from '../payouts/payout.entity';
 import { Reversal, ReversalStatus } from '../payouts/reversals/reversal.entity';
 import { TransactionStatusQuery } from '../treasury/transaction-status-query.entity';
@@ -39,7 +40,7 @@ export interface PayoutPersonalData {
 
 
 export interface LockedPayment extends PaymentPersonalData {
-  status: string;
+  status: PaymentStatus;
   /** Flagged for a person (e.g. paid after timeout): money may still have to go back to this phone. */
   review_reason: string | null;
   personal_data_masked_by: string | null;
@@ -57,8 +58,8 @@ export interface LockedPayout extends PayoutPersonalData {
 const OPEN_PAYOUT_STATUSES = [PayoutStatus.Pending, PayoutStatus.Sending, PayoutStatus.Submitted, PayoutStatus.Unknown];
 const OPEN_REVERSAL_STATUSES = [ReversalStatus.Pending, ReversalStatus.Submitted, ReversalStatus.Unknown];
 
-const PAYMENT_PERSONAL_COLUMNS = `id, phone_number_encrypted, customer_name, customer_email_encrypted, request_payload, response_payload, callback_payload, error_logs`;
-const PAYOUT_PERSONAL_COLUMNS = `id, phone_number_encrypted, result_payload, error_logs`;
+const PAYMENT_PERSONAL_COLUMNS = raw(`id, phone_number_encrypted, customer_name, customer_email_encrypted, request_payload, response_payload, callback_payload, error_logs`);
+const PAYOUT_PERSONAL_COLUMNS = raw(`id, phone_number_encrypted, result_payload, error_logs`);
 
 /**
  * Every read of the data-protection features, named for what it is for. The writes (masking, scrubbing) go through
@@ -66,7 +67,11 @@ const PAYOUT_PERSONAL_COLUMNS = `id, phone_number_encrypted, result_payload, err
  */
 @Injectable()
 export class PrivacyRepository {
-  constructor(@InjectEntityManager() private readonly manager: EntityManager) {}
+  constructor(private readonly db: Database) {}
+
+  private get manager(): EntityManager {
+    return this.db.manager;
+  }
 
   // ---- retention ----------------------------------------------------------------------------------------------
 
@@ -74,24 +79,22 @@ export class PrivacyRepository {
    * Settled payments created before `cutoff` whose personal data is still whole; locked, skipping rows others hold.
    * Rows flagged for review wait for their person: a refund to that phone may still be owed.
    */
-  lockPaymentsDueForRetention(tx: EntityManager, cutoff: Date, limit: number): Promise<PaymentPersonalData[]> {
-    return queryRows<PaymentPersonalData>(
+  lockPaymentsDueForRetention(tx: Tx, cutoff: Date, limit: number): Promise<PaymentPersonalData[]> {
+    return this.db.query<PaymentPersonalData>(
+      sql`SELECT ${PAYMENT_PERSONAL_COLUMNS} FROM payments
+           WHERE personal_data_masked_at IS NULL AND status <> 'pending' AND review_reason IS NULL AND created_at < ${cutoff}
+           ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
       tx,
-      `SELECT ${PAYMENT_PERSONAL_COLUMNS} FROM payments
-        WHERE personal_data_masked_at IS NULL AND status <> 'pending' AND review_reason IS NULL AND created_at < $1
-        ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
-      [cutoff, limit],
     );
   }
 
   /** Completed or failed payouts created before `cutoff` whose phone is still whole (never one whose outcome is open). */
-  lockPayoutsDueForRetention(tx: EntityManager, cutoff: Date, limit: number): Promise<PayoutPersonalData[]> {
-    return queryRows<PayoutPersonalData>(
+  lockPayoutsDueForRetention(tx: Tx, cutoff: Date, limit: number): Promise<PayoutPersonalData[]> {
+    return this.db.query<PayoutPersonalData>(
+      sql`SELECT ${PAYOUT_PERSONAL_COLUMNS} FROM payouts
+           WHERE personal_data_masked_at IS NULL AND status IN ('completed', 'failed') AND review_reason IS NULL AND created_at < ${cutoff}
+           ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
       tx,
-      `SELECT ${PAYOUT_PERSONAL_COLUMNS} FROM payouts
-        WHERE personal_data_masked_at IS NULL AND status IN ('completed', 'failed') AND review_reason IS NULL AND created_at < $1
-        ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
-      [cutoff, limit],
     );
   }
 
@@ -119,23 +122,26 @@ export class PrivacyRepository {
   }
 
   /** The subject's payments (locked) with their personal data, for anonymisation. */
-  lockPaymentsOf(tx: EntityManager, subject: DataSubject): Promise<LockedPayment[]> {
-    return queryRows(
+  lockPaymentsOf(tx: Tx, subject: DataSubject): Promise<LockedPayment[]> {
+    const clientId = subject.clientId ?? null;
+    const phoneHash = subject.phoneHash ?? null;
+    return this.db.query<LockedPayment>(
+      sql`SELECT ${PAYMENT_PERSONAL_COLUMNS}, status, review_reason, personal_data_masked_by, client_id, mpesa_receipt_number FROM payments
+           WHERE (${clientId}::varchar IS NOT NULL AND client_id = ${clientId}) OR (${phoneHash}::varchar IS NOT NULL AND phone_number_hash = ${phoneHash})
+           ORDER BY created_at FOR UPDATE`,
       tx,
-      `SELECT ${PAYMENT_PERSONAL_COLUMNS}, status, review_reason, personal_data_masked_by, client_id, mpesa_receipt_number FROM payments
-        WHERE ($1::varchar IS NOT NULL AND client_id = $1) OR ($2::varchar IS NOT NULL AND phone_number_hash = $2)
-        ORDER BY created_at FOR UPDATE`,
-      [subject.clientId ?? null, subject.phoneHash ?? null],
     );
   }
 
-  lockPayoutsOf(tx: EntityManager, subject: DataSubject, paymentIds: string[]): Promise<LockedPayout[]> {
-    return queryRows(
+  lockPayoutsOf(tx: Tx, subject: DataSubject, paymentIds: string[]): Promise<LockedPayout[]> {
+    const clientId = subject.clientId ?? null;
+    const phoneHash = subject.phoneHash ?? null;
+    return this.db.query<LockedPayout>(
+      sql`SELECT ${PAYOUT_PERSONAL_COLUMNS}, status, review_reason, personal_data_masked_by, client_id FROM payouts
+           WHERE (${clientId}::varchar IS NOT NULL AND client_id = ${clientId}) OR (${phoneHash}::varchar IS NOT NULL AND phone_number_hash = ${phoneHash})
+              OR payment_id = ANY(${paymentIds}::uuid[])
+           ORDER BY created_at FOR UPDATE`,
       tx,
-      `SELECT ${PAYOUT_PERSONAL_COLUMNS}, status, review_reason, personal_data_masked_by, client_id FROM payouts
-        WHERE ($1::varchar IS NOT NULL AND client_id = $1) OR ($2::varchar IS NOT NULL AND phone_number_hash = $2) OR payment_id = ANY($3::uuid[])
-        ORDER BY created_at FOR UPDATE`,
-      [subject.clientId ?? null, subject.phoneHash ?? null, paymentIds],
     );
   }
 

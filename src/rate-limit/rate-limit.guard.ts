@@ -17,6 +17,7 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   /** The CLIENT limit's tracker: the verified subject; a route without authentication counts by IP instead. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ThrottlerGuard's own signature
   protected override async getTracker(request: Record<string, any>): Promise<string> {
     const user = (request as { user?: { id: string } }).user;
     return user ? tracker(RateLimit.CLIENT, `user:${user.id}`) : tracker(RateLimit.CLIENT, `ip:${normalizeIp(String(request.ip))}`);

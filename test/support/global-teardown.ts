@@ -17,7 +17,6 @@ export interface E2eRun {
 }
 
 declare global {
-  // eslint-disable-next-line no-var
   var __LEGALPRO_E2E_RUN__: E2eRun | undefined;
 }
 

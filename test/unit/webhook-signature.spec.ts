@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { signWebhook, verifyWebhook } from '../../src/notifications/webhook-signature';
 
 describe('webhook signature', () => {
@@ -5,7 +6,7 @@ describe('webhook signature', () => {
   const body = '{"event":"payment.completed"}';
 
   it('signs timestamp.body with HMAC-SHA256 as t=,v1=', () => {
-    expect(signWebhook(secret, body, 1700000000)).toBe('t=1700000000,v1=' + require('node:crypto').createHmac('sha256', secret).update(`1700000000.${body}`).digest('hex'));
+    expect(signWebhook(secret, body, 1700000000)).toBe('t=1700000000,v1=' + createHmac('sha256', secret).update(`1700000000.${body}`).digest('hex'));
   });
 
   it('verifies its own signature and rejects a changed body or an old timestamp', () => {
