@@ -114,7 +114,11 @@ function planSummary(lines) {
   const keep = /(Scan|Aggregate|Sort|Gather|Workers Launched|Heap Fetches|Execution Time|Planning Time|JIT:|^ {2}Timing:)/;
   const summary = lines
     .filter((l) => keep.test(l) && !/^\s*(Sort Key|Group Key|Hash Key|Planning:)/.test(l) && !/Subquery Scan/.test(l))
-    .map((l) => l.replace(/\s*\(cost=[^)]*\)/, '').replace(/ \(actual time=[\d.]+\.\.([\d.]+) rows=(\d+) loops=(\d+)\)/, ' ($1 ms, $2 rows x $3 loops)'));
+    .map((l) =>
+      l
+        .replace(/\s*\(cost=[^)]*\)/, '')
+        .replace(/ \(actual time=[\d.]+\.\.([\d.]+) rows=(\d+) loops=(\d+)\)/, ' ($1 ms, $2 rows x $3 loops)'),
+    );
   const buffers = lines.find((l) => /Buffers: shared/.test(l));
   if (buffers) summary.splice(1, 0, `  total ${buffers.trim()}`);
   return summary;
@@ -139,9 +143,20 @@ async function timeCases(db, paymentAnalyticsSql, label) {
       times.sort((a, b) => a - b);
       const total = rows.find((r) => r.kind === 'total');
       const plan = (await db.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params)).rows.map((r) => r['QUERY PLAN']);
-      const result = { label, days, groupBy, payments: total.count, rows: rows.length, firstMs, medianMs: times[Math.floor(times.length / 2)], maxMs: times.at(-1) };
+      const result = {
+        label,
+        days,
+        groupBy,
+        payments: total.count,
+        rows: rows.length,
+        firstMs,
+        medianMs: times[Math.floor(times.length / 2)],
+        maxMs: times.at(-1),
+      };
       results.push(result);
-      log(`  ${days} days, groupBy=${groupBy}: ${total.count} payments, ${rows.length} rows; first ${fmt(firstMs)} ms, then median ${fmt(result.medianMs)} ms, max ${fmt(result.maxMs)} ms (${RUNS} runs)`);
+      log(
+        `  ${days} days, groupBy=${groupBy}: ${total.count} payments, ${rows.length} rows; first ${fmt(firstMs)} ms, then median ${fmt(result.medianMs)} ms, max ${fmt(result.maxMs)} ms (${RUNS} runs)`,
+      );
       for (const line of planSummary(plan)) log(`      ${line}`);
     }
   }
@@ -187,8 +202,14 @@ async function main() {
     log(`Database: created ${dbName}; ${run('node', ['dist/src/cli/migrate.js'], { ...process.env, DATABASE_URL: dbUrl.toString() })}`);
     db = new Client({ connectionString: dbUrl.toString() });
     await db.connect();
-    const settings = (await db.query(`SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'work_mem', 'max_parallel_workers_per_gather', 'jit')`)).rows;
-    log(`Postgres ${(await db.query('SHOW server_version')).rows[0].server_version}: ${settings.map((s) => `${s.name}=${s.setting}${s.unit ?? ''}`).join(', ')}; ${require('node:os').cpus().length} CPU(s)`);
+    const settings = (
+      await db.query(
+        `SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'work_mem', 'max_parallel_workers_per_gather', 'jit')`,
+      )
+    ).rows;
+    log(
+      `Postgres ${(await db.query('SHOW server_version')).rows[0].server_version}: ${settings.map((s) => `${s.name}=${s.setting}${s.unit ?? ''}`).join(', ')}; ${require('node:os').cpus().length} CPU(s)`,
+    );
 
     let t = process.hrtime.bigint();
     await db.query(SEED_SQL, [ROWS]);
@@ -219,7 +240,9 @@ async function main() {
     log('|---|---|---|---|---|');
     withIndexes.forEach((w, i) => {
       const o = without[i];
-      log(`| ${w.days} days | ${w.groupBy} | ${w.payments.toLocaleString('en')} | ${fmt(w.medianMs)} / ${fmt(w.maxMs)} | ${fmt(o.medianMs)} / ${fmt(o.maxMs)} |`);
+      log(
+        `| ${w.days} days | ${w.groupBy} | ${w.payments.toLocaleString('en')} | ${fmt(w.medianMs)} / ${fmt(w.maxMs)} | ${fmt(o.medianMs)} / ${fmt(o.maxMs)} |`,
+      );
     });
   } catch (error) {
     console.error(`\nBENCH FAILED: ${error?.stack ?? error}`);

@@ -11,7 +11,9 @@ const CREATE_BODY = { amount: 100, paymentType: 'consultation_fee', description:
 function darajaTimestamp(date = new Date()) {
   const d = new Date(date.getTime() + 3 * 3600_000);
   const p = (n) => String(n).padStart(2, '0');
-  return Number(`${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`);
+  return Number(
+    `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`,
+  );
 }
 
 /** 10 uppercase alphanumerics, unique per index: `B` + the index in base 36, zero-padded. */
@@ -66,8 +68,11 @@ async function createPayments({ baseUrl, token, phones, count, connections, log,
     ],
   });
   const s = summarize(result);
-  log(`  created ${accepted.length}/${count}${accepted.length < count && s.durationSeconds * 1000 >= stopAfterMs - 1000 ? ' (stopped by the time budget)' : ''} in ${s.durationSeconds} s (${s.reqPerSecOverall} req/s, ${fmtLatency(s)})`);
-  if (s.non2xx || s.errors) log(`  creation: ${JSON.stringify(s.statusCounts)}, errors ${s.errors}; samples ${JSON.stringify(sampler.samples)}`);
+  log(
+    `  created ${accepted.length}/${count}${accepted.length < count && s.durationSeconds * 1000 >= stopAfterMs - 1000 ? ' (stopped by the time budget)' : ''} in ${s.durationSeconds} s (${s.reqPerSecOverall} req/s, ${fmtLatency(s)})`,
+  );
+  if (s.non2xx || s.errors)
+    log(`  creation: ${JSON.stringify(s.statusCounts)}, errors ${s.errors}; samples ${JSON.stringify(sampler.samples)}`);
   return accepted;
 }
 
@@ -154,8 +159,13 @@ async function verify(db, targets) {
      GROUP BY 1 HAVING count(*) <> 1) x`,
     [ids],
   );
-  const notifCount = await q(`SELECT count(*)::int AS n FROM notifications WHERE event = 'payment.completed' AND subject_id = ANY($1::text[])`, [ids]);
-  const txlog = await q(`SELECT outcome, count(*)::int AS n FROM transaction_logs WHERE transaction_type = 'STK_CALLBACK' GROUP BY 1 ORDER BY 1`);
+  const notifCount = await q(
+    `SELECT count(*)::int AS n FROM notifications WHERE event = 'payment.completed' AND subject_id = ANY($1::text[])`,
+    [ids],
+  );
+  const txlog = await q(
+    `SELECT outcome, count(*)::int AS n FROM transaction_logs WHERE transaction_type = 'STK_CALLBACK' GROUP BY 1 ORDER BY 1`,
+  );
   const statuses = Object.fromEntries(statusRows.map((r) => [r.status, r.n]));
   const completed = statuses.completed ?? 0;
   return {
@@ -191,8 +201,21 @@ const verdict = (v) =>
  * @param {string[]} [o.reusePhones]  phones with an accepted, still-pending push (e.g. from the STK bench)
  */
 async function runCallbackBench({
-  baseUrl, simulatorUrl = baseUrl, token, phones, db, count = 20_000, connections = 100, duplicates = 2_000, setupSeconds = 50, reusePhones = [], log = console.log, cpuProbe, cpuDelta,
-  profileMark = async () => {}, warmupShare = 0.1,
+  baseUrl,
+  simulatorUrl = baseUrl,
+  token,
+  phones,
+  db,
+  count = 20_000,
+  connections = 100,
+  duplicates = 2_000,
+  setupSeconds = 50,
+  reusePhones = [],
+  log = console.log,
+  cpuProbe,
+  cpuDelta,
+  profileMark = async () => {},
+  warmupShare = 0.1,
 }) {
   const off = await httpJson('POST', `${simulatorUrl}/simulator/control/callbacks`, { enabled: false });
   if (off.status !== 200) throw new Error(`could not switch simulator callbacks off: ${off.status} ${off.text}`);
@@ -206,7 +229,9 @@ async function runCallbackBench({
   for (let attempt = 0; candidates.length < count && attempt < 3 && Date.now() < deadline - 1000; attempt++) {
     const missing = count - candidates.length;
     log(`Callbacks: creating ${missing} pending payments through the API (time budget ${Math.round((deadline - Date.now()) / 1000)} s)...`);
-    candidates = candidates.concat(await createPayments({ baseUrl, token, phones, count: missing, connections, log, stopAfterMs: deadline - Date.now() }));
+    candidates = candidates.concat(
+      await createPayments({ baseUrl, token, phones, count: missing, connections, log, stopAfterMs: deadline - Date.now() }),
+    );
   }
   log(`Callbacks: looking up ${candidates.length} CallBackURLs in the simulator...`);
   const lookupStart = Date.now();
@@ -215,12 +240,17 @@ async function runCallbackBench({
 
   // Only payments still pending take part (anything else would not be a fresh callback).
   const pending = new Set(
-    (await db.query(`SELECT id::text FROM payments WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [targets.map((t) => t.pid)])).rows.map((r) => r.id),
+    (
+      await db.query(`SELECT id::text FROM payments WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [targets.map((t) => t.pid)])
+    ).rows.map((r) => r.id),
   );
   const notPending = targets.length - pending.size;
   if (notPending) log(`  ${notPending} of them are no longer pending: left out`);
   targets = targets.filter((t) => pending.has(t.pid)).slice(0, count);
-  if (targets.length < count) log(`  NOTE: N = ${targets.length}, below the ${count} asked for (BENCH_CALLBACKS): not enough were created within BENCH_SETUP_SECONDS=${setupSeconds} or found in the simulator`);
+  if (targets.length < count)
+    log(
+      `  NOTE: N = ${targets.length}, below the ${count} asked for (BENCH_CALLBACKS): not enough were created within BENCH_SETUP_SECONDS=${setupSeconds} or found in the simulator`,
+    );
 
   const when = darajaTimestamp();
   targets.forEach((t, i) => {
@@ -234,7 +264,8 @@ async function runCallbackBench({
   if (w > 0) {
     log(`Callbacks: warm-up, ${w} of them (verified, not timed)...`);
     const warm = await fire({ baseUrl, targets: targets.slice(0, w), connections });
-    if (warm.non2xx || warm.errors) log(`  warm-up: ${JSON.stringify(warm.statusCounts)}, errors ${warm.errors}; samples ${JSON.stringify(warm.errorSamples)}`);
+    if (warm.non2xx || warm.errors)
+      log(`  warm-up: ${JSON.stringify(warm.statusCounts)}, errors ${warm.errors}; samples ${JSON.stringify(warm.errorSamples)}`);
   }
   log(`Callbacks: POSTing ${targets.length - w} success callbacks at ${connections} connections...`);
   await profileMark('-');
@@ -245,7 +276,9 @@ async function runCallbackBench({
   summary.connections = connections;
   summary.requested = count;
   log(`  ${summary.reqPerSecMean} req/s (mean), ${summary.reqPerSecOverall} req/s (total/duration), ${fmtLatency(summary)}`);
-  log(`  ${summary.requests} requests: ${JSON.stringify(summary.statusCounts)}, non-2xx ${summary.non2xx}, errors ${summary.errors}, timeouts ${summary.timeouts}`);
+  log(
+    `  ${summary.requests} requests: ${JSON.stringify(summary.statusCounts)}, non-2xx ${summary.non2xx}, errors ${summary.errors}, timeouts ${summary.timeouts}`,
+  );
   if (summary.cpuSeconds) log(`  CPU seconds used during the run: ${JSON.stringify(summary.cpuSeconds)}`);
   if (Object.keys(summary.errorSamples).length) log(`  non-2xx samples: ${JSON.stringify(summary.errorSamples)}`);
 

@@ -200,7 +200,9 @@ async function main() {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   let simPort = port;
-  if (layout === 'split') do simPort = await freePort(); while (simPort === port);
+  if (layout === 'split')
+    do simPort = await freePort();
+    while (simPort === port);
   const simulatorUrl = `http://127.0.0.1:${simPort}`;
   const jwtSecret = crypto.randomBytes(32).toString('hex');
 
@@ -231,7 +233,16 @@ async function main() {
     MPESA_CALLBACK_SECRET: crypto.randomBytes(32).toString('hex'),
     DATA_ENCRYPTION_KEY: crypto.randomBytes(32).toString('hex'),
   };
-  for (const k of ['PUBLIC_BASE_URL', 'MPESA_BASE_URL', 'MPESA_STK_CALLBACK_URL', 'MPESA_CALLBACK_ALLOWED_IPS', 'WEBHOOK_URL', 'TRUSTED_PROXIES', 'SIMULATOR_ENABLED']) delete appEnv[k];
+  for (const k of [
+    'PUBLIC_BASE_URL',
+    'MPESA_BASE_URL',
+    'MPESA_STK_CALLBACK_URL',
+    'MPESA_CALLBACK_ALLOWED_IPS',
+    'WEBHOOK_URL',
+    'TRUSTED_PROXIES',
+    'SIMULATOR_ENABLED',
+  ])
+    delete appEnv[k];
   let simEnv;
   if (layout === 'split') {
     // The stand-in boots the whole app, but only its /simulator routes are used, and MODE=api runs no BullMQ workers.
@@ -301,7 +312,9 @@ async function main() {
       const simLog = fs.openSync(simLogPath, 'w');
       simChild = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env: simEnv, stdio: ['ignore', simLog, simLog] });
       fs.closeSync(simLog);
-      log(`Daraja stand-in: pid ${simChild.pid} on ${simulatorUrl} (MODE=api, SIMULATOR_ENABLED=true), log ${path.relative(ROOT, simLogPath)}`);
+      log(
+        `Daraja stand-in: pid ${simChild.pid} on ${simulatorUrl} (MODE=api, SIMULATOR_ENABLED=true), log ${path.relative(ROOT, simLogPath)}`,
+      );
     }
     appLogPath = path.join(resultsDir, `${ts}.app.log`);
     const appLog = fs.openSync(appLogPath, 'w');
@@ -348,11 +361,38 @@ async function main() {
       if (!label.startsWith('-')) log(`  CPU profile of the app: ${path.relative(ROOT, `${profilePath}.${label}.cpuprofile`)}`);
     };
     if (mode === 'stk' || mode === 'all') {
-      report.results.stk = await runStkBench({ baseUrl, token, phones, connections, duration, warmupSeconds, acceptedPhones: accepted, log, cpuProbe, cpuDelta, profileMark });
+      report.results.stk = await runStkBench({
+        baseUrl,
+        token,
+        phones,
+        connections,
+        duration,
+        warmupSeconds,
+        acceptedPhones: accepted,
+        log,
+        cpuProbe,
+        cpuDelta,
+        profileMark,
+      });
       log('');
     }
     if (mode === 'callbacks' || mode === 'all') {
-      const r = await runCallbackBench({ baseUrl, simulatorUrl, token, phones, db, count: callbackCount, connections, duplicates, setupSeconds, reusePhones: accepted, log, cpuProbe, cpuDelta, profileMark });
+      const r = await runCallbackBench({
+        baseUrl,
+        simulatorUrl,
+        token,
+        phones,
+        db,
+        count: callbackCount,
+        connections,
+        duplicates,
+        setupSeconds,
+        reusePhones: accepted,
+        log,
+        cpuProbe,
+        cpuDelta,
+        profileMark,
+      });
       report.results.callbacks = r;
       if (!r.verification.ok || (r.duplicates && !r.duplicates.unchanged)) process.exitCode = 1;
       log('');
@@ -363,7 +403,10 @@ async function main() {
     if (interrupted) return;
     report.errors.push(String(error?.stack ?? error));
     console.error(`\nBENCH FAILED: ${error?.stack ?? error}`);
-    for (const [name, file] of [['app', appLogPath], ['Daraja stand-in', simLogPath]]) {
+    for (const [name, file] of [
+      ['app', appLogPath],
+      ['Daraja stand-in', simLogPath],
+    ]) {
       if (!file || !fs.existsSync(file)) continue;
       const tail = fs.readFileSync(file, 'utf8').split('\n').slice(-30).join('\n');
       if (tail.trim()) console.error(`--- ${name} log tail ---\n${tail}`);
@@ -432,7 +475,10 @@ function printSummary(report) {
       `Callbacks applied: ${v.statuses.completed ?? 0}/${v.expected} completed, lost ${v.lost}, ` +
         `payment.completed audit events ${v.auditEvents} (not exactly once: ${v.auditNotExactlyOnce.length}) => ${v.ok ? 'OK' : 'FAILED'}`,
     );
-    if (callbacks.duplicates) console.log(`Duplicates re-sent: ${callbacks.duplicates.sent}, state ${callbacks.duplicates.unchanged ? 'unchanged (OK)' : 'CHANGED'}`);
+    if (callbacks.duplicates)
+      console.log(
+        `Duplicates re-sent: ${callbacks.duplicates.sent}, state ${callbacks.duplicates.unchanged ? 'unchanged (OK)' : 'CHANGED'}`,
+      );
   }
   const cpuRows = [
     ['STK push initiation', stk?.cpuSeconds],
@@ -447,7 +493,9 @@ function printSummary(report) {
       );
     }
   }
-  console.log(`(bare Fastify + pg reference: STK ${BARE.stk.rps} req/s p99 ${BARE.stk.p99} ms; callbacks ${BARE.callbacks.rps} req/s p99 ${BARE.callbacks.p99} ms)`);
+  console.log(
+    `(bare Fastify + pg reference: STK ${BARE.stk.rps} req/s p99 ${BARE.stk.p99} ms; callbacks ${BARE.callbacks.rps} req/s p99 ${BARE.callbacks.p99} ms)`,
+  );
   if (report.errors.length) console.log(`Errors: ${report.errors.length} (see the JSON)`);
 }
 

@@ -18,7 +18,19 @@ const BODY_BASE = { amount: 100, paymentType: 'consultation_fee', description: '
  * @param {number} [o.warmupSeconds] load before the measured run (JIT warm-up; not reported)
  * @param {string[]} [o.acceptedPhones] filled with the phones whose push got a 201 (for the callback bench)
  */
-async function runStkBench({ baseUrl, token, phones, connections = 100, duration = 20, warmupSeconds = 10, acceptedPhones = [], log = console.log, cpuProbe, cpuDelta, profileMark = async () => {} }) {
+async function runStkBench({
+  baseUrl,
+  token,
+  phones,
+  connections = 100,
+  duration = 20,
+  warmupSeconds = 10,
+  acceptedPhones = [],
+  log = console.log,
+  cpuProbe,
+  cpuDelta,
+  profileMark = async () => {},
+}) {
   const sampler = createErrorSampler();
   const request = {
     method: 'POST',
@@ -38,7 +50,9 @@ async function runStkBench({ baseUrl, token, phones, connections = 100, duration
   log(`STK push: warm-up, ${warmupSeconds} s at ${connections} connections (not reported)...`);
   const warm = await cannon({ url: baseUrl, connections, duration: warmupSeconds, requests: [request] });
   const warmSummary = summarize(warm);
-  log(`  warm-up: ${warmSummary.requests} requests, ${warmSummary.reqPerSecMean} req/s, ${warmSummary.non2xx} non-2xx, ${warmSummary.errors} errors`);
+  log(
+    `  warm-up: ${warmSummary.requests} requests, ${warmSummary.reqPerSecMean} req/s, ${warmSummary.non2xx} non-2xx, ${warmSummary.errors} errors`,
+  );
 
   log(`STK push: ${connections} connections for ${duration} s...`);
   await profileMark('-');
@@ -53,7 +67,9 @@ async function runStkBench({ baseUrl, token, phones, connections = 100, duration
   summary.created201 = summary.statusCounts['201'] ?? 0;
   summary.errorSamples = sampler.samples;
   log(`  ${summary.reqPerSecMean} req/s (mean), ${fmtLatency(summary)}`);
-  log(`  ${summary.requests} requests: ${JSON.stringify(summary.statusCounts)}, non-2xx ${summary.non2xx}, errors ${summary.errors}, timeouts ${summary.timeouts}`);
+  log(
+    `  ${summary.requests} requests: ${JSON.stringify(summary.statusCounts)}, non-2xx ${summary.non2xx}, errors ${summary.errors}, timeouts ${summary.timeouts}`,
+  );
   if (summary.cpuSeconds) log(`  CPU seconds used during the run: ${JSON.stringify(summary.cpuSeconds)}`);
   if (Object.keys(sampler.samples).length) log(`  non-2xx samples: ${JSON.stringify(sampler.samples)}`);
   return summary;

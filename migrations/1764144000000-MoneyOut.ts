@@ -57,7 +57,9 @@ export class MoneyOut1764144000000 implements MigrationInterface {
     await q.query(`CREATE INDEX "ix_payouts_payment" ON "payouts" ("payment_id")`);
     await q.query(`CREATE INDEX "ix_payouts_kind_created" ON "payouts" ("kind", "created_at")`);
     // The resolver's query: payouts whose outcome is not known yet.
-    await q.query(`CREATE INDEX "ix_payouts_open" ON "payouts" ("updated_at") WHERE "status" IN ('pending', 'sending', 'submitted', 'unknown')`);
+    await q.query(
+      `CREATE INDEX "ix_payouts_open" ON "payouts" ("updated_at") WHERE "status" IN ('pending', 'sending', 'submitted', 'unknown')`,
+    );
 
     await q.query(`
       CREATE TABLE "balance_snapshots" (

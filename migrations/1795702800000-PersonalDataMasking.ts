@@ -19,7 +19,9 @@ export class PersonalDataMasking1795702800000 implements MigrationInterface {
     }
     // The retention sweep's queries: settled rows not yet masked, oldest first. Partial, so they stay small once
     // the backlog is done.
-    await q.query(`CREATE INDEX "ix_payments_retention_due" ON "payments" ("created_at") WHERE "personal_data_masked_at" IS NULL AND "status" <> 'pending'`);
+    await q.query(
+      `CREATE INDEX "ix_payments_retention_due" ON "payments" ("created_at") WHERE "personal_data_masked_at" IS NULL AND "status" <> 'pending'`,
+    );
     await q.query(
       `CREATE INDEX "ix_payouts_retention_due" ON "payouts" ("created_at") WHERE "personal_data_masked_at" IS NULL AND "status" IN ('completed', 'failed')`,
     );

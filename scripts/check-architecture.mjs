@@ -16,7 +16,11 @@ const FORBIDDEN = [
   { from: 'common', to: (t) => !['common', 'config'].includes(t), why: 'common/ imports none of our modules' },
   { from: 'config', to: (t) => t !== 'config', why: 'config/ is the bottom layer' },
   { from: 'database', to: (t) => !['database', 'config'].includes(t), why: 'database/ knows no feature module' },
-  { from: 'mpesa', to: (t) => !['mpesa', 'common', 'config'].includes(t), why: 'mpesa/ is the Daraja layer: it imports none of our modules' },
+  {
+    from: 'mpesa',
+    to: (t) => !['mpesa', 'common', 'config'].includes(t),
+    why: 'mpesa/ is the Daraja layer: it imports none of our modules',
+  },
   { from: 'payments', to: (t) => t === 'payouts', why: 'payments/ never imports payouts/ (money out depends on money in)' },
 ];
 

@@ -27,7 +27,12 @@ export class AlertsModule {
         NotificationsModule.register(options),
       ],
       controllers: [AlertsController],
-      providers: [AlertsRepository, AlertsService, provideQueueHealth(ALERTS_QUEUE), ...(options.runWorkers ? [AlertsProcessor, AlertsScheduler] : [])],
+      providers: [
+        AlertsRepository,
+        AlertsService,
+        provideQueueHealth(ALERTS_QUEUE),
+        ...(options.runWorkers ? [AlertsProcessor, AlertsScheduler] : []),
+      ],
     };
   }
 }

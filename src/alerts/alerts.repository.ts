@@ -5,7 +5,6 @@ import { raw, sql } from '../database/sql';
 import { DARAJA_APIS } from '../mpesa/daraja.types';
 import { AlertFinding, AlertMeasurements, AlertRule } from './alert-rules';
 
-
 export interface EpisodeRow {
   id: string;
   rule: AlertRule;

@@ -73,7 +73,10 @@ export class AlertsService {
       };
       await this.audit.record(SYSTEM_ACTOR, { action: `alert.${change}`, entityType: 'alert', entityId: row.id, metadata: payload }, tx);
       const event = `alert.${change}`;
-      const outbox = [this.notifications.webhook(event, row.id, payload), ...this.notifications.forOperators(event, row.id, payload, this.settings.emailTo.length > 0)];
+      const outbox = [
+        this.notifications.webhook(event, row.id, payload),
+        ...this.notifications.forOperators(event, row.id, payload, this.settings.emailTo.length > 0),
+      ];
       written.push(...(await this.notifications.write(tx, outbox)));
       return row;
     });

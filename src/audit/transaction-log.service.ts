@@ -45,7 +45,8 @@ export class TransactionLogService implements DarajaCallObserver {
       call.outcome === 'ok',
       `Daraja ${call.api} ${call.endpoint}: ${call.outcome}, HTTP ${call.statusCode ?? '-'}, ${call.durationMs} ms${call.context.reference ? `, reference ${call.context.reference}` : ''}`,
     );
-    await this.db.query(sql`INSERT INTO transaction_logs (transaction_id, reference, transaction_type, endpoint, request_data, response_data,
+    await this.db
+      .query(sql`INSERT INTO transaction_logs (transaction_id, reference, transaction_type, endpoint, request_data, response_data,
                                      status_code, duration, outcome, user_id, request_id)
        VALUES (${call.transactionId ?? null}, ${call.context.reference ?? null}, ${call.api}, ${call.endpoint}, ${json(call.request)},
                ${json(call.response)}, ${call.statusCode}, ${call.durationMs}, ${call.outcome}, ${call.context.userId ?? null}, ${requestId ?? null})`);

@@ -76,7 +76,12 @@ export class JwtAuthGuard implements CanActivate {
     const action = kind === 'forbidden' ? 'auth.forbidden' : 'auth.failed';
     await this.audit.record(
       { type: userId ? 'user' : 'system', id: userId ?? null, ipAddress: request.ip, requestId: String(request.id) },
-      { action, entityType: 'route', entityId: `${request.method} ${request.routeOptions?.url ?? request.url}`.slice(0, 64), metadata: { reason } },
+      {
+        action,
+        entityType: 'route',
+        entityId: `${request.method} ${request.routeOptions?.url ?? request.url}`.slice(0, 64),
+        metadata: { reason },
+      },
     );
   }
 }

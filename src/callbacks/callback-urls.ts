@@ -40,7 +40,8 @@ export class CallbackUrls {
   }
 
   private withToken(base: string, kind: ResultKind, id: string): string {
-    if (!base) throw new Error(`No callback URL is configured for ${kind} results (MPESA_RESULT_URL / MPESA_B2C_CALLBACK_URL / MPESA_TIMEOUT_URL)`);
+    if (!base)
+      throw new Error(`No callback URL is configured for ${kind} results (MPESA_RESULT_URL / MPESA_B2C_CALLBACK_URL / MPESA_TIMEOUT_URL)`);
     const url = new URL(base);
     url.searchParams.set('kind', kind);
     url.searchParams.set('id', id);

@@ -34,7 +34,10 @@ async function main(): Promise<number> {
     const report = await app.get(PreflightService).run();
     console.log(`Daraja preflight: MPESA_ENVIRONMENT=${config.mpesa.environment}, base URL ${config.mpesa.baseUrl}`);
     print('ERROR  ', report.errors);
-    print('WARNING', config.warnings.map((message) => ({ check: 'config', message })));
+    print(
+      'WARNING',
+      config.warnings.map((message) => ({ check: 'config', message })),
+    );
     print('WARNING', report.warnings);
     print('INFO   ', report.info);
     console.log(`${report.errors.length} error(s), ${report.warnings.length + config.warnings.length} warning(s)`);

@@ -35,7 +35,12 @@ function scrubLogArgument(arg: unknown): unknown {
   if (!arg || typeof arg !== 'object' || Object.getPrototypeOf(arg) !== Object.prototype) return arg;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(arg)) {
-    const plain = value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Error || Object.getPrototypeOf(value) === Object.prototype;
+    const plain =
+      value === null ||
+      typeof value !== 'object' ||
+      Array.isArray(value) ||
+      value instanceof Error ||
+      Object.getPrototypeOf(value) === Object.prototype;
     out[key] = plain ? redact({ [key]: value })[key] : value;
   }
   return out;

@@ -94,7 +94,12 @@ export function redact<T>(value: T, depth = 0): T {
   if (value instanceof Date) return value;
   if (value instanceof Error) {
     // message and stack are not enumerable: copied explicitly, or they would vanish (or leak, unredacted).
-    return { ...redact({ ...value }, depth + 1), type: value.name, message: redactText(value.message), stack: value.stack && redactText(value.stack) } as T;
+    return {
+      ...redact({ ...value }, depth + 1),
+      type: value.name,
+      message: redactText(value.message),
+      stack: value.stack && redactText(value.stack),
+    } as T;
   }
   if (typeof value === 'object') {
     const out: Record<string, unknown> = {};

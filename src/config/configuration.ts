@@ -312,11 +312,12 @@ export function buildConfig(env: EnvironmentVariables): Config {
   const callbackDefault = (path: string) => (isSimulator ? `${publicBaseUrl}/api/payments/mpesa/${path}` : undefined);
   const mpesa: MpesaSettings = {
     environment,
-    baseUrl: (env.MPESA_BASE_URL ?? (isSimulator ? `http://127.0.0.1:${port}/simulator/daraja` : BASE_URLS[environment])).replace(/\/+$/, ''),
+    baseUrl: (env.MPESA_BASE_URL ?? (isSimulator ? `http://127.0.0.1:${port}/simulator/daraja` : BASE_URLS[environment])).replace(
+      /\/+$/,
+      '',
+    ),
     consumerKey: isSimulator ? (env.MPESA_CONSUMER_KEY ?? 'simulator-consumer-key') : required('MPESA_CONSUMER_KEY'),
-    consumerSecret: isSimulator
-      ? (env.MPESA_CONSUMER_SECRET ?? 'simulator-consumer-secret')
-      : required('MPESA_CONSUMER_SECRET'),
+    consumerSecret: isSimulator ? (env.MPESA_CONSUMER_SECRET ?? 'simulator-consumer-secret') : required('MPESA_CONSUMER_SECRET'),
     shortcode: environment === 'production' ? required('MPESA_SHORTCODE') : (env.MPESA_SHORTCODE ?? SANDBOX_SHORTCODE),
     partyB: '',
     passkey: environment === 'production' ? required('MPESA_PASSKEY') : (env.MPESA_PASSKEY ?? SANDBOX_PASSKEY),
@@ -369,11 +370,15 @@ export function buildConfig(env: EnvironmentVariables): Config {
     if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: is required in production when WEBHOOK_URL is set');
     if (!env.METRICS_TOKEN) warnings.push('METRICS_TOKEN is not set: GET /metrics answers anyone who can reach it');
     if (!env.TRUSTED_PROXIES) {
-      warnings.push('TRUSTED_PROXIES is not set: behind a load balancer every caller shares its IP, so one client\'s failed logins rate-limit all of them');
+      warnings.push(
+        "TRUSTED_PROXIES is not set: behind a load balancer every caller shares its IP, so one client's failed logins rate-limit all of them",
+      );
     }
     // The gateway's API key and the client's phone number travel in that request.
-    if (env.SMS_GATEWAY_URL && !env.SMS_GATEWAY_URL.startsWith('https://')) problems.push('SMS_GATEWAY_URL: must use https:// in production');
-    if ((env.SMTP_URL || env.SMTP_HOST) && !env.SMTP_FROM) problems.push('SMTP_FROM: is required in production when SMTP_URL or SMTP_HOST is set');
+    if (env.SMS_GATEWAY_URL && !env.SMS_GATEWAY_URL.startsWith('https://'))
+      problems.push('SMS_GATEWAY_URL: must use https:// in production');
+    if ((env.SMTP_URL || env.SMTP_HOST) && !env.SMTP_FROM)
+      problems.push('SMTP_FROM: is required in production when SMTP_URL or SMTP_HOST is set');
   }
 
   const clients = clientChannels(env, problems);
@@ -475,7 +480,12 @@ function clientChannels(env: EnvironmentVariables, problems: string[]): Pick<Not
     const port = env.SMTP_PORT ?? 587;
     if (Boolean(env.SMTP_USER) !== Boolean(env.SMTP_PASSWORD)) problems.push('SMTP_PASSWORD: SMTP_USER and SMTP_PASSWORD go together');
     // 465 is implicit TLS; other ports upgrade with STARTTLS when the server offers it.
-    transport = { host: env.SMTP_HOST, port, secure: port === 465, ...(env.SMTP_USER && env.SMTP_PASSWORD ? { auth: { user: env.SMTP_USER, pass: env.SMTP_PASSWORD } } : {}) };
+    transport = {
+      host: env.SMTP_HOST,
+      port,
+      secure: port === 465,
+      ...(env.SMTP_USER && env.SMTP_PASSWORD ? { auth: { user: env.SMTP_USER, pass: env.SMTP_PASSWORD } } : {}),
+    };
   } else if (env.SMTP_PORT || env.SMTP_USER) problems.push('SMTP_HOST: is required when SMTP_PORT or SMTP_USER is set');
 
   if (env.SMS_GATEWAY_URL && !env.SMS_GATEWAY_API_KEY) problems.push('SMS_GATEWAY_API_KEY: is required when SMS_GATEWAY_URL is set');
@@ -483,16 +493,25 @@ function clientChannels(env: EnvironmentVariables, problems: string[]): Pick<Not
   const named = list(env.CLIENT_NOTIFICATION_EVENTS);
   const unknown = named.filter((e) => e !== 'none' && !(CLIENT_NOTIFICATION_EVENT_NAMES as readonly string[]).includes(e));
   if (unknown.length) {
-    problems.push(`CLIENT_NOTIFICATION_EVENTS: unknown event(s) ${unknown.join(', ')}; use ${CLIENT_NOTIFICATION_EVENT_NAMES.join(', ')} or none`);
+    problems.push(
+      `CLIENT_NOTIFICATION_EVENTS: unknown event(s) ${unknown.join(', ')}; use ${CLIENT_NOTIFICATION_EVENT_NAMES.join(', ')} or none`,
+    );
   }
   const clientEvents = env.CLIENT_NOTIFICATION_EVENTS
     ? (named.filter((e) => (CLIENT_NOTIFICATION_EVENT_NAMES as readonly string[]).includes(e)) as ClientNotificationEventName[])
     : [...CLIENT_NOTIFICATION_EVENT_NAMES];
 
   return {
-    email: transport ? { transport, from: env.SMTP_FROM ?? 'LegalPro <no-reply@legalpro.local>', timeoutMs: env.SMTP_TIMEOUT_MS ?? 15_000 } : undefined,
+    email: transport
+      ? { transport, from: env.SMTP_FROM ?? 'LegalPro <no-reply@legalpro.local>', timeoutMs: env.SMTP_TIMEOUT_MS ?? 15_000 }
+      : undefined,
     sms: env.SMS_GATEWAY_URL
-      ? { url: env.SMS_GATEWAY_URL, apiKey: env.SMS_GATEWAY_API_KEY ?? '', senderId: env.SMS_SENDER_ID ?? 'LegalPro', timeoutMs: env.SMS_GATEWAY_TIMEOUT_MS ?? 10_000 }
+      ? {
+          url: env.SMS_GATEWAY_URL,
+          apiKey: env.SMS_GATEWAY_API_KEY ?? '',
+          senderId: env.SMS_SENDER_ID ?? 'LegalPro',
+          timeoutMs: env.SMS_GATEWAY_TIMEOUT_MS ?? 10_000,
+        }
       : undefined,
     clientEvents,
   };

@@ -1,17 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import {
-  IsBooleanString,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  MinLength,
-  validateSync,
-} from 'class-validator';
+import { IsBooleanString, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync } from 'class-validator';
 
 export const MPESA_ENVIRONMENTS = ['sandbox', 'production', 'simulator'] as const;
 export type MpesaEnvironment = (typeof MPESA_ENVIRONMENTS)[number];
@@ -48,7 +36,8 @@ export class EnvironmentVariables {
   @IsOptional() @Matches(/^[A-Za-z0-9_-]+$/, { message: 'may hold only letters, digits, _ and -' }) REDIS_KEY_PREFIX?: string;
 
   @IsOptional() @IsString() @MinLength(32, { message: 'must be at least 32 characters' }) JWT_SECRET?: string;
-  @IsOptional() @Matches(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, { message: 'must be 32 bytes as 64 hex characters or base64' })
+  @IsOptional()
+  @Matches(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, { message: 'must be 32 bytes as 64 hex characters or base64' })
   DATA_ENCRYPTION_KEY?: string;
   @IsOptional() @Matches(/^[A-Za-z0-9_-]{1,16}$/, { message: 'must be 1-16 letters, digits, _ or -' }) DATA_ENCRYPTION_KEY_ID?: string;
   @IsOptional() @IsString() DATA_ENCRYPTION_OLD_KEYS?: string;
@@ -57,7 +46,9 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' }) WEBHOOK_SECRET?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) WEBHOOK_TIMEOUT_MS?: number;
 
-  @IsOptional() @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@host:587' }) SMTP_URL?: string;
+  @IsOptional()
+  @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@host:587' })
+  SMTP_URL?: string;
   @IsOptional() @IsString() SMTP_HOST?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535) SMTP_PORT?: number;
   @IsOptional() @IsString() SMTP_USER?: string;
@@ -66,7 +57,9 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(120000) SMTP_TIMEOUT_MS?: number;
   @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL without spaces' }) SMS_GATEWAY_URL?: string;
   @IsOptional() @IsString() SMS_GATEWAY_API_KEY?: string;
-  @IsOptional() @Matches(/^[A-Za-z0-9 ]{1,11}$/, { message: 'must be 1-11 letters, digits or spaces (an alphanumeric sender id)' }) SMS_SENDER_ID?: string;
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9 ]{1,11}$/, { message: 'must be 1-11 letters, digits or spaces (an alphanumeric sender id)' })
+  SMS_SENDER_ID?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(120000) SMS_GATEWAY_TIMEOUT_MS?: number;
   @IsOptional() @IsString() CLIENT_NOTIFICATION_EVENTS?: string;
 
@@ -128,7 +121,8 @@ export class EnvironmentVariables {
 
   @IsOptional() @IsBooleanString() RETENTION_ENABLED?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(36500) RETENTION_MASK_PHONE_AFTER_DAYS?: number;
-  @IsOptional() @Matches(/^\s*\S+(\s+\S+){4,5}\s*$/, { message: 'must be a cron expression of 5 (or 6, with seconds) fields, e.g. "30 2 * * *"' })
+  @IsOptional()
+  @Matches(/^\s*\S+(\s+\S+){4,5}\s*$/, { message: 'must be a cron expression of 5 (or 6, with seconds) fields, e.g. "30 2 * * *"' })
   RETENTION_SWEEP_CRON?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1000) RETENTION_SWEEP_INTERVAL_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10000) RETENTION_BATCH_SIZE?: number;
@@ -136,9 +130,21 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) RATE_LIMIT_CLIENT_PER_MINUTE?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) RATE_LIMIT_IP_PER_MINUTE?: number;
   // Floors from issue 4: brute-force limits may be tightened down to these, never below.
-  @IsOptional() @Transform(toInt) @IsInt() @Min(MIN_AUTH_FAILURES_PER_MINUTE, { message: `must be at least ${MIN_AUTH_FAILURES_PER_MINUTE} (failed authentications a minute per IP)` }) @Max(1_000_000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(MIN_AUTH_FAILURES_PER_MINUTE, {
+    message: `must be at least ${MIN_AUTH_FAILURES_PER_MINUTE} (failed authentications a minute per IP)`,
+  })
+  @Max(1_000_000)
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE?: number;
-  @IsOptional() @Transform(toInt) @IsInt() @Min(MIN_STK_PUSHES_PER_PHONE_PER_MINUTE, { message: `must be at least ${MIN_STK_PUSHES_PER_PHONE_PER_MINUTE} (STK pushes a minute per phone number)` }) @Max(1_000_000)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(MIN_STK_PUSHES_PER_PHONE_PER_MINUTE, {
+    message: `must be at least ${MIN_STK_PUSHES_PER_PHONE_PER_MINUTE} (STK pushes a minute per phone number)`,
+  })
+  @Max(1_000_000)
   RATE_LIMIT_STK_PUSHES_PER_PHONE_PER_MINUTE?: number;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) SIMULATOR_CALLBACK_DELAY_MS?: number;
@@ -165,9 +171,7 @@ export function validateEnv(raw: Record<string, string | undefined>): Environmen
   const env = plainToInstance(EnvironmentVariables, present, { excludeExtraneousValues: false });
   const errors = validateSync(env, { skipMissingProperties: false, whitelist: false });
   if (errors.length > 0) {
-    throw new ConfigValidationError(
-      errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`),
-    );
+    throw new ConfigValidationError(errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`));
   }
   return env;
 }

@@ -35,6 +35,10 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.db.pingCheck('database', { timeout: 2000 }), () => this.redis.isHealthy('redis'), ...this.queues.checks()]);
+    return this.health.check([
+      () => this.db.pingCheck('database', { timeout: 2000 }),
+      () => this.redis.isHealthy('redis'),
+      ...this.queues.checks(),
+    ]);
   }
 }

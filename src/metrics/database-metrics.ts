@@ -31,8 +31,12 @@ export class DatabaseMetrics {
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly keys: RedisKeys,
   ) {
-    this.payments = new CachedSnapshot(DATABASE_SNAPSHOT_TTL_MS, () => this.fleetShared('payments', () => repository.totalPaymentsByStatusAndType()));
-    this.payouts = new CachedSnapshot(DATABASE_SNAPSHOT_TTL_MS, () => this.fleetShared('payouts', () => repository.totalPayoutsByStatusAndKind()));
+    this.payments = new CachedSnapshot(DATABASE_SNAPSHOT_TTL_MS, () =>
+      this.fleetShared('payments', () => repository.totalPaymentsByStatusAndType()),
+    );
+    this.payouts = new CachedSnapshot(DATABASE_SNAPSHOT_TTL_MS, () =>
+      this.fleetShared('payouts', () => repository.totalPayoutsByStatusAndKind()),
+    );
     const registers = [metrics.registry];
 
     new Gauge({

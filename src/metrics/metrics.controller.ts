@@ -20,7 +20,10 @@ export class MetricsController {
   ) {}
 
   @Get()
-  async scrape(@Headers('authorization') authorization: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+  async scrape(
+    @Headers('authorization') authorization: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
     if (this.settings.token && !bearerTokenMatches(authorization, this.settings.token)) {
       throw new UnauthenticatedError('A valid metrics bearer token is required');
     }

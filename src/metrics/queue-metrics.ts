@@ -59,7 +59,9 @@ export class QueueMetrics implements OnApplicationBootstrap {
           workers.set(instance.worker.name, instance.worker);
         } catch (error) {
           // A processor registered by hand later (manualRegistration) has no Worker yet: unmeasured, not fatal.
-          this.logger.warn(`Failed jobs of ${String(wrapper.name)} are not counted: ${error instanceof Error ? error.message : String(error)}`);
+          this.logger.warn(
+            `Failed jobs of ${String(wrapper.name)} are not counted: ${error instanceof Error ? error.message : String(error)}`,
+          );
         }
       }
     }

@@ -44,7 +44,9 @@ export class WorkerMetricsServer implements OnApplicationBootstrap, OnApplicatio
       return;
     }
     if (this.settings.token && !bearerTokenMatches(request.headers.authorization, this.settings.token)) {
-      response.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('A valid metrics bearer token is required\n');
+      response
+        .writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' })
+        .end('A valid metrics bearer token is required\n');
       return;
     }
     try {

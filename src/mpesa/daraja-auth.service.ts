@@ -144,7 +144,13 @@ export class DarajaAuthService {
     } catch (error) {
       if (error instanceof DarajaError) throw error;
       const networkError = classifyNetworkError(error);
-      await this.record(endpoint, status, { error: networkError.message }, started, networkError.kind === DarajaErrorKind.NotSent ? 'network_error' : 'timeout');
+      await this.record(
+        endpoint,
+        status,
+        { error: networkError.message },
+        started,
+        networkError.kind === DarajaErrorKind.NotSent ? 'network_error' : 'timeout',
+      );
       // Fetching a token moves no money: any network failure is safe to retry.
       throw new DarajaError(DarajaErrorKind.System, `Daraja OAuth failed: ${networkError.message}`);
     }
@@ -172,7 +178,13 @@ export class DarajaAuthService {
     await this.redis.set(this.clockSkewKey, String(Math.round(midpoint - server)), 'EX', 86_400);
   }
 
-  private async record(endpoint: string, statusCode: number | null, response: unknown, started: number, outcome: 'ok' | 'daraja_error' | 'network_error' | 'timeout') {
+  private async record(
+    endpoint: string,
+    statusCode: number | null,
+    response: unknown,
+    started: number,
+    outcome: 'ok' | 'daraja_error' | 'network_error' | 'timeout',
+  ) {
     await this.observer
       ?.record({
         api: 'OAUTH',

@@ -144,7 +144,10 @@ export class DarajaCallBudgetService {
     try {
       reply = await this.script(op, priority, maxWaitMs);
     } catch (e) {
-      throw new DarajaError(DarajaErrorKind.NotSent, `Not sent: the Daraja call budget could not be read from Redis (${(e as Error)?.message ?? e})`);
+      throw new DarajaError(
+        DarajaErrorKind.NotSent,
+        `Not sent: the Daraja call budget could not be read from Redis (${(e as Error)?.message ?? e})`,
+      );
     }
     const [granted, waitUs, cooling] = reply;
     return { granted: granted === 1, waitUs: Number(waitUs), coolingDown: cooling === 1 };

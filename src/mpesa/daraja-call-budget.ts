@@ -43,7 +43,10 @@ export function budgetIntervals(settings: Pick<DarajaCallBudgetSettings, 'callsP
 }
 
 /** The calls per second the fleet may make now. */
-export function effectiveCallsPerSecond(settings: Pick<DarajaCallBudgetSettings, 'callsPerSecond' | 'cooldownRatePercent'>, coolingDown: boolean): number {
+export function effectiveCallsPerSecond(
+  settings: Pick<DarajaCallBudgetSettings, 'callsPerSecond' | 'cooldownRatePercent'>,
+  coolingDown: boolean,
+): number {
   const { normalUs, cooldownUs } = budgetIntervals(settings);
   return 1_000_000 / (coolingDown ? cooldownUs : normalUs);
 }
@@ -56,9 +59,7 @@ export interface BudgetAnswer {
 }
 
 export type BudgetStep =
-  | { action: 'send'; afterMs: number }
-  | { action: 'retry'; afterMs: number }
-  | { action: 'refuse'; reason: 'paused' | 'no_slot' };
+  { action: 'send'; afterMs: number } | { action: 'retry'; afterMs: number } | { action: 'refuse'; reason: 'paused' | 'no_slot' };
 
 /**
  * What a caller does with the script's answer, given how much of its maximum wait is left. A query that cannot get

@@ -41,11 +41,7 @@ export class DarajaError extends Error {
 
   /** Retrying cannot take money twice: Daraja certainly did not act on the request. */
   get retryable(): boolean {
-    return (
-      this.kind === DarajaErrorKind.Busy ||
-      this.kind === DarajaErrorKind.System ||
-      this.kind === DarajaErrorKind.NotSent
-    );
+    return this.kind === DarajaErrorKind.Busy || this.kind === DarajaErrorKind.System || this.kind === DarajaErrorKind.NotSent;
   }
 }
 
@@ -116,12 +112,19 @@ export function classifyDarajaError(httpStatus: number, body: unknown): DarajaEr
   if (INVALID_TOKEN.test(message)) kind = DarajaErrorKind.InvalidToken;
   else if (code === '500.001.1001' && STILL_PROCESSING.test(message)) kind = DarajaErrorKind.StillProcessing;
   // 429 is a gateway rate limit whatever the body (Apigee's SpikeArrest/Quota policies answer it): never processed.
-  else if ((code && BUSY_CODES.has(code)) || /spike ?arrest|quota|system is busy/i.test(message) || httpStatus === 429) kind = DarajaErrorKind.Busy;
+  else if ((code && BUSY_CODES.has(code)) || /spike ?arrest|quota|system is busy/i.test(message) || httpStatus === 429)
+    kind = DarajaErrorKind.Busy;
   else if (DUPLICATE.test(message)) kind = DarajaErrorKind.Rejected;
   else if (code === '500.001.1001') kind = DarajaErrorKind.Rejected;
   else if (httpStatus >= 500) kind = DarajaErrorKind.System;
   else kind = DarajaErrorKind.Rejected;
-  return new DarajaError(kind, message, httpStatus, code, code === '500.001.1001' && SUBSCRIBER_LOCKED.test(message) ? 'subscriber_busy' : undefined);
+  return new DarajaError(
+    kind,
+    message,
+    httpStatus,
+    code,
+    code === '500.001.1001' && SUBSCRIBER_LOCKED.test(message) ? 'subscriber_busy' : undefined,
+  );
 }
 
 /** Turns a fetch failure into NotSent (connection never made) or OutcomeUnknown (it may have arrived). */

@@ -83,8 +83,7 @@ export interface TransactionStatusInput {
 }
 
 export type StkQueryResult =
-  | { state: 'pending'; raw: unknown }
-  | { state: 'settled'; resultCode: string; resultDesc: string; raw: StkQueryResponse };
+  { state: 'pending'; raw: unknown } | { state: 'settled'; resultCode: string; resultDesc: string; raw: StkQueryResponse };
 
 /** Only characters Daraja is known to accept in prompts (special characters break requests: reference §2.1). */
 export function sanitizeDarajaText(text: string, max: number): string {
@@ -140,9 +139,20 @@ export class DarajaClient {
       AccountReference: sanitizeDarajaText(input.accountReference, ACCOUNT_REFERENCE_MAX),
       TransactionDesc: sanitizeDarajaText(input.transactionDesc, TRANSACTION_DESC_MAX),
     };
-    const response = await this.post<StkPushResponse>('STK_PUSH', '/mpesa/stkpush/v1/processrequest', body, context, (r) => r?.CheckoutRequestID);
+    const response = await this.post<StkPushResponse>(
+      'STK_PUSH',
+      '/mpesa/stkpush/v1/processrequest',
+      body,
+      context,
+      (r) => r?.CheckoutRequestID,
+    );
     if (String(response.ResponseCode) !== '0') {
-      throw new DarajaError(DarajaErrorKind.Rejected, response.ResponseDescription || `ResponseCode ${response.ResponseCode}`, 200, String(response.ResponseCode));
+      throw new DarajaError(
+        DarajaErrorKind.Rejected,
+        response.ResponseDescription || `ResponseCode ${response.ResponseCode}`,
+        200,
+        String(response.ResponseCode),
+      );
     }
     return response;
   }
@@ -156,13 +166,20 @@ export class DarajaClient {
       CheckoutRequestID: checkoutRequestId,
     };
     try {
-      const raw = await this.post<StkQueryResponse>('STK_QUERY', '/mpesa/stkpushquery/v1/query', body, { ...context }, () => checkoutRequestId);
+      const raw = await this.post<StkQueryResponse>(
+        'STK_QUERY',
+        '/mpesa/stkpushquery/v1/query',
+        body,
+        { ...context },
+        () => checkoutRequestId,
+      );
       const resultCode = normalizeResultCode(raw.ResultCode);
       if (resultCode === undefined) return { state: 'pending', raw };
       return { state: 'settled', resultCode, resultDesc: cleanResultDesc(raw.ResultDesc) ?? '', raw };
     } catch (error) {
       // "The transaction is being processed" is Daraja's way of saying pending (reference §4).
-      if (error instanceof DarajaError && error.kind === DarajaErrorKind.StillProcessing) return { state: 'pending', raw: { errorMessage: error.message } };
+      if (error instanceof DarajaError && error.kind === DarajaErrorKind.StillProcessing)
+        return { state: 'pending', raw: { errorMessage: error.message } };
       throw error;
     }
   }
@@ -174,8 +191,10 @@ export class DarajaClient {
    */
   async b2cPayment(input: B2cPaymentInput, context: DarajaCallContext = {}): Promise<AsyncRequestAccepted> {
     // Refused before anything is sent (a definite, final refusal): a malformed number could be someone else's.
-    if (!/^254[17]\d{8}$/.test(input.phone)) throw new DarajaError(DarajaErrorKind.Rejected, 'B2C not sent: the phone is not a 2547XXXXXXXX / 2541XXXXXXXX MSISDN');
-    if (!Number.isInteger(input.amount) || input.amount <= 0) throw new DarajaError(DarajaErrorKind.Rejected, 'B2C not sent: the amount must be whole shillings');
+    if (!/^254[17]\d{8}$/.test(input.phone))
+      throw new DarajaError(DarajaErrorKind.Rejected, 'B2C not sent: the phone is not a 2547XXXXXXXX / 2541XXXXXXXX MSISDN');
+    if (!Number.isInteger(input.amount) || input.amount <= 0)
+      throw new DarajaError(DarajaErrorKind.Rejected, 'B2C not sent: the amount must be whole shillings');
     const v3 = this.settings.b2cApiVersion === 'v3';
     const body: B2cPaymentRequest = {
       ...(v3 ? { OriginatorConversationID: input.originatorConversationId } : {}),
@@ -191,7 +210,13 @@ export class DarajaClient {
       ...(occasion(input.occasion) ? { Occassion: occasion(input.occasion) } : {}),
     };
     const path = v3 ? '/mpesa/b2c/v3/paymentrequest' : '/mpesa/b2c/v1/paymentrequest';
-    return this.initiatorCall('B2C', path, body, context, (r) => r?.OriginatorConversationID ?? (v3 ? input.originatorConversationId : undefined));
+    return this.initiatorCall(
+      'B2C',
+      path,
+      body,
+      context,
+      (r) => r?.OriginatorConversationID ?? (v3 ? input.originatorConversationId : undefined),
+    );
   }
 
   /** Account Balance of the B2C shortcode (reference §6); the balances arrive on the ResultURL. */
@@ -233,7 +258,10 @@ export class DarajaClient {
    */
   async transactionStatus(input: TransactionStatusInput, context: DarajaCallContext = {}): Promise<AsyncRequestAccepted> {
     if (!input.transactionId && !input.originatorConversationId) {
-      throw new DarajaError(DarajaErrorKind.Rejected, 'Transaction Status not sent: it needs a transactionId or an originatorConversationId');
+      throw new DarajaError(
+        DarajaErrorKind.Rejected,
+        'Transaction Status not sent: it needs a transactionId or an originatorConversationId',
+      );
     }
     const body: TransactionStatusRequest = {
       Initiator: this.credentials.initiatorName(),
@@ -263,7 +291,12 @@ export class DarajaClient {
   ): Promise<AsyncRequestAccepted> {
     const response = await this.post<AsyncRequestAccepted>(api, path, body, context, transactionIdOf);
     if (String(response.ResponseCode) !== '0') {
-      throw new DarajaError(DarajaErrorKind.Rejected, response.ResponseDescription || `ResponseCode ${response.ResponseCode}`, 200, String(response.ResponseCode));
+      throw new DarajaError(
+        DarajaErrorKind.Rejected,
+        response.ResponseDescription || `ResponseCode ${response.ResponseCode}`,
+        200,
+        String(response.ResponseCode),
+      );
     }
     return response;
   }
@@ -315,12 +348,32 @@ export class DarajaClient {
         const error = classifyDarajaError(status, parsed);
         // Spike arrest / quota: the whole fleet slows down; this caller still gets Busy and its job backs off.
         if (error.kind === DarajaErrorKind.Busy) await this.budget.reportRateLimited(api, error);
-        await this.record({ api, path, body, parsed, status, started, outcome: 'daraja_error', context, transactionId: transactionIdOf(undefined) });
+        await this.record({
+          api,
+          path,
+          body,
+          parsed,
+          status,
+          started,
+          outcome: 'daraja_error',
+          context,
+          transactionId: transactionIdOf(undefined),
+        });
         throw error;
       }
       if (!parsed || typeof parsed !== 'object') {
         // A 200 that is not JSON (a WAF or portal page): we cannot tell whether the request was acted on.
-        await this.record({ api, path, body, parsed, status, started, outcome: 'daraja_error', context, transactionId: transactionIdOf(undefined) });
+        await this.record({
+          api,
+          path,
+          body,
+          parsed,
+          status,
+          started,
+          outcome: 'daraja_error',
+          context,
+          transactionId: transactionIdOf(undefined),
+        });
         throw new DarajaError(DarajaErrorKind.OutcomeUnknown, `Daraja answered HTTP ${status} without JSON`, status);
       }
       await this.record({ api, path, body, parsed, status, started, outcome: 'ok', context, transactionId: transactionIdOf(parsed as T) });

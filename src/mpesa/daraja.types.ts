@@ -198,4 +198,3 @@ export interface DarajaCallContext {
 export interface DarajaCallObserver {
   record(call: DarajaCallRecord): Promise<void>;
 }
-

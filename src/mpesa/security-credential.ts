@@ -75,7 +75,9 @@ const CN = /(?:^|\n)CN=([^\n]*)/;
 export function certificateInfo(cert: string | Buffer | X509Certificate): CertificateInfo {
   const x509 = cert instanceof X509Certificate ? cert : new X509Certificate(cert);
   const key = x509.publicKey;
-  const spkiSha256 = createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+  const spkiSha256 = createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
   const subjectAltNames = (x509.subjectAltName ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -173,22 +175,25 @@ export function loadCertificate(path: string): LoadedCertificate {
     raw = readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new DarajaConfigurationError(`Cannot read the SecurityCredential certificate ${path} (${code}): set MPESA_CERTIFICATE_PATH to Safaricom's certificate for this environment`, [
-      'MPESA_CERTIFICATE_PATH',
-    ]);
+    throw new DarajaConfigurationError(
+      `Cannot read the SecurityCredential certificate ${path} (${code}): set MPESA_CERTIFICATE_PATH to Safaricom's certificate for this environment`,
+      ['MPESA_CERTIFICATE_PATH'],
+    );
   }
   try {
     const x509 = new X509Certificate(raw);
     return { path, x509, info: certificateInfo(x509) };
   } catch (error) {
-    throw new DarajaConfigurationError(`${path} is not an X.509 certificate (${(error as Error).message}): set MPESA_CERTIFICATE_PATH to the .cer file from the Daraja portal`, [
-      'MPESA_CERTIFICATE_PATH',
-    ]);
+    throw new DarajaConfigurationError(
+      `${path} is not an X.509 certificate (${(error as Error).message}): set MPESA_CERTIFICATE_PATH to the .cer file from the Daraja portal`,
+      ['MPESA_CERTIFICATE_PATH'],
+    );
   }
 }
 
 /** Where the SecurityCredential comes from, for logs and the preflight (never the value). */
-export type CredentialSource = 'MPESA_SECURITY_CREDENTIAL' | 'MPESA_SECURITY_CREDENTIAL (plain password)' | 'MPESA_INITIATOR_PASSWORD' | 'none';
+export type CredentialSource =
+  'MPESA_SECURITY_CREDENTIAL' | 'MPESA_SECURITY_CREDENTIAL (plain password)' | 'MPESA_INITIATOR_PASSWORD' | 'none';
 
 /**
  * The initiator name and SecurityCredential for B2C, Account Balance, Reversal and Transaction Status. Missing

@@ -19,15 +19,34 @@ function factsOf<E extends ClientEvent>(event: E, payload: object): ClientEventF
   switch (event) {
     case 'payment.received': {
       const p = payload as PaymentClientPayload;
-      return { amount: p.amount, currency: p.currency, receipt: p.receipt, reference: p.reference, paidAt: p.paidAt ?? '' } as ClientEventFacts[E];
+      return {
+        amount: p.amount,
+        currency: p.currency,
+        receipt: p.receipt,
+        reference: p.reference,
+        paidAt: p.paidAt ?? '',
+      } as ClientEventFacts[E];
     }
     case 'payment.failed': {
       const p = payload as PaymentClientPayload;
-      return { amount: p.amount, currency: p.currency, reference: p.reference, status: p.status, resultCode: p.resultCode, failedAt: p.failedAt ?? '' } as ClientEventFacts[E];
+      return {
+        amount: p.amount,
+        currency: p.currency,
+        reference: p.reference,
+        status: p.status,
+        resultCode: p.resultCode,
+        failedAt: p.failedAt ?? '',
+      } as ClientEventFacts[E];
     }
     case 'refund.sent': {
       const p = payload as RefundClientPayload;
-      return { amount: p.amount, currency: p.currency, receipt: p.receipt, reference: p.reference, sentAt: p.sentAt } as ClientEventFacts[E];
+      return {
+        amount: p.amount,
+        currency: p.currency,
+        receipt: p.receipt,
+        reference: p.reference,
+        sentAt: p.sentAt,
+      } as ClientEventFacts[E];
     }
     default:
       throw new UnrecoverableError(`No template for client event ${String(event)}`);
@@ -62,16 +81,23 @@ export class ClientDeliveryService {
     if (isOperatorEvent(notification.event)) {
       if (this.alerts.emailTo.length === 0) return this.skip(notificationId, 'ALERT_EMAIL_TO is not configured');
       const to = this.alerts.emailTo.join(', ');
-      return this.attempt(notificationId, attempt, isFinalAttempt, channel, to, () => this.email.send({ to, ...renderOperatorEmail(notification.event, notification.payload as Record<string, unknown>) }));
+      return this.attempt(notificationId, attempt, isFinalAttempt, channel, to, () =>
+        this.email.send({ to, ...renderOperatorEmail(notification.event, notification.payload as Record<string, unknown>) }),
+      );
     }
     const contact = await this.contacts.forEvent(event, notification.subjectId);
     const address = channel === NotificationChannel.Email ? contact?.email : contact?.phone;
     if (!contact || !address) {
       // Anonymised since, or the subject is gone: there is no one to write to, and there never will be.
-      return this.skip(notificationId, `No ${channel === NotificationChannel.Email ? 'email address' : 'phone number'} on record for ${notification.subjectId}`);
+      return this.skip(
+        notificationId,
+        `No ${channel === NotificationChannel.Email ? 'email address' : 'phone number'} on record for ${notification.subjectId}`,
+      );
     }
 
-    return this.attempt(notificationId, attempt, isFinalAttempt, channel, address, () => this.send(channel, event, notification.payload, address, contact));
+    return this.attempt(notificationId, attempt, isFinalAttempt, channel, address, () =>
+      this.send(channel, event, notification.payload, address, contact),
+    );
   }
 
   /** One send through a channel, recorded as an attempt; the notification ends delivered, failed, or stays for a retry. */
@@ -107,7 +133,13 @@ export class ClientDeliveryService {
     throw failure.permanent ? new UnrecoverableError(message) : new Error(message);
   }
 
-  private async send(channel: NotificationChannel.Email | NotificationChannel.Sms, event: ClientEvent, payload: object, address: string, contact: ClientContact) {
+  private async send(
+    channel: NotificationChannel.Email | NotificationChannel.Sms,
+    event: ClientEvent,
+    payload: object,
+    address: string,
+    contact: ClientContact,
+  ) {
     const facts = factsOf(event, payload);
     if (channel === NotificationChannel.Email) return this.email.send({ to: address, ...renderEmail(event, facts, contact.name) });
     return this.sms.send(address, renderSms(event, facts, contact.name));

@@ -23,10 +23,16 @@ export interface ClientChannelsState {
  * only when the client gave an address, and `skipped` (with the reason) for a channel that is not configured,
  * so the record of what was (not) sent exists either way.
  */
-export function planClientNotifications(state: ClientChannelsState, event: ClientNotificationEventName, hasEmail: boolean): ClientOutboxRow[] {
+export function planClientNotifications(
+  state: ClientChannelsState,
+  event: ClientNotificationEventName,
+  hasEmail: boolean,
+): ClientOutboxRow[] {
   if (!state.clientEvents.includes(event)) return [];
   const row = (channel: ClientChannel, off: string | undefined): ClientOutboxRow =>
-    off ? { channel, event, status: NotificationStatus.Skipped, last_error: off } : { channel, event, status: NotificationStatus.Pending, last_error: null };
+    off
+      ? { channel, event, status: NotificationStatus.Skipped, last_error: off }
+      : { channel, event, status: NotificationStatus.Pending, last_error: null };
   return [...(hasEmail ? [row(NotificationChannel.Email, state.emailOff)] : []), row(NotificationChannel.Sms, state.smsOff)];
 }
 

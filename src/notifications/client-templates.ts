@@ -142,14 +142,18 @@ function partsFor<E extends ClientEvent>(event: E, facts: ClientEventFacts[E]): 
       const reason = failureReason(f.resultCode, f.status);
       return {
         subject: `Payment not completed: ${amount}`,
-        lines: [`Your M-Pesa payment of ${amount} (ref ${f.reference}) did not go through: ${reason}.`, 'No money was taken. You can try again.'],
+        lines: [
+          `Your M-Pesa payment of ${amount} (ref ${f.reference}) did not go through: ${reason}.`,
+          'No money was taken. You can try again.',
+        ],
         rows: [
           ['Amount', amount],
           ['Reference', f.reference],
           ['Reason', reason],
           ['Date', formatKenyaTime(f.failedAt)],
         ],
-        sms: (name) => `${name ? `${name}, your` : 'Your'} payment of ${amount} (ref ${f.reference}) did not go through: ${reason}. No money was taken. ${SIGNATURE}`,
+        sms: (name) =>
+          `${name ? `${name}, your` : 'Your'} payment of ${amount} (ref ${f.reference}) did not go through: ${reason}. No money was taken. ${SIGNATURE}`,
       };
     }
     case 'refund.sent': {

@@ -29,7 +29,11 @@ export class NotificationsModule {
     if (existing) return existing;
     const module: DynamicModule = {
       module: NotificationsModule,
-      imports: [DatabaseModule, TypeOrmModule.forFeature([Notification, NotificationAttempt]), BullModule.registerQueue({ name: NOTIFICATIONS_QUEUE })],
+      imports: [
+        DatabaseModule,
+        TypeOrmModule.forFeature([Notification, NotificationAttempt]),
+        BullModule.registerQueue({ name: NOTIFICATIONS_QUEUE }),
+      ],
       providers: [
         NotificationsRepository,
         NotificationsService,

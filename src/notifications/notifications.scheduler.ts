@@ -4,7 +4,13 @@ import { ConfigType } from '@nestjs/config';
 import { Queue } from 'bullmq';
 import { RecurringJobs } from '../common/queues/recurring-jobs';
 import { workerConfig } from '../config/configuration';
-import { NOTIFICATION_JOB_DEFAULTS, NOTIFICATIONS_QUEUE, NotificationJob, OUTBOX_SCHEDULER_REFRESH_MS, OUTBOX_SWEEP_SCHEDULER_ID } from './notification-jobs';
+import {
+  NOTIFICATION_JOB_DEFAULTS,
+  NOTIFICATIONS_QUEUE,
+  NotificationJob,
+  OUTBOX_SCHEDULER_REFRESH_MS,
+  OUTBOX_SWEEP_SCHEDULER_ID,
+} from './notification-jobs';
 
 /** The outbox sweep, once per SWEEP_INTERVAL_MS for the whole fleet. */
 @Injectable()

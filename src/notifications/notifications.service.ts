@@ -46,7 +46,14 @@ export class NotificationsService {
   webhook(event: string, subjectId: string, payload: object): NewNotification {
     return this.settings.webhookUrl
       ? { channel: NotificationChannel.Webhook, event, subjectId, payload, status: NotificationStatus.Pending, lastError: null }
-      : { channel: NotificationChannel.Webhook, event, subjectId, payload, status: NotificationStatus.Skipped, lastError: 'WEBHOOK_URL is not configured' };
+      : {
+          channel: NotificationChannel.Webhook,
+          event,
+          subjectId,
+          payload,
+          status: NotificationStatus.Skipped,
+          lastError: 'WEBHOOK_URL is not configured',
+        };
   }
 
   /**
@@ -125,7 +132,12 @@ export class NotificationsService {
   /** One webhook delivery attempt; throws on failure so that BullMQ backs off and retries. */
   async deliver(notificationId: string, attempt: number, isFinalAttempt: boolean): Promise<DeliveryResult> {
     const notification = await this.repository.findById(notificationId);
-    if (!notification || notification.status !== NotificationStatus.Pending || (notification.channel as NotificationChannel) !== NotificationChannel.Webhook) return 'already_final';
+    if (
+      !notification ||
+      notification.status !== NotificationStatus.Pending ||
+      (notification.channel as NotificationChannel) !== NotificationChannel.Webhook
+    )
+      return 'already_final';
     if (!this.settings.webhookUrl) {
       await this.repository.markSkipped(notificationId, 'WEBHOOK_URL is not configured');
       return 'skipped';
@@ -157,7 +169,14 @@ export class NotificationsService {
     } catch (e) {
       error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     }
-    await this.repository.recordAttempt({ notificationId, attempt, statusCode, error, durationMs: Date.now() - started, final: isFinalAttempt });
+    await this.repository.recordAttempt({
+      notificationId,
+      attempt,
+      statusCode,
+      error,
+      durationMs: Date.now() - started,
+      final: isFinalAttempt,
+    });
     if (error !== null) throw new Error(`Webhook delivery ${notificationId} failed: ${error}`);
     return 'delivered';
   }

@@ -32,7 +32,12 @@ export class PaymentAdjustments {
     if (!refunded) return;
     await this.audit.record(
       actor,
-      { action: `payment.${refunded.status}`, entityType: 'payment', entityId: paymentId, after: { status: refunded.status, refundedAmount: refunded.refundedAmount, payoutId } },
+      {
+        action: `payment.${refunded.status}`,
+        entityType: 'payment',
+        entityId: paymentId,
+        after: { status: refunded.status, refundedAmount: refunded.refundedAmount, payoutId },
+      },
       tx,
     );
   }

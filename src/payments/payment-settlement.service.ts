@@ -54,7 +54,12 @@ export class PaymentSettlementService {
    * Settles a pending payment: the guarded UPDATE, its audit event, its outbox rows and (for a callback) the
    * callback's transaction-log row are one statement; the notification jobs are queued after it committed.
    */
-  async settle(paymentOrId: Payment | string, change: SettlementChange, actor: Actor, callbackLog?: InboundCallbackLog): Promise<SettleResult> {
+  async settle(
+    paymentOrId: Payment | string,
+    change: SettlementChange,
+    actor: Actor,
+    callbackLog?: InboundCallbackLog,
+  ): Promise<SettleResult> {
     if (!canTransition(PaymentStatus.Pending, change.to)) throw new Error(`Illegal transition pending -> ${change.to}`);
     const payment = typeof paymentOrId === 'string' ? await this.payments.findById(paymentOrId) : paymentOrId;
     if (!payment) return 'already_settled';
@@ -64,7 +69,11 @@ export class PaymentSettlementService {
     // have paid, and "no money was taken" would invite a second payment. A late success is reconciled by a person.
     const tellClient = !(change.to === PaymentStatus.Timeout && !change.resultCode);
     const outbox = [
-      this.notifications.webhook(event, payment.id, paymentWebhookPayload(settled, maskPhone(this.crypto.decrypt(payment.phoneNumberEncrypted)))),
+      this.notifications.webhook(
+        event,
+        payment.id,
+        paymentWebhookPayload(settled, maskPhone(this.crypto.decrypt(payment.phoneNumberEncrypted))),
+      ),
       ...(tellClient
         ? this.notifications.forClient(
             change.to === PaymentStatus.Completed ? 'payment.received' : 'payment.failed',
@@ -77,7 +86,15 @@ export class PaymentSettlementService {
     const effects: Effects = {
       audit: this.audit.insertSql(
         actor,
-        [{ action: event, entityType: 'payment', entityId: payment.id, before: { status: PaymentStatus.Pending }, after: settlementAuditAfter(settled) }],
+        [
+          {
+            action: event,
+            entityType: 'payment',
+            entityId: payment.id,
+            before: { status: PaymentStatus.Pending },
+            after: settlementAuditAfter(settled),
+          },
+        ],
         IF_CHANGED,
       ),
       outbox: this.notifications.insertSql(outbox, IF_CHANGED),
@@ -87,7 +104,9 @@ export class PaymentSettlementService {
     if (!changed) return 'already_settled';
     // Only the process whose UPDATE changed the row counts it: a settlement is counted once across replicas.
     this.metrics.paymentSettled(change.settledBy, change.to, payment.initiatedAt);
-    this.logger.log(`Payment ${payment.id} ${change.to} (settled by ${change.settledBy}${change.resultCode ? `, ResultCode ${change.resultCode}` : ''})`);
+    this.logger.log(
+      `Payment ${payment.id} ${change.to} (settled by ${change.settledBy}${change.resultCode ? `, ResultCode ${change.resultCode}` : ''})`,
+    );
     await this.notifications.dispatch(changed.effects.outbox as Parameters<NotificationsService['dispatch']>[0]);
     return 'applied';
   }
@@ -96,7 +115,13 @@ export class PaymentSettlementService {
    * Applies an authenticated, well-formed STK callback to its payment. Duplicates change nothing; a success
    * whose amount or phone does not match ours is flagged for a person instead of completing the payment.
    */
-  async applyStkCallback(payment: Payment, callback: ParsedStkCallback, rawPayload: unknown, actor: Actor, callbackLog: InboundCallbackLog): Promise<CallbackResult> {
+  async applyStkCallback(
+    payment: Payment,
+    callback: ParsedStkCallback,
+    rawPayload: unknown,
+    actor: Actor,
+    callbackLog: InboundCallbackLog,
+  ): Promise<CallbackResult> {
     const status = this.statusForResultCode(callback.resultCode);
     if (payment.status !== PaymentStatus.Pending) {
       if (payment.status === PaymentStatus.Completed && status === PaymentStatus.Completed && !payment.mpesaReceiptNumber) {
@@ -105,7 +130,13 @@ export class PaymentSettlementService {
       }
       if (payment.status === PaymentStatus.Timeout && status === PaymentStatus.Completed) {
         // Money moved after we gave up on it: a person must reconcile (complete it or refund it).
-        await this.flag(payment, 'paid_after_timeout', rawPayload, `Success callback (receipt ${callback.receiptNumber}) arrived after the payment timed out`, actor);
+        await this.flag(
+          payment,
+          'paid_after_timeout',
+          rawPayload,
+          `Success callback (receipt ${callback.receiptNumber}) arrived after the payment timed out`,
+          actor,
+        );
         return 'flagged';
       }
       return 'duplicate';
@@ -137,14 +168,25 @@ export class PaymentSettlementService {
       return result === 'applied' ? 'applied' : 'duplicate';
     } catch (error) {
       if (isUniqueViolation(error, UNIQUE_RECEIPT)) {
-        await this.flag(payment, 'duplicate_receipt', rawPayload, `Receipt ${callback.receiptNumber} already belongs to another payment`, actor);
+        await this.flag(
+          payment,
+          'duplicate_receipt',
+          rawPayload,
+          `Receipt ${callback.receiptNumber} already belongs to another payment`,
+          actor,
+        );
         return 'flagged';
       }
       throw error;
     }
   }
 
-  private async recordLateReceipt(payment: Payment, callback: ParsedStkCallback, rawPayload: unknown, actor: Actor): Promise<CallbackResult> {
+  private async recordLateReceipt(
+    payment: Payment,
+    callback: ParsedStkCallback,
+    rawPayload: unknown,
+    actor: Actor,
+  ): Promise<CallbackResult> {
     const mismatch = this.findMismatch(payment, callback);
     if (mismatch) {
       await this.flag(payment, mismatch.reason, rawPayload, mismatch.detail, actor);
@@ -152,7 +194,15 @@ export class PaymentSettlementService {
     }
     try {
       const recorded = await this.db.transaction(async (tx) => {
-        if (!(await this.payments.recordReceipt(tx, payment.id, callback.receiptNumber as string, callback.transactionDate ?? null, redact(rawPayload)))) {
+        if (
+          !(await this.payments.recordReceipt(
+            tx,
+            payment.id,
+            callback.receiptNumber as string,
+            callback.transactionDate ?? null,
+            redact(rawPayload),
+          ))
+        ) {
           return false;
         }
         await this.audit.record(
@@ -171,7 +221,13 @@ export class PaymentSettlementService {
       return recorded ? 'receipt_recorded' : 'duplicate';
     } catch (error) {
       if (isUniqueViolation(error, UNIQUE_RECEIPT)) {
-        await this.flag(payment, 'duplicate_receipt', rawPayload, `Receipt ${callback.receiptNumber} already belongs to another payment`, actor);
+        await this.flag(
+          payment,
+          'duplicate_receipt',
+          rawPayload,
+          `Receipt ${callback.receiptNumber} already belongs to another payment`,
+          actor,
+        );
         return 'flagged';
       }
       throw error;
@@ -180,7 +236,10 @@ export class PaymentSettlementService {
 
   private findMismatch(payment: Payment, callback: ParsedStkCallback): { reason: string; detail: string } | undefined {
     if (callback.amount !== payment.amount) {
-      return { reason: 'callback_amount_mismatch', detail: `Callback amount ${callback.amount} differs from the payment's ${payment.amount}` };
+      return {
+        reason: 'callback_amount_mismatch',
+        detail: `Callback amount ${callback.amount} differs from the payment's ${payment.amount}`,
+      };
     }
     if (callback.phoneNumber !== undefined) {
       const phone = normalizeKenyanPhone(callback.phoneNumber);

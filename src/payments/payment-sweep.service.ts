@@ -82,7 +82,12 @@ export class PaymentSweepService {
       const status = this.settlement.statusForResultCode(result.resultCode);
       await this.settlement.settle(
         payment.id,
-        { to: status as SettlementChange['to'], settledBy: SettledBy.StatusQuery, resultCode: result.resultCode, resultDesc: result.resultDesc },
+        {
+          to: status as SettlementChange['to'],
+          settledBy: SettledBy.StatusQuery,
+          resultCode: result.resultCode,
+          resultDesc: result.resultDesc,
+        },
         SYSTEM_ACTOR,
       );
       return 'settled';

@@ -40,7 +40,8 @@ export class Payment {
    * then hold the masked value, so readers still decrypt, but no refund can be sent to it.
    */
   @Column({ name: 'personal_data_masked_at', type: 'timestamptz', nullable: true }) personalDataMaskedAt: Date | null;
-  @Column({ name: 'personal_data_masked_by', type: 'varchar', length: 16, nullable: true }) personalDataMaskedBy: PersonalDataMasking | null;
+  @Column({ name: 'personal_data_masked_by', type: 'varchar', length: 16, nullable: true })
+  personalDataMaskedBy: PersonalDataMasking | null;
   @Column({ name: 'account_reference', type: 'varchar', length: 12 }) accountReference: string;
   @Column({ name: 'transaction_desc', type: 'varchar', length: 13 }) transactionDesc: string;
 

@@ -53,7 +53,8 @@ export class PaymentsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<unknown> {
-    const push = async () => pushAnswer(await this.stkPush.initiate(user, dto, { idempotencyKey: key, requestId: String(request.id), ipAddress: request.ip }));
+    const push = async () =>
+      pushAnswer(await this.stkPush.initiate(user, dto, { idempotencyKey: key, requestId: String(request.id), ipAddress: request.ip }));
     const answer = key
       ? await this.idempotency.run(user.id, key, requestFingerprint('POST /api/payments/stk-push', dto), push, async () => {
           const payment = await this.payments.findByIdempotencyKey(user.id, key);
@@ -110,7 +111,13 @@ function pushAnswer(outcome: PushOutcome): Answer {
         body: {
           success: true,
           message: 'M-Pesa is temporarily unavailable; the STK Push is queued for retry',
-          data: { paymentId: outcome.paymentId, status: PaymentStatus.Pending, checkoutRequestID: null, merchantRequestID: null, customerMessage: null },
+          data: {
+            paymentId: outcome.paymentId,
+            status: PaymentStatus.Pending,
+            checkoutRequestID: null,
+            merchantRequestID: null,
+            customerMessage: null,
+          },
         },
       };
     case 'sent_unconfirmed':

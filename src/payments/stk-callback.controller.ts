@@ -25,7 +25,12 @@ export class StkCallbackController {
   @ApiResponse({ status: 200, type: DarajaAckDto })
   @ApiResponse({ status: 400, description: 'Malformed payload; nothing changed', type: ErrorResponseDto })
   @ApiResponse({ status: 403, description: 'Forged: bad token or source IP; nothing changed', type: ErrorResponseDto })
-  stkCallback(@Query('pid') paymentId: unknown, @Query('token') token: unknown, @Body() body: unknown, @Req() request: FastifyRequest): Promise<DarajaAck> {
+  stkCallback(
+    @Query('pid') paymentId: unknown,
+    @Query('token') token: unknown,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+  ): Promise<DarajaAck> {
     return this.callbacks.handle(
       {
         kind: 'stk',

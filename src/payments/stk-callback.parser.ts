@@ -27,8 +27,10 @@ export function parseStkCallback(body: unknown): ParseResult {
   const callback = (body as Partial<StkCallbackPayload> | undefined)?.Body?.stkCallback;
   if (!callback || typeof callback !== 'object') return { ok: false, reason: 'Body.stkCallback is missing' };
   const { MerchantRequestID, CheckoutRequestID, ResultCode, ResultDesc, CallbackMetadata } = callback;
-  if (typeof CheckoutRequestID !== 'string' || !ID.test(CheckoutRequestID)) return { ok: false, reason: 'CheckoutRequestID is missing or malformed' };
-  if (typeof MerchantRequestID !== 'string' || !ID.test(MerchantRequestID)) return { ok: false, reason: 'MerchantRequestID is missing or malformed' };
+  if (typeof CheckoutRequestID !== 'string' || !ID.test(CheckoutRequestID))
+    return { ok: false, reason: 'CheckoutRequestID is missing or malformed' };
+  if (typeof MerchantRequestID !== 'string' || !ID.test(MerchantRequestID))
+    return { ok: false, reason: 'MerchantRequestID is missing or malformed' };
   const resultCode = normalizeResultCode(ResultCode);
   if (resultCode === undefined || resultCode.length > 32) return { ok: false, reason: 'ResultCode is missing' };
   const value: ParsedStkCallback = {

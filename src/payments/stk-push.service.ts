@@ -67,7 +67,10 @@ export class StkPushService {
     if (!phone) throw new AppError(ErrorCode.VALIDATION, 'phoneNumber is not a valid Safaricom number');
     const id = randomUUID();
     const phoneHash = this.crypto.lookupHash(phone);
-    const accountReference = sanitizeDarajaText(dto.accountReference ?? `LP${id.replace(/-/g, '').slice(0, 10).toUpperCase()}`, ACCOUNT_REFERENCE_MAX);
+    const accountReference = sanitizeDarajaText(
+      dto.accountReference ?? `LP${id.replace(/-/g, '').slice(0, 10).toUpperCase()}`,
+      ACCOUNT_REFERENCE_MAX,
+    );
     const transactionDesc = sanitizeDarajaText(dto.description, TRANSACTION_DESC_MAX) || TYPE_LABELS[dto.paymentType];
     const actor: Actor = { type: 'user', id: user.id, ipAddress: ctx.ipAddress, requestId: ctx.requestId };
     const payment: NewPayment = {
@@ -94,14 +97,22 @@ export class StkPushService {
     try {
       const initiated = { status: PaymentStatus.Pending, amount: dto.amount, paymentType: dto.paymentType, phoneNumber: maskPhone(phone) };
       await this.payments.insert(payment, {
-        audit: this.audit.insertSql(actor, [{ action: 'payment.initiated', entityType: 'payment', entityId: id, after: initiated }], IF_CHANGED),
+        audit: this.audit.insertSql(
+          actor,
+          [{ action: 'payment.initiated', entityType: 'payment', entityId: id, after: initiated }],
+          IF_CHANGED,
+        ),
       });
     } catch (error) {
       if (isUniqueViolation(error, ONE_PENDING_PER_PHONE)) {
         const pending = await this.payments.findPendingByPhoneHash(phoneHash);
-        throw new AppError(ErrorCode.PAYMENT_PENDING_FOR_PHONE, 'A payment to this phone number is already pending; wait for it to finish', {
-          paymentId: pending?.id ?? null,
-        });
+        throw new AppError(
+          ErrorCode.PAYMENT_PENDING_FOR_PHONE,
+          'A payment to this phone number is already pending; wait for it to finish',
+          {
+            paymentId: pending?.id ?? null,
+          },
+        );
       }
       throw error;
     }

@@ -70,16 +70,22 @@ export class PayoutRequestsService {
     const payout = await this.db.transaction(async (tx) => {
       const payment = await this.payments.lockForMoneyOut(tx, paymentId);
       if (!payment) throw new NotFoundError('Payment');
-      if (payment.personalDataMaskedAt) throw personalDataMaskedError('payment', payment.personalDataMaskedBy, payment.personalDataMaskedAt);
+      if (payment.personalDataMaskedAt)
+        throw personalDataMaskedError('payment', payment.personalDataMaskedBy, payment.personalDataMaskedAt);
       if (!(REFUNDABLE_STATUSES as readonly PaymentStatus[]).includes(payment.status)) {
         throw new AppError(ErrorCode.CONFLICT, `Only a completed payment can be refunded; this one is ${payment.status}`);
       }
-      if (await this.reversals.findBlocking(tx, paymentId)) throw new AppError(ErrorCode.CONFLICT, 'This payment has a reversal; it cannot also be refunded');
+      if (await this.reversals.findBlocking(tx, paymentId))
+        throw new AppError(ErrorCode.CONFLICT, 'This payment has a reversal; it cannot also be refunded');
       const refundable = payment.amount - (await this.payouts.committedRefundTotal(tx, paymentId));
       if (request.amount > refundable) {
-        throw new AppError(ErrorCode.CONFLICT, `A refund of KES ${request.amount} exceeds what is left to refund on this payment (KES ${refundable})`, {
-          refundable,
-        });
+        throw new AppError(
+          ErrorCode.CONFLICT,
+          `A refund of KES ${request.amount} exceeds what is left to refund on this payment (KES ${refundable})`,
+          {
+            refundable,
+          },
+        );
       }
       return this.insert(
         tx,
@@ -137,7 +143,8 @@ export class PayoutRequestsService {
     if (original.status !== PayoutStatus.Failed) {
       throw new AppError(ErrorCode.CONFLICT, `Only a failed payout can be retried; this one is ${original.status}`);
     }
-    if (original.personalDataMaskedAt) throw personalDataMaskedError('payout', original.personalDataMaskedBy, original.personalDataMaskedAt);
+    if (original.personalDataMaskedAt)
+      throw personalDataMaskedError('payout', original.personalDataMaskedBy, original.personalDataMaskedAt);
     if (original.kind === PayoutKind.Refund && original.paymentId) {
       return this.requestRefund(original.paymentId, { amount: original.amount, reason: original.reason ?? 'Retry' }, actor, original.id);
     }
@@ -164,7 +171,11 @@ export class PayoutRequestsService {
     return payout;
   }
 
-  private async insert(tx: Tx, fields: Omit<NewPayout, 'originatorConversationId' | 'requestedBy' | 'requestId'>, actor: Actor): Promise<Payout> {
+  private async insert(
+    tx: Tx,
+    fields: Omit<NewPayout, 'originatorConversationId' | 'requestedBy' | 'requestId'>,
+    actor: Actor,
+  ): Promise<Payout> {
     const payout = await this.payouts.insert(tx, {
       ...fields,
       originatorConversationId: newOriginatorConversationId(),
@@ -177,7 +188,12 @@ export class PayoutRequestsService {
         action: `${payout.kind}.requested`,
         entityType: 'payout',
         entityId: payout.id,
-        after: { status: payout.status, amount: payout.amount, paymentId: payout.paymentId, originatorConversationId: payout.originatorConversationId },
+        after: {
+          status: payout.status,
+          amount: payout.amount,
+          paymentId: payout.paymentId,
+          originatorConversationId: payout.originatorConversationId,
+        },
       },
       tx,
     );

@@ -31,20 +31,36 @@ export class PayoutResultsService {
     const payout = await this.payouts.findById(payoutId);
     if (!payout) return 'duplicate';
     if (result.originatorConversationId && result.originatorConversationId !== payout.originatorConversationId) {
-      await this.settlement.flag(payout, 'result_id_mismatch', `Result for ${result.originatorConversationId} arrived on this payout's URL`, actor);
+      await this.settlement.flag(
+        payout,
+        'result_id_mismatch',
+        `Result for ${result.originatorConversationId} arrived on this payout's URL`,
+        actor,
+      );
       return 'flagged';
     }
     if (result.resultCode === '0') {
       const details = b2cResultDetails(result);
       if (details.amount !== undefined && Math.round(details.amount) !== payout.amount) {
-        await this.settlement.flag(payout, 'result_amount_mismatch', `M-Pesa paid KES ${details.amount}, the payout was KES ${payout.amount}`, actor);
+        await this.settlement.flag(
+          payout,
+          'result_amount_mismatch',
+          `M-Pesa paid KES ${details.amount}, the payout was KES ${payout.amount}`,
+          actor,
+        );
         return 'flagged';
       }
       const receipt = details.receipt ?? result.transactionId;
       const applied = await this.settlement.finish(
         payout,
         PayoutStatus.Completed,
-        { settledBy: 'result_callback', transactionId: receipt, resultCode: result.resultCode, resultDesc: result.resultDesc, resultPayload: redact(result.parameters) },
+        {
+          settledBy: 'result_callback',
+          transactionId: receipt,
+          resultCode: result.resultCode,
+          resultDesc: result.resultDesc,
+          resultPayload: redact(result.parameters),
+        },
         UNRESOLVED_STATUSES,
         undefined,
         actor,
@@ -88,7 +104,12 @@ export class PayoutResultsService {
     const payout = await this.payouts.findById(payoutId);
     if (!payout || payout.status !== PayoutStatus.Unknown || payout.reviewReason) return;
     if (payout.statusChecks >= this.settings.maxStatusChecks) {
-      await this.settlement.flag(payout, 'unresolved_after_status_checks', `Transaction Status did not settle it after ${payout.statusChecks} queries`, SYSTEM_ACTOR);
+      await this.settlement.flag(
+        payout,
+        'unresolved_after_status_checks',
+        `Transaction Status did not settle it after ${payout.statusChecks} queries`,
+        SYSTEM_ACTOR,
+      );
       return;
     }
     if (!(await this.payouts.countStatusCheck(payout.id, payout.statusChecks))) return;
@@ -102,13 +123,23 @@ export class PayoutResultsService {
     const details = transactionStatusDetails(result);
     if (result.resultCode === '0' && details.status && /^completed$/i.test(details.status)) {
       if (details.amount !== undefined && Math.round(details.amount) !== payout.amount) {
-        await this.settlement.flag(payout, 'status_amount_mismatch', `Transaction Status shows KES ${details.amount}, the payout was KES ${payout.amount}`, actor);
+        await this.settlement.flag(
+          payout,
+          'status_amount_mismatch',
+          `Transaction Status shows KES ${details.amount}, the payout was KES ${payout.amount}`,
+          actor,
+        );
         return 'applied';
       }
       const applied = await this.settlement.finish(
         payout,
         PayoutStatus.Completed,
-        { settledBy: 'transaction_status', transactionId: details.receiptNo ?? null, resultCode: result.resultCode, resultDesc: `Confirmed by Transaction Status: ${details.status}` },
+        {
+          settledBy: 'transaction_status',
+          transactionId: details.receiptNo ?? null,
+          resultCode: result.resultCode,
+          resultDesc: `Confirmed by Transaction Status: ${details.status}`,
+        },
         UNRESOLVED_STATUSES,
         undefined,
         actor,
@@ -120,7 +151,11 @@ export class PayoutResultsService {
       const applied = await this.settlement.finish(
         payout,
         PayoutStatus.Failed,
-        { settledBy: 'transaction_status', resultCode: result.resultCode, resultDesc: `Not processed by M-Pesa: ${details.status ?? result.resultDesc}` },
+        {
+          settledBy: 'transaction_status',
+          resultCode: result.resultCode,
+          resultDesc: `Not processed by M-Pesa: ${details.status ?? result.resultDesc}`,
+        },
         UNRESOLVED_STATUSES,
         undefined,
         actor,

@@ -36,14 +36,22 @@ export class PayoutSenderService {
       funds = await this.balances.payingAccountFunds(SYSTEM_ACTOR);
     } catch (error) {
       if (!isFinalAttempt) return 'retry';
-      await this.settlement.finish(payout, PayoutStatus.Failed, { settledBy: 'balance_check', resultDesc: `Not sent: ${(error as Error).message}` }, [PayoutStatus.Pending]);
+      await this.settlement.finish(
+        payout,
+        PayoutStatus.Failed,
+        { settledBy: 'balance_check', resultDesc: `Not sent: ${(error as Error).message}` },
+        [PayoutStatus.Pending],
+      );
       return 'done';
     }
     if (funds.available < payout.amount) {
       await this.settlement.finish(
         payout,
         PayoutStatus.Failed,
-        { settledBy: 'balance_check', resultDesc: `Not sent: the ${funds.account} holds KES ${funds.available}, less than the KES ${payout.amount} to pay` },
+        {
+          settledBy: 'balance_check',
+          resultDesc: `Not sent: the ${funds.account} holds KES ${funds.available}, less than the KES ${payout.amount} to pay`,
+        },
         [PayoutStatus.Pending],
       );
       return 'done';
@@ -97,7 +105,13 @@ export class PayoutSenderService {
       await this.settlement.markUnknown(payout, note, [PayoutStatus.Sending]);
       return 'done';
     }
-    await this.settlement.finish(payout, PayoutStatus.Failed, { settledBy: 'rejected', resultCode: error.errorCode, resultDesc: redactText(error.message) }, [PayoutStatus.Sending], note);
+    await this.settlement.finish(
+      payout,
+      PayoutStatus.Failed,
+      { settledBy: 'rejected', resultCode: error.errorCode, resultDesc: redactText(error.message) },
+      [PayoutStatus.Sending],
+      note,
+    );
     return 'done';
   }
 }

@@ -47,7 +47,13 @@ export class PayoutSettlementService {
       if (!(await this.payouts.finish(tx, payout.id, from, to, ending, note))) return false;
       await this.audit.record(
         actor,
-        { action: `payout.${to}`, entityType: 'payout', entityId: payout.id, before: { status: payout.status }, after: { status: to, ...ending, resultPayload: undefined } },
+        {
+          action: `payout.${to}`,
+          entityType: 'payout',
+          entityId: payout.id,
+          before: { status: payout.status },
+          after: { status: to, ...ending, resultPayload: undefined },
+        },
         tx,
       );
       const paidRefund = to === PayoutStatus.Completed && payout.kind === PayoutKind.Refund && payout.paymentId;
@@ -74,7 +80,10 @@ export class PayoutSettlementService {
       written.push(...(await this.notifications.write(tx, outbox)));
       return true;
     });
-    if (applied) this.logger.log(`Payout ${payout.id} (${payout.kind}) ${to} (settled by ${ending.settledBy}${ending.resultCode ? `, ResultCode ${ending.resultCode}` : ''})`);
+    if (applied)
+      this.logger.log(
+        `Payout ${payout.id} (${payout.kind}) ${to} (settled by ${ending.settledBy}${ending.resultCode ? `, ResultCode ${ending.resultCode}` : ''})`,
+      );
     await this.notifications.dispatch(written);
     return applied;
   }
@@ -85,7 +94,14 @@ export class PayoutSettlementService {
       if (!(await this.payouts.markUnknown(tx, payout.id, from, note))) return false;
       await this.audit.record(
         SYSTEM_ACTOR,
-        { action: 'payout.unknown', entityType: 'payout', entityId: payout.id, before: { status: payout.status }, after: { status: PayoutStatus.Unknown }, metadata: { note } },
+        {
+          action: 'payout.unknown',
+          entityType: 'payout',
+          entityId: payout.id,
+          before: { status: payout.status },
+          after: { status: PayoutStatus.Unknown },
+          metadata: { note },
+        },
         tx,
       );
       return true;
@@ -98,7 +114,11 @@ export class PayoutSettlementService {
   async flag(payout: Payout, reason: string, detail: string, actor: Actor): Promise<void> {
     await this.db.transaction(async (tx) => {
       if (!(await this.payouts.flagForReview(tx, payout.id, reason, detail))) return;
-      await this.audit.record(actor, { action: 'payout.needs_review', entityType: 'payout', entityId: payout.id, metadata: { reason, detail } }, tx);
+      await this.audit.record(
+        actor,
+        { action: 'payout.needs_review', entityType: 'payout', entityId: payout.id, metadata: { reason, detail } },
+        tx,
+      );
     });
     this.logger.warn(`Payout ${payout.id} needs review: ${reason}`);
   }

@@ -20,7 +20,13 @@ export enum PayoutStatus {
 }
 
 /** Statuses whose money may have left or may still leave: they count against what a payment can refund. */
-export const PAYOUT_COMMITTED_STATUSES = [PayoutStatus.Pending, PayoutStatus.Sending, PayoutStatus.Submitted, PayoutStatus.Unknown, PayoutStatus.Completed];
+export const PAYOUT_COMMITTED_STATUSES = [
+  PayoutStatus.Pending,
+  PayoutStatus.Sending,
+  PayoutStatus.Submitted,
+  PayoutStatus.Unknown,
+  PayoutStatus.Completed,
+];
 
 export type B2cCommandId = 'BusinessPayment' | 'SalaryPayment' | 'PromotionPayment';
 
@@ -41,7 +47,8 @@ export class Payout {
   @Column({ name: 'phone_number_hash', type: 'char', length: 64 }) phoneNumberHash: string;
   /** Set when the phone (and names in result_payload) were masked (src/privacy); no retry can pay this number again. */
   @Column({ name: 'personal_data_masked_at', type: 'timestamptz', nullable: true }) personalDataMaskedAt: Date | null;
-  @Column({ name: 'personal_data_masked_by', type: 'varchar', length: 16, nullable: true }) personalDataMaskedBy: PersonalDataMasking | null;
+  @Column({ name: 'personal_data_masked_by', type: 'varchar', length: 16, nullable: true })
+  personalDataMaskedBy: PersonalDataMasking | null;
   @Column({ type: 'varchar', length: 100 }) remarks: string;
   @Column({ type: 'varchar', length: 100, nullable: true }) occasion: string | null;
   @Column({ type: 'varchar', length: 255, nullable: true }) reason: string | null;

@@ -42,7 +42,9 @@ export class PayoutsRepository {
   }
 
   async insert(tx: Tx, payout: NewPayout): Promise<Payout> {
-    return tx.save(tx.create(Payout, { ...payout, status: PayoutStatus.Pending, requestId: payout.requestId ?? currentRequestId() ?? null }));
+    return tx.save(
+      tx.create(Payout, { ...payout, status: PayoutStatus.Pending, requestId: payout.requestId ?? currentRequestId() ?? null }),
+    );
   }
 
   /** What the payment's refunds (pending, in flight, unknown or paid) already take from it. */
@@ -55,7 +57,10 @@ export class PayoutsRepository {
   }
 
   async hasCommittedRefunds(tx: Tx, paymentId: string): Promise<boolean> {
-    const row = await this.db.one(sql`SELECT 1 FROM payouts WHERE payment_id = ${paymentId} AND status = ANY(${PAYOUT_COMMITTED_STATUSES}) LIMIT 1`, tx);
+    const row = await this.db.one(
+      sql`SELECT 1 FROM payouts WHERE payment_id = ${paymentId} AND status = ANY(${PAYOUT_COMMITTED_STATUSES}) LIMIT 1`,
+      tx,
+    );
     return row !== null;
   }
 
@@ -95,7 +100,14 @@ export class PayoutsRepository {
   }
 
   /** Ends a payout, guarded by the states it may end from. */
-  async finish(tx: Tx, id: string, from: PayoutStatus[], to: PayoutStatus.Completed | PayoutStatus.Failed, ending: PayoutEnding, note?: string): Promise<boolean> {
+  async finish(
+    tx: Tx,
+    id: string,
+    from: PayoutStatus[],
+    to: PayoutStatus.Completed | PayoutStatus.Failed,
+    ending: PayoutEnding,
+    note?: string,
+  ): Promise<boolean> {
     const rows = await this.db.query(
       sql`UPDATE payouts
              SET status = ${to}::varchar, settled_by = ${ending.settledBy}, transaction_id = COALESCE(${ending.transactionId ?? null}, transaction_id),
@@ -152,7 +164,13 @@ export class PayoutsRepository {
   }
 
   /** Payouts in `status` not touched since `before` (the sweep's questions: lost results, stranded sends, stale jobs). */
-  findStale(status: PayoutStatus, column: 'submitted_at' | 'updated_at', before: Date, limit: number, options: { unflaggedOnly?: boolean } = {}): Promise<Payout[]> {
+  findStale(
+    status: PayoutStatus,
+    column: 'submitted_at' | 'updated_at',
+    before: Date,
+    limit: number,
+    options: { unflaggedOnly?: boolean } = {},
+  ): Promise<Payout[]> {
     const qb = this.db.manager
       .createQueryBuilder(Payout, 'p')
       .where('p.status = :status', { status })
@@ -162,7 +180,12 @@ export class PayoutsRepository {
   }
 
   list(kind: PayoutKind, page: number, limit: number): Promise<[Payout[], number]> {
-    return this.db.manager.findAndCount(Payout, { where: { kind }, order: { createdAt: 'DESC', id: 'DESC' }, skip: (page - 1) * limit, take: limit });
+    return this.db.manager.findAndCount(Payout, {
+      where: { kind },
+      order: { createdAt: 'DESC', id: 'DESC' },
+      skip: (page - 1) * limit,
+      take: limit,
+    });
   }
 
   refundsOf(paymentId: string): Promise<Payout[]> {

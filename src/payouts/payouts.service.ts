@@ -20,7 +20,9 @@ export class PayoutsService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.paymentDetails.add('refunds', async (paymentId) => (await this.payouts.refundsOf(paymentId)).map((r) => this.view(r) as unknown as Record<string, unknown>));
+    this.paymentDetails.add('refunds', async (paymentId) =>
+      (await this.payouts.refundsOf(paymentId)).map((r) => this.view(r) as unknown as Record<string, unknown>),
+    );
     this.paymentDetails.add('reversals', async (paymentId) => (await this.reversals.forPayment(paymentId)).map((r) => reversalSummary(r)));
   }
 
@@ -69,5 +71,14 @@ export class PayoutsService implements OnModuleInit {
 
 /** A reversal as a payment's status lists it. */
 function reversalSummary(r: Reversal): Record<string, unknown> {
-  return { id: r.id, status: r.status, amount: r.amount, reason: r.reason, resultCode: r.resultCode, resultDesc: r.resultDesc, createdAt: r.createdAt, completedAt: r.completedAt };
+  return {
+    id: r.id,
+    status: r.status,
+    amount: r.amount,
+    reason: r.reason,
+    resultCode: r.resultCode,
+    resultDesc: r.resultDesc,
+    createdAt: r.createdAt,
+    completedAt: r.completedAt,
+  };
 }

@@ -133,7 +133,13 @@ export function checkCertificate(s: MpesaSettings, cert: CertificateState): Rate
   const info = cert.info;
   const findings: RatedFinding[] = [];
   if (info.keyType !== 'rsa') {
-    findings.push(rate(inUse ? 'error' : 'warning', 'certificate', `${name} holds a ${info.keyType ?? 'non-RSA'} key; the SecurityCredential needs Safaricom's RSA certificate: ${fix}`));
+    findings.push(
+      rate(
+        inUse ? 'error' : 'warning',
+        'certificate',
+        `${name} holds a ${info.keyType ?? 'non-RSA'} key; the SecurityCredential needs Safaricom's RSA certificate: ${fix}`,
+      ),
+    );
   }
   if (info.kind === 'tls-server') {
     findings.push(
@@ -154,11 +160,29 @@ export function checkCertificate(s: MpesaSettings, cert: CertificateState): Rate
       ),
     );
   } else if (info.known === 'sandbox' && production) {
-    findings.push(rate('error', 'certificate', `${name} is Safaricom's sandbox certificate but MPESA_ENVIRONMENT=production; production Daraja answers 2001 to credentials made with it: ${fix}`));
+    findings.push(
+      rate(
+        'error',
+        'certificate',
+        `${name} is Safaricom's sandbox certificate but MPESA_ENVIRONMENT=production; production Daraja answers 2001 to credentials made with it: ${fix}`,
+      ),
+    );
   } else if (info.known === 'production' && env === 'sandbox') {
-    findings.push(rate('warning', 'certificate', `${name} is Safaricom's production certificate but MPESA_ENVIRONMENT=sandbox; the sandbox answers 2001 to credentials made with it: ${fix}`));
+    findings.push(
+      rate(
+        'warning',
+        'certificate',
+        `${name} is Safaricom's production certificate but MPESA_ENVIRONMENT=sandbox; the sandbox answers 2001 to credentials made with it: ${fix}`,
+      ),
+    );
   } else if ((info.known === 'sandbox' || info.known === 'production') && env === 'simulator') {
-    findings.push(rate('warning', 'certificate', `${name} is ${info.knownAs}, but the embedded simulator decrypts only credentials made with certs/simulator.cer: ${fix}`));
+    findings.push(
+      rate(
+        'warning',
+        'certificate',
+        `${name} is ${info.knownAs}, but the embedded simulator decrypts only credentials made with certs/simulator.cer: ${fix}`,
+      ),
+    );
   } else if (info.kind === 'unknown') {
     findings.push(
       rate(
@@ -169,7 +193,11 @@ export function checkCertificate(s: MpesaSettings, cert: CertificateState): Rate
     );
   } else if (!info.known) {
     findings.push(
-      rate('info', 'certificate', `${name} (CN=${info.subjectCn ?? '?'}) is not one this project ships; ${info.why}. Compare its fingerprint with the Daraja portal's: SHA-256 ${info.fingerprint256}`),
+      rate(
+        'info',
+        'certificate',
+        `${name} (CN=${info.subjectCn ?? '?'}) is not one this project ships; ${info.why}. Compare its fingerprint with the Daraja portal's: SHA-256 ${info.fingerprint256}`,
+      ),
     );
   }
   return findings;
@@ -191,7 +219,13 @@ export function checkCallbackUrls(s: MpesaSettings): RatedFinding[] {
     const value = s[field];
     if (!value) {
       if (field !== 'stkCallbackUrl' && initiatorConfigured(s)) {
-        findings.push(rate('warning', 'callback-url', `${variable} is not set: ${what} have nowhere to go, so those calls fail; set it to e.g. https://<your host>${NEUTRAL_CALLBACK_PREFIX}${route}`));
+        findings.push(
+          rate(
+            'warning',
+            'callback-url',
+            `${variable} is not set: ${what} have nowhere to go, so those calls fail; set it to e.g. https://<your host>${NEUTRAL_CALLBACK_PREFIX}${route}`,
+          ),
+        );
       }
       continue;
     }
@@ -199,18 +233,38 @@ export function checkCallbackUrls(s: MpesaSettings): RatedFinding[] {
     try {
       url = new URL(value);
     } catch {
-      findings.push(rate('error', 'callback-url', `${variable} is not a valid URL: give the full https:// address Daraja should POST ${what} to`));
+      findings.push(
+        rate('error', 'callback-url', `${variable} is not a valid URL: give the full https:// address Daraja should POST ${what} to`),
+      );
       continue;
     }
     if (production && url.protocol !== 'https:') {
-      findings.push(rate('error', 'callback-url', `${variable} uses ${url.protocol.replace(':', '')}: production Daraja calls only https:// callbacks; serve it over HTTPS with a publicly trusted certificate`));
+      findings.push(
+        rate(
+          'error',
+          'callback-url',
+          `${variable} uses ${url.protocol.replace(':', '')}: production Daraja calls only https:// callbacks; serve it over HTTPS with a publicly trusted certificate`,
+        ),
+      );
     }
     if (privateHost(url)) {
-      findings.push(rate(production ? 'error' : 'warning', 'callback-url', `${variable} points at ${url.hostname}, which Daraja cannot reach from the internet; use this service's public address`));
+      findings.push(
+        rate(
+          production ? 'error' : 'warning',
+          'callback-url',
+          `${variable} points at ${url.hostname}, which Daraja cannot reach from the internet; use this service's public address`,
+        ),
+      );
     }
     const tunnel = tunnelHost(url);
     if (tunnel && production) {
-      findings.push(rate('error', 'callback-url', `${variable} points at a tunnel service (${tunnel}); Safaricom does not call tunnel URLs in production: use your own domain`));
+      findings.push(
+        rate(
+          'error',
+          'callback-url',
+          `${variable} points at a tunnel service (${tunnel}); Safaricom does not call tunnel URLs in production: use your own domain`,
+        ),
+      );
     }
     const words = forbiddenCallbackWords(value);
     if (words.length > 0) {
@@ -233,14 +287,30 @@ export function checkCallbackUrls(s: MpesaSettings): RatedFinding[] {
 /** STK is always in use: its shortcode and passkey, and sandbox values leaking into production. */
 export function checkStkSettings(s: MpesaSettings): RatedFinding[] {
   const findings: RatedFinding[] = [];
-  if (!s.shortcode) findings.push(rate('error', 'stk', 'MPESA_SHORTCODE is not set: STK Push needs the paybill (or head-office) shortcode'));
-  if (!s.passkey) findings.push(rate('error', 'stk', 'MPESA_PASSKEY is not set: STK Push needs the Lipa na M-Pesa Online passkey Safaricom sent at go-live'));
+  if (!s.shortcode)
+    findings.push(rate('error', 'stk', 'MPESA_SHORTCODE is not set: STK Push needs the paybill (or head-office) shortcode'));
+  if (!s.passkey)
+    findings.push(
+      rate('error', 'stk', 'MPESA_PASSKEY is not set: STK Push needs the Lipa na M-Pesa Online passkey Safaricom sent at go-live'),
+    );
   if (s.environment === 'production') {
     if (s.shortcode === SANDBOX_SHORTCODE) {
-      findings.push(rate('error', 'stk', `MPESA_SHORTCODE is ${SANDBOX_SHORTCODE}, Safaricom's sandbox shortcode, with MPESA_ENVIRONMENT=production: set your production shortcode`));
+      findings.push(
+        rate(
+          'error',
+          'stk',
+          `MPESA_SHORTCODE is ${SANDBOX_SHORTCODE}, Safaricom's sandbox shortcode, with MPESA_ENVIRONMENT=production: set your production shortcode`,
+        ),
+      );
     }
     if (s.passkey === SANDBOX_PASSKEY) {
-      findings.push(rate('error', 'stk', "MPESA_PASSKEY is Safaricom's public sandbox passkey with MPESA_ENVIRONMENT=production: set the production passkey"));
+      findings.push(
+        rate(
+          'error',
+          'stk',
+          "MPESA_PASSKEY is Safaricom's public sandbox passkey with MPESA_ENVIRONMENT=production: set the production passkey",
+        ),
+      );
     }
   }
   return findings;
@@ -255,10 +325,22 @@ export function checkEnvironment(s: MpesaSettings): RatedFinding[] {
     return [rate('error', 'environment', `MPESA_BASE_URL (${s.baseUrl}) is not a valid URL`)];
   }
   if (s.environment === 'production' && /(^|\.)sandbox\.safaricom\.co\.ke$/.test(host)) {
-    return [rate('error', 'environment', 'MPESA_BASE_URL is the sandbox host with MPESA_ENVIRONMENT=production: unset MPESA_BASE_URL (https://api.safaricom.co.ke)')];
+    return [
+      rate(
+        'error',
+        'environment',
+        'MPESA_BASE_URL is the sandbox host with MPESA_ENVIRONMENT=production: unset MPESA_BASE_URL (https://api.safaricom.co.ke)',
+      ),
+    ];
   }
   if (s.environment === 'sandbox' && /(^|\.)api\.safaricom\.co\.ke$/.test(host)) {
-    return [rate('warning', 'environment', 'MPESA_BASE_URL is the production host with MPESA_ENVIRONMENT=sandbox: unset MPESA_BASE_URL (https://sandbox.safaricom.co.ke) or set MPESA_ENVIRONMENT=production')];
+    return [
+      rate(
+        'warning',
+        'environment',
+        'MPESA_BASE_URL is the production host with MPESA_ENVIRONMENT=sandbox: unset MPESA_BASE_URL (https://sandbox.safaricom.co.ke) or set MPESA_ENVIRONMENT=production',
+      ),
+    ];
   }
   return [];
 }
@@ -281,13 +363,25 @@ export function checkInitiator(s: MpesaSettings, cert: CertificateState): RatedF
     return findings;
   }
   if (s.securityCredential && s.initiatorPassword && s.environment !== 'simulator') {
-    findings.push(rate('warning', 'initiator', 'Both MPESA_SECURITY_CREDENTIAL and MPESA_INITIATOR_PASSWORD are set: MPESA_SECURITY_CREDENTIAL is used and MPESA_INITIATOR_PASSWORD ignored; unset one'));
+    findings.push(
+      rate(
+        'warning',
+        'initiator',
+        'Both MPESA_SECURITY_CREDENTIAL and MPESA_INITIATOR_PASSWORD are set: MPESA_SECURITY_CREDENTIAL is used and MPESA_INITIATOR_PASSWORD ignored; unset one',
+      ),
+    );
   }
   if (s.securityCredential) {
     const bits = cert.ok ? cert.info.publicKeyBits : undefined;
     const kind = classifyCredentialValue(s.securityCredential, bits ? Math.ceil(bits / 8) : undefined);
     if (kind === 'password') {
-      findings.push(rate('info', 'initiator', `MPESA_SECURITY_CREDENTIAL holds a plain password: it is encrypted at start with ${s.certificatePath}; MPESA_INITIATOR_PASSWORD is the clearer place for it`));
+      findings.push(
+        rate(
+          'info',
+          'initiator',
+          `MPESA_SECURITY_CREDENTIAL holds a plain password: it is encrypted at start with ${s.certificatePath}; MPESA_INITIATOR_PASSWORD is the clearer place for it`,
+        ),
+      );
     } else if (kind === 'foreign-ciphertext') {
       findings.push(
         rate(
@@ -318,9 +412,16 @@ function duration(ms: number): string {
 
 /** Our clock against Daraja's, from the `Date` header of the last OAuth answer (positive: ours is ahead). */
 export function checkClockSkew(s: MpesaSettings, skew: ClockSkewState): RatedFinding[] {
-  if (!skew.ok) return [rate('warning', 'clock', `Could not read the recorded clock skew from Redis (${skew.error}); the clock was not checked`)];
+  if (!skew.ok)
+    return [rate('warning', 'clock', `Could not read the recorded clock skew from Redis (${skew.error}); the clock was not checked`)];
   if (skew.skewMs === undefined) {
-    return [rate('info', 'clock', 'No Daraja OAuth answer seen in the past day, so the clock was not compared with Daraja\'s; it is measured at the next token fetch')];
+    return [
+      rate(
+        'info',
+        'clock',
+        "No Daraja OAuth answer seen in the past day, so the clock was not compared with Daraja's; it is measured at the next token fetch",
+      ),
+    ];
   }
   const abs = Math.abs(skew.skewMs);
   if (abs <= CLOCK_SKEW_WARN_MS) return [];

@@ -16,7 +16,10 @@ export function maskName(name: string): string {
 export function maskEmail(email: string): string {
   const at = email.lastIndexOf('@');
   if (at < 1) return '***';
-  const tld = email.slice(at + 1).split('.').pop();
+  const tld = email
+    .slice(at + 1)
+    .split('.')
+    .pop();
   return `${email[0]}***@***${tld && tld !== '***' ? `.${tld}` : ''}`;
 }
 
@@ -45,7 +48,8 @@ export function maskPublicName(value: string): string {
 const normalise = (key: string) => key.replace(/[\s_-]+/g, '').toLowerCase();
 
 /** Keys (normalised) that hold a person's name: Daraja's result parameters and our own payloads. */
-const NAME_KEY = /(partyname|publicname|firstname|middlename|lastname|fullname|customername|payername|recipientname|receivername|accountname|^name$)/;
+const NAME_KEY =
+  /(partyname|publicname|firstname|middlename|lastname|fullname|customername|payername|recipientname|receivername|accountname|^name$)/;
 /** Label/value pairs: Daraja's `{ Key, Value }` result parameters and `{ Name, Value }` callback metadata. */
 const LABEL_KEYS = ['key', 'name'];
 

@@ -30,14 +30,12 @@ export interface PaymentPersonalData {
   error_logs: unknown;
 }
 
-
 export interface PayoutPersonalData {
   id: string;
   phone_number_encrypted: string;
   result_payload: unknown;
   error_logs: unknown;
 }
-
 
 export interface LockedPayment extends PaymentPersonalData {
   status: PaymentStatus;
@@ -58,7 +56,9 @@ export interface LockedPayout extends PayoutPersonalData {
 const OPEN_PAYOUT_STATUSES = [PayoutStatus.Pending, PayoutStatus.Sending, PayoutStatus.Submitted, PayoutStatus.Unknown];
 const OPEN_REVERSAL_STATUSES = [ReversalStatus.Pending, ReversalStatus.Submitted, ReversalStatus.Unknown];
 
-const PAYMENT_PERSONAL_COLUMNS = raw(`id, phone_number_encrypted, customer_name, customer_email_encrypted, request_payload, response_payload, callback_payload, error_logs`);
+const PAYMENT_PERSONAL_COLUMNS = raw(
+  `id, phone_number_encrypted, customer_name, customer_email_encrypted, request_payload, response_payload, callback_payload, error_logs`,
+);
 const PAYOUT_PERSONAL_COLUMNS = raw(`id, phone_number_encrypted, result_payload, error_logs`);
 
 /**
@@ -101,11 +101,7 @@ export class PrivacyRepository {
   // ---- a data subject's records ------------------------------------------------------------------------------
 
   paymentsOf(subject: DataSubject, manager: EntityManager = this.manager): Promise<Payment[]> {
-    return manager
-      .createQueryBuilder(Payment, 'p')
-      .where(this.subjectMatch('p', subject))
-      .orderBy('p.createdAt', 'ASC')
-      .getMany();
+    return manager.createQueryBuilder(Payment, 'p').where(this.subjectMatch('p', subject)).orderBy('p.createdAt', 'ASC').getMany();
   }
 
   payoutsOf(subject: DataSubject, paymentIds: string[], manager: EntityManager = this.manager): Promise<Payout[]> {
@@ -155,12 +151,16 @@ export class PrivacyRepository {
   }
 
   reversalsOf(paymentIds: string[], manager: EntityManager = this.manager): Promise<Reversal[]> {
-    return paymentIds.length ? manager.find(Reversal, { where: { paymentId: In(paymentIds) }, order: { createdAt: 'ASC' } }) : Promise.resolve([]);
+    return paymentIds.length
+      ? manager.find(Reversal, { where: { paymentId: In(paymentIds) }, order: { createdAt: 'ASC' } })
+      : Promise.resolve([]);
   }
 
   /** Outbox rows announcing these payments and payouts. */
   notificationsAbout(subjectIds: string[], manager: EntityManager = this.manager): Promise<Notification[]> {
-    return subjectIds.length ? manager.find(Notification, { where: { subjectId: In(subjectIds) }, order: { createdAt: 'ASC' } }) : Promise.resolve([]);
+    return subjectIds.length
+      ? manager.find(Notification, { where: { subjectId: In(subjectIds) }, order: { createdAt: 'ASC' } })
+      : Promise.resolve([]);
   }
 
   /** Audit events about these records, and the data-protection events about this client. */
@@ -173,7 +173,9 @@ export class PrivacyRepository {
 
   /** Daraja calls and callbacks whose reference is one of these records. */
   transactionLogsAbout(references: string[], manager: EntityManager = this.manager): Promise<TransactionLog[]> {
-    return references.length ? manager.find(TransactionLog, { where: { reference: In(references) }, order: { id: 'ASC' } }) : Promise.resolve([]);
+    return references.length
+      ? manager.find(TransactionLog, { where: { reference: In(references) }, order: { id: 'ASC' } })
+      : Promise.resolve([]);
   }
 
   /** Transaction Status queries made to settle these payouts or asked about these receipts. */

@@ -145,8 +145,12 @@ export class PrivacyService {
         );
       }
 
-      const paymentMasks = payments.filter((p) => p.personal_data_masked_by !== 'anonymisation').map((p) => this.masker.maskPayment(p, 'anonymisation').row);
-      const payoutMasks = payouts.filter((p) => p.personal_data_masked_by !== 'anonymisation').map((p) => this.masker.maskPayout(p, 'anonymisation').row);
+      const paymentMasks = payments
+        .filter((p) => p.personal_data_masked_by !== 'anonymisation')
+        .map((p) => this.masker.maskPayment(p, 'anonymisation').row);
+      const payoutMasks = payouts
+        .filter((p) => p.personal_data_masked_by !== 'anonymisation')
+        .map((p) => this.masker.maskPayout(p, 'anonymisation').row);
       const payoutIds = payouts.map((p) => p.id);
       const clientIds = distinct([...payments.map((p) => p.client_id), ...payouts.map((p) => p.client_id)]);
       const counts: AnonymisationCountsDto = {
@@ -161,19 +165,34 @@ export class PrivacyService {
       };
 
       const reversals = await this.repository.reversalsOf(paymentIds, tx);
-      counts.reversals = await this.reversals.rewriteResults(tx, changedOnly(reversals.map((r) => ({ id: r.id, before: r.resultPayload }))));
+      counts.reversals = await this.reversals.rewriteResults(
+        tx,
+        changedOnly(reversals.map((r) => ({ id: r.id, before: r.resultPayload }))),
+      );
       const notifications = await this.repository.notificationsAbout([...paymentIds, ...payoutIds], tx);
-      counts.notifications = await this.notifications.rewritePayloads(tx, changedOnly(notifications.map((n) => ({ id: n.id, before: n.payload }))));
+      counts.notifications = await this.notifications.rewritePayloads(
+        tx,
+        changedOnly(notifications.map((n) => ({ id: n.id, before: n.payload }))),
+      );
       counts.clientMessagesCancelled = await this.notifications.skipPendingClientMessagesAbout(tx, [...paymentIds, ...payoutIds]);
       const receipts = distinct(payments.map((p) => p.mpesa_receipt_number));
       const queries = await this.repository.statusQueriesAbout(payoutIds, receipts, tx);
-      counts.transactionStatusQueries = await this.statusQueries.rewriteResults(tx, changedOnly(queries.map((q) => ({ id: q.id, before: q.result }))));
-      const logs = await this.repository.transactionLogsAbout([...paymentIds, ...payoutIds, ...reversals.map((r) => r.id), ...queries.map((q) => q.id)], tx);
+      counts.transactionStatusQueries = await this.statusQueries.rewriteResults(
+        tx,
+        changedOnly(queries.map((q) => ({ id: q.id, before: q.result }))),
+      );
+      const logs = await this.repository.transactionLogsAbout(
+        [...paymentIds, ...payoutIds, ...reversals.map((r) => r.id), ...queries.map((q) => q.id)],
+        tx,
+      );
       counts.transactionLogs = await this.transactionLog.rewriteBodies(
         tx,
         logs
           .map((l) => ({ id: l.id, request: scrubPersonalData(l.requestData), response: scrubPersonalData(l.responseData), l }))
-          .filter(({ request, response, l }) => JSON.stringify(request) !== JSON.stringify(l.requestData) || JSON.stringify(response) !== JSON.stringify(l.responseData))
+          .filter(
+            ({ request, response, l }) =>
+              JSON.stringify(request) !== JSON.stringify(l.requestData) || JSON.stringify(response) !== JSON.stringify(l.responseData),
+          )
           .map(({ id, request, response }) => ({ id, request, response })),
       );
       const records = await this.repository.idempotencyRecordsAbout(clientIds, paymentIds, tx);
@@ -205,7 +224,8 @@ export class PrivacyService {
 
   private subjectOf(request: DataSubjectRequest): { subject: DataSubject; maskedPhone: string | null } {
     const clientId = request.clientId?.trim() || undefined;
-    if (request.clientId !== undefined && (!clientId || clientId.length > 64)) throw new ValidationError('clientId must be 1 to 64 characters');
+    if (request.clientId !== undefined && (!clientId || clientId.length > 64))
+      throw new ValidationError('clientId must be 1 to 64 characters');
     let phoneHash: string | undefined;
     let maskedPhone: string | null = null;
     if (request.phoneNumber !== undefined) {
@@ -229,7 +249,11 @@ export class PrivacyService {
 
   private exportPayment(p: Payment): Record<string, unknown> {
     const { phoneNumberEncrypted, phoneNumberHash: _hash, customerEmailEncrypted, ...rest } = p;
-    return { ...rest, phoneNumber: this.masker.tryDecrypt(phoneNumberEncrypted) ?? null, customerEmail: this.masker.tryDecrypt(customerEmailEncrypted) ?? null };
+    return {
+      ...rest,
+      phoneNumber: this.masker.tryDecrypt(phoneNumberEncrypted) ?? null,
+      customerEmail: this.masker.tryDecrypt(customerEmailEncrypted) ?? null,
+    };
   }
 
   private exportPayout(p: Payout): Record<string, unknown> {

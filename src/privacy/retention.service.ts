@@ -46,31 +46,50 @@ export class RetentionService {
   async run(actor: Actor, now = new Date()): Promise<RetentionReport> {
     const cutoff = new Date(now.getTime() - this.settings.maskPhoneAfterDays * 86_400_000);
     const limit = this.settings.batchSize;
-    const report: RetentionReport = { cutoff: cutoff.toISOString(), afterDays: this.settings.maskPhoneAfterDays, payments: 0, payouts: 0, unreadable: 0 };
+    const report: RetentionReport = {
+      cutoff: cutoff.toISOString(),
+      afterDays: this.settings.maskPhoneAfterDays,
+      payments: 0,
+      payouts: 0,
+      unreadable: 0,
+    };
 
     // Each batch is its own short transaction: rows are locked (SKIP LOCKED, so a concurrent run takes others) only
     // while their masked values are written. A batch shorter than the limit means nothing more is due.
-    for (let selected = limit; selected === limit; ) {
+    for (let selected = limit; selected === limit;) {
       selected = await this.db.transaction(async (tx) => {
         const rows = await this.repository.lockPaymentsDueForRetention(tx, cutoff, limit);
         const masked = rows.map((row) => this.masker.maskPayment(row, 'retention'));
-        report.payments += (await this.payments.maskPersonalData(tx, masked.map((m) => m.row), 'retention')).length;
+        report.payments += (
+          await this.payments.maskPersonalData(
+            tx,
+            masked.map((m) => m.row),
+            'retention',
+          )
+        ).length;
         report.unreadable += masked.filter((m) => m.unreadable).length;
         return rows.length;
       });
     }
-    for (let selected = limit; selected === limit; ) {
+    for (let selected = limit; selected === limit;) {
       selected = await this.db.transaction(async (tx) => {
         const rows = await this.repository.lockPayoutsDueForRetention(tx, cutoff, limit);
         const masked = rows.map((row) => this.masker.maskPayout(row, 'retention'));
-        report.payouts += (await this.payouts.maskPersonalData(tx, masked.map((m) => m.row), 'retention')).length;
+        report.payouts += (
+          await this.payouts.maskPersonalData(
+            tx,
+            masked.map((m) => m.row),
+            'retention',
+          )
+        ).length;
         report.unreadable += masked.filter((m) => m.unreadable).length;
         return rows.length;
       });
     }
 
     await this.audit.record(actor, { action: 'privacy.retention_applied', entityType: 'retention', metadata: { ...report } });
-    if (report.unreadable) this.logger.warn(`Retention: ${report.unreadable} phone number(s) or email(s) could not be decrypted and were masked entirely`);
+    if (report.unreadable)
+      this.logger.warn(`Retention: ${report.unreadable} phone number(s) or email(s) could not be decrypted and were masked entirely`);
     return report;
   }
 }

@@ -3,7 +3,9 @@ import { Database } from '../database/database';
 import { MoreThan } from 'typeorm';
 import { BalanceSnapshot } from './balance-snapshot.entity';
 
-type SnapshotResult = Partial<Pick<BalanceSnapshot, 'status' | 'accounts' | 'rawBalance' | 'resultCode' | 'resultDesc' | 'conversationId' | 'completedAt'>>;
+type SnapshotResult = Partial<
+  Pick<BalanceSnapshot, 'status' | 'accounts' | 'rawBalance' | 'resultCode' | 'resultDesc' | 'conversationId' | 'completedAt'>
+>;
 
 /** The only writer of `balance_snapshots`; a snapshot leaves `pending` once (a guarded UPDATE). */
 @Injectable()

@@ -37,7 +37,12 @@ export class BalanceService {
     try {
       const accepted = await this.daraja.accountBalance(
         { remarks: 'Account balance', ...this.callbackUrls.resultUrls('balance', snapshot.id) },
-        { reference: snapshot.id, requestId: actor.requestId ?? undefined, userId: actor.id ?? undefined, forMoneyMovement: options.forMoneyMovement },
+        {
+          reference: snapshot.id,
+          requestId: actor.requestId ?? undefined,
+          userId: actor.id ?? undefined,
+          forMoneyMovement: options.forMoneyMovement,
+        },
       );
       await this.snapshots.markAccepted(snapshot.id, accepted.OriginatorConversationID, accepted.ConversationID);
     } catch (error) {
@@ -106,7 +111,10 @@ export class BalanceService {
       }
     }
     if (snapshot.status !== 'completed' || !snapshot.accounts) {
-      throw new AppError(ErrorCode.DARAJA_UNAVAILABLE, `Could not read the business balance (${snapshot.resultDesc ?? 'no answer in time'})`);
+      throw new AppError(
+        ErrorCode.DARAJA_UNAVAILABLE,
+        `Could not read the business balance (${snapshot.resultDesc ?? 'no answer in time'})`,
+      );
     }
     const line = snapshot.accounts.find((a: AccountBalanceEntry) => PAYING_ACCOUNT.test(a.account));
     if (!line) throw new AppError(ErrorCode.DARAJA_UNAVAILABLE, 'The balance answer has no Utility (or Merchant) account');

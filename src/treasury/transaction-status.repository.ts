@@ -10,7 +10,9 @@ type QueryResult = Partial<Pick<TransactionStatusQuery, 'status' | 'resultCode' 
 export class TransactionStatusRepository {
   constructor(private readonly db: Database) {}
 
-  insert(query: Pick<TransactionStatusQuery, 'transactionId' | 'queriedConversationId' | 'payoutId' | 'requestedBy'>): Promise<TransactionStatusQuery> {
+  insert(
+    query: Pick<TransactionStatusQuery, 'transactionId' | 'queriedConversationId' | 'payoutId' | 'requestedBy'>,
+  ): Promise<TransactionStatusQuery> {
     const manager = this.db.manager;
     return manager.save(manager.create(TransactionStatusQuery, { ...query, status: 'pending' }));
   }

@@ -8,7 +8,6 @@ import { BalanceSnapshotDto, TransactionStatusQueryDto, TransactionStatusRequest
 import { TransactionStatusQuery } from './transaction-status-query.entity';
 import { TransactionStatusService } from './transaction-status.service';
 
-
 /** The business account, for admins: balance snapshots and Transaction Status look-ups. */
 @ApiTags('mpesa account')
 @ApiBearerAuth()

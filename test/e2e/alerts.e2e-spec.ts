@@ -66,7 +66,10 @@ describe('Alerts evaluated from the database', () => {
     expect(new Date(open[0].last_evaluated_at).getTime()).toBeGreaterThan(new Date(open[0].opened_at).getTime());
 
     // The failures age out of the window: the episode closes, announced once.
-    const resolved = await hooks.waitFor((h) => h.body?.event === 'alert.resolved' && h.body?.data?.rule === 'authentication_failures', 30_000);
+    const resolved = await hooks.waitFor(
+      (h) => h.body?.event === 'alert.resolved' && h.body?.data?.rule === 'authentication_failures',
+      30_000,
+    );
     expect(resolved.body.data).toMatchObject({ status: 'resolved', episodeId: raised.body.data.episodeId });
     await sleep(2_000);
     expect(alertHooks('alert.resolved', 'authentication_failures')).toHaveLength(1);
@@ -84,7 +87,9 @@ describe('Alerts evaluated from the database', () => {
     ]);
     expect(emails[0].to.sort()).toEqual(['oncall@legalpro.example', 'ops@legalpro.example']);
     expect(emails.find((m) => m.subject.includes('ALERT'))!.text).toContain('4 failed authentications');
-    const audit = await pool.query(`SELECT action FROM audit_events WHERE entity_type = 'alert' AND entity_id = $1 ORDER BY id`, [closed[0].id]);
+    const audit = await pool.query(`SELECT action FROM audit_events WHERE entity_type = 'alert' AND entity_id = $1 ORDER BY id`, [
+      closed[0].id,
+    ]);
     expect(audit.rows.map((r) => r.action)).toEqual(['alert.raised', 'alert.resolved']);
   }, 60_000);
 
@@ -116,7 +121,9 @@ describe('Alerts evaluated from the database', () => {
     const all = await call('/api/alerts', { token: admin });
     expect(all.status).toBe(200);
     const rules = all.body.data.map((e: { rule: string }) => e.rule);
-    expect(rules).toEqual(expect.arrayContaining(['authentication_failures', 'payment_failure_rate', 'callbacks_stopped', 'daraja_system_errors']));
+    expect(rules).toEqual(
+      expect.arrayContaining(['authentication_failures', 'payment_failure_rate', 'callbacks_stopped', 'daraja_system_errors']),
+    );
     // Earlier episodes may have closed as their events left the 12 s window; the last one is still open.
     const open = await call('/api/alerts', { token: admin, query: { open: true } });
     expect(open.body.data.map((e: { rule: string }) => e.rule)).toContain('daraja_system_errors');
@@ -125,8 +132,12 @@ describe('Alerts evaluated from the database', () => {
 
     const now = await call('/api/alerts/evaluate', { token: admin, method: 'POST' });
     expect(now.status).toBe(200);
-    expect(now.body.data.findings.map((f: { rule: string }) => f.rule).sort()).toEqual(
-      ['authentication_failures', 'callbacks_stopped', 'daraja_slow_responses', 'daraja_system_errors', 'payment_failure_rate'],
-    );
+    expect(now.body.data.findings.map((f: { rule: string }) => f.rule).sort()).toEqual([
+      'authentication_failures',
+      'callbacks_stopped',
+      'daraja_slow_responses',
+      'daraja_system_errors',
+      'payment_failure_rate',
+    ]);
   });
 });

@@ -22,12 +22,26 @@ interface Fixture {
 // Kenya days 2001-03-01 and 2001-03-02 (2001-03-03 has no payments), plus one payment on each side of them.
 const FIXTURES: Record<string, Fixture> = {
   // 00:30 on 1 March in Nairobi, still 28 February in UTC.
-  earlyKenyaMorning: { status: 'completed', paymentType: 'consultation_fee', amount: 1_000, createdAt: '2001-02-28T21:30:00Z', resultCode: '0', secondsToComplete: 20 },
+  earlyKenyaMorning: {
+    status: 'completed',
+    paymentType: 'consultation_fee',
+    amount: 1_000,
+    createdAt: '2001-02-28T21:30:00Z',
+    resultCode: '0',
+    secondsToComplete: 20,
+  },
   insufficientFunds: { status: 'failed', paymentType: 'consultation_fee', amount: 500, createdAt: '2001-03-01T08:00:00Z', resultCode: '1' },
   cancelled: { status: 'cancelled', paymentType: 'appointment_fee', amount: 2_000, createdAt: '2001-03-01T09:00:00Z', resultCode: '1032' },
   wrongPin: { status: 'failed', paymentType: 'appointment_fee', amount: 700, createdAt: '2001-03-01T10:00:00Z', resultCode: '2001' },
   // 01:30 on 2 March in Nairobi, still 1 March in UTC.
-  lateUtcEvening: { status: 'completed', paymentType: 'case_filing_fee', amount: 5_000, createdAt: '2001-03-01T22:30:00Z', resultCode: '0', secondsToComplete: 40 },
+  lateUtcEvening: {
+    status: 'completed',
+    paymentType: 'case_filing_fee',
+    amount: 5_000,
+    createdAt: '2001-03-01T22:30:00Z',
+    resultCode: '0',
+    secondsToComplete: 40,
+  },
   partlyRefunded: {
     status: 'partially_refunded',
     paymentType: 'consultation_fee',
@@ -37,14 +51,43 @@ const FIXTURES: Record<string, Fixture> = {
     secondsToComplete: 30,
     refundedAmount: 1_000,
   },
-  refunded: { status: 'refunded', paymentType: 'appointment_fee', amount: 1_500, createdAt: '2001-03-02T07:00:00Z', resultCode: '0', secondsToComplete: 11, refundedAmount: 1_500 },
-  reversed: { status: 'reversed', paymentType: 'case_filing_fee', amount: 7_000, createdAt: '2001-03-02T08:00:00Z', resultCode: '0', secondsToComplete: 50 },
+  refunded: {
+    status: 'refunded',
+    paymentType: 'appointment_fee',
+    amount: 1_500,
+    createdAt: '2001-03-02T07:00:00Z',
+    resultCode: '0',
+    secondsToComplete: 11,
+    refundedAmount: 1_500,
+  },
+  reversed: {
+    status: 'reversed',
+    paymentType: 'case_filing_fee',
+    amount: 7_000,
+    createdAt: '2001-03-02T08:00:00Z',
+    resultCode: '0',
+    secondsToComplete: 50,
+  },
   noAnswer: { status: 'timeout', paymentType: 'other', amount: 800, createdAt: '2001-03-02T09:00:00Z', resultCode: '1037' },
   neverAcknowledged: { status: 'timeout', paymentType: 'other', amount: 900, createdAt: '2001-03-02T10:00:00Z', resultCode: null },
   pending: { status: 'pending', paymentType: 'consultation_fee', amount: 1_200, createdAt: '2001-03-02T11:00:00Z', resultCode: null },
   // 23:59:59 on 28 February and 00:00 on 4 March in Nairobi: outside 1-3 March.
-  dayBefore: { status: 'completed', paymentType: 'consultation_fee', amount: 99_000, createdAt: '2001-02-28T20:59:59Z', resultCode: '0', secondsToComplete: 5 },
-  dayAfter: { status: 'completed', paymentType: 'consultation_fee', amount: 99_000, createdAt: '2001-03-03T21:00:00Z', resultCode: '0', secondsToComplete: 5 },
+  dayBefore: {
+    status: 'completed',
+    paymentType: 'consultation_fee',
+    amount: 99_000,
+    createdAt: '2001-02-28T20:59:59Z',
+    resultCode: '0',
+    secondsToComplete: 5,
+  },
+  dayAfter: {
+    status: 'completed',
+    paymentType: 'consultation_fee',
+    amount: 99_000,
+    createdAt: '2001-03-03T21:00:00Z',
+    resultCode: '0',
+    secondsToComplete: 5,
+  },
 };
 
 async function insertPayment(f: Fixture): Promise<void> {
@@ -209,7 +252,17 @@ describe('GET /api/payments/analytics', () => {
         refunded: 1_500,
         avgSecondsToComplete: 11,
       },
-      { key: 'case_filing_fee', ...nothing, count: 2, completed: 1, reversed: 1, successRate: 0.5, failureRate: 0, revenue: 5_000, avgSecondsToComplete: 40 },
+      {
+        key: 'case_filing_fee',
+        ...nothing,
+        count: 2,
+        completed: 1,
+        reversed: 1,
+        successRate: 0.5,
+        failureRate: 0,
+        revenue: 5_000,
+        avgSecondsToComplete: 40,
+      },
       { key: 'other', ...nothing, count: 2, timeout: 2, successRate: 0, failureRate: 1 },
     ]);
     expect(res.body.data.totals).toMatchObject({ count: 11, revenue: 10_500 });

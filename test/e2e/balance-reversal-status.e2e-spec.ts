@@ -85,7 +85,14 @@ describe('Account Balance', () => {
     const snapshot = await waitForSnapshot(res.body.data.id);
 
     const utility = snapshot.accounts.find((a: any) => a.account === 'Utility Account');
-    expect(utility).toEqual({ account: 'Utility Account', currency: 'KES', current: 1_234.56, available: 1_234.56, reserved: expect.any(Number), uncleared: expect.any(Number) });
+    expect(utility).toEqual({
+      account: 'Utility Account',
+      currency: 'KES',
+      current: 1_234.56,
+      available: 1_234.56,
+      reserved: expect.any(Number),
+      uncleared: expect.any(Number),
+    });
     for (const account of snapshot.accounts) {
       expect(account).toEqual({
         account: expect.any(String),
@@ -165,7 +172,9 @@ describe('POST /api/payments/:id/reversal', () => {
     await waitForReversed(paymentId);
     const status = (await paymentStatus(admin.token, paymentId)).body.data;
     expect(status.status).toBe('reversed');
-    expect(status.reversals).toEqual([expect.objectContaining({ id: res.body.data.id, status: 'completed', amount: 500, resultCode: '0' })]);
+    expect(status.reversals).toEqual([
+      expect.objectContaining({ id: res.body.data.id, status: 'completed', amount: 500, resultCode: '0' }),
+    ]);
     expect((await sim(`/stk/${checkoutRequestId}`)).body.reversal).toMatchObject({ amount: 500 });
     expect(await auditEventsFor(paymentId, 'payment.reversed')).toHaveLength(1);
   });
@@ -178,7 +187,11 @@ describe('POST /api/payments/:id/reversal', () => {
     // The URL Daraja was given: /result?kind=reversal&id=...&token=HMAC-SHA256(MPESA_CALLBACK_SECRET, "reversal:<id>").
     const token = createHmac('sha256', testEnv().MPESA_CALLBACK_SECRET).update(`reversal:${id}`).digest('hex');
 
-    const res = await api('/api/payments/mpesa/result', { method: 'POST', query: { kind: 'reversal', id, token }, body: delivered.request_data });
+    const res = await api('/api/payments/mpesa/result', {
+      method: 'POST',
+      query: { kind: 'reversal', id, token },
+      body: delivered.request_data,
+    });
 
     expect(res.status).toBe(200);
     expect(res.body).toStrictEqual({ ResultCode: 0, ResultDesc: 'Accepted' });
@@ -220,7 +233,11 @@ describe('POST /api/payments/:id/reversal', () => {
 
   it('refuses to reverse a payment that has a refund with 409', async () => {
     const { paymentId } = await completedPayment(500);
-    const refund = await api(`/api/payments/${paymentId}/refund`, { method: 'POST', token: admin.token, body: { amount: 100, reason: 'Overpaid' } });
+    const refund = await api(`/api/payments/${paymentId}/refund`, {
+      method: 'POST',
+      token: admin.token,
+      body: { amount: 100, reason: 'Overpaid' },
+    });
     expect(refund.status).toBe(202);
 
     const res = await reverse(paymentId);
@@ -235,7 +252,11 @@ describe('POST /api/payments/:id/reversal', () => {
     expect((await reverse(paymentId)).status).toBe(202);
     await waitForReversed(paymentId);
 
-    const res = await api(`/api/payments/${paymentId}/refund`, { method: 'POST', token: admin.token, body: { amount: 100, reason: 'Overpaid' } });
+    const res = await api(`/api/payments/${paymentId}/refund`, {
+      method: 'POST',
+      token: admin.token,
+      body: { amount: 100, reason: 'Overpaid' },
+    });
 
     expect(res.status).toBe(409);
     const { rows } = await db().query('SELECT id FROM payouts WHERE payment_id = $1', [paymentId]);
@@ -285,7 +306,10 @@ describe('Transaction Status', () => {
     const res = await queryStatus({ transactionId: receipt });
 
     expect(res.status).toBe(202);
-    expect(res.body).toEqual({ success: true, data: expect.objectContaining({ id: expect.any(String), status: 'pending', transactionId: receipt }) });
+    expect(res.body).toEqual({
+      success: true,
+      data: expect.objectContaining({ id: expect.any(String), status: 'pending', transactionId: receipt }),
+    });
     const answered = await waitForQuery(res.body.data.id);
     expect(answered).toMatchObject({ resultCode: '0', transactionId: receipt });
     expect(answered.result.parameters).toMatchObject({ receiptno: receipt, transactionstatus: 'Completed', amount: '750' });

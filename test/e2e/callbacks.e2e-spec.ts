@@ -23,7 +23,6 @@ const client = newClient();
 const ACCEPTED = { ResultCode: 0, ResultDesc: 'Accepted' };
 const TERMINAL_ACTIONS = ['payment.completed', 'payment.failed', 'payment.cancelled', 'payment.timeout'];
 
-
 async function startPayment(phoneNumber: string, amount = 100): Promise<string> {
   const res = await pushStk(client.token, stkPushBody({ phoneNumber, amount }));
   expect(res.status).toBe(201);
@@ -38,7 +37,6 @@ async function simulatedTransactionFor(phone: string): Promise<SimulatedTransact
   expect(res.status).toBe(200);
   return res.body;
 }
-
 
 /** An M-Pesa-looking receipt (10 upper-case letters and digits) for callbacks the simulator never sent. */
 function newReceipt(): string {
@@ -75,10 +73,13 @@ afterEach(async () => {
   // Nothing left in flight; a payment flagged for review stays pending on purpose (a person settles it).
   await waitFor(
     async () => {
-      const { rows } = await db().query(`SELECT count(*)::int AS n FROM payments WHERE client_id = $1 AND status = 'pending' AND review_reason IS NULL`, [client.id]);
+      const { rows } = await db().query(
+        `SELECT count(*)::int AS n FROM payments WHERE client_id = $1 AND status = 'pending' AND review_reason IS NULL`,
+        [client.id],
+      );
       return rows[0].n === 0;
     },
-    { timeoutMs: 25_000, message: 'this file\'s payments to settle' },
+    { timeoutMs: 25_000, message: "this file's payments to settle" },
   );
 });
 
@@ -107,7 +108,9 @@ describe('callbacks the simulator sends', () => {
 
     await waitForPaymentStatus(paymentId, 'completed');
     // The callback comes after SIMULATOR_LATE_CALLBACK_MS whether or not the status query got there first.
-    await waitFor(async () => (await transactionLogsFor(paymentId, 'STK_CALLBACK')).length === 1, { message: 'the late callback to be logged' });
+    await waitFor(async () => (await transactionLogsFor(paymentId, 'STK_CALLBACK')).length === 1, {
+      message: 'the late callback to be logged',
+    });
     await sleep(1_000);
 
     expect(await stateChangesOf(paymentId)).toEqual(['payment.completed']);
@@ -211,10 +214,16 @@ describe('callbacks crafted by hand', () => {
     const { paymentId, daraja } = await pendingPayment();
     const before = stateOf(await paymentRow(paymentId));
 
-    const res = await postCallback(daraja.callbackUrl, { Body: { stkCallback: { MerchantRequestID: daraja.merchantRequestId, ResultCode: 0 } } });
+    const res = await postCallback(daraja.callbackUrl, {
+      Body: { stkCallback: { MerchantRequestID: daraja.merchantRequestId, ResultCode: 0 } },
+    });
 
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ success: false, code: 'VALIDATION_ERROR', message: 'Invalid STK callback: CheckoutRequestID is missing or malformed' });
+    expect(res.body).toMatchObject({
+      success: false,
+      code: 'VALIDATION_ERROR',
+      message: 'Invalid STK callback: CheckoutRequestID is missing or malformed',
+    });
     expect(stateOf(await paymentRow(paymentId))).toEqual(before);
     const [logged] = await transactionLogsFor(paymentId, 'STK_CALLBACK');
     expect(logged).toMatchObject({ status_code: 400, outcome: 'rejected_malformed' });
@@ -251,7 +260,10 @@ describe('callbacks crafted by hand', () => {
     const res = await postCallback(daraja.callbackUrl, stkSuccessCallback(daraja));
 
     expect(res.status).toBe(200);
-    expect((await paymentStatus(client.token, paymentId)).body.data).toMatchObject({ status: 'completed', mpesaReceiptNumber: daraja.receipt });
+    expect((await paymentStatus(client.token, paymentId)).body.data).toMatchObject({
+      status: 'completed',
+      mpesaReceiptNumber: daraja.receipt,
+    });
     expect(await stateChangesOf(paymentId)).toEqual(['payment.completed']);
   });
 
@@ -260,11 +272,18 @@ describe('callbacks crafted by hand', () => {
     const daraja = await simulatedTransactionFor(SCENARIO_PHONES.noAnswer);
     await waitForPaymentStatus(paymentId, 'timeout');
 
-    const res = await postCallback(daraja.callbackUrl, stkSuccessCallback({ ...daraja, receipt: newReceipt(), transactionDate: darajaTimestamp() }));
+    const res = await postCallback(
+      daraja.callbackUrl,
+      stkSuccessCallback({ ...daraja, receipt: newReceipt(), transactionDate: darajaTimestamp() }),
+    );
 
     expect(res.status).toBe(200);
     expect(res.body).toStrictEqual(ACCEPTED);
-    expect(await paymentRow(paymentId)).toMatchObject({ status: 'timeout', review_reason: 'paid_after_timeout', mpesa_receipt_number: null });
+    expect(await paymentRow(paymentId)).toMatchObject({
+      status: 'timeout',
+      review_reason: 'paid_after_timeout',
+      mpesa_receipt_number: null,
+    });
     expect(await auditEventsFor(paymentId, 'payment.flagged_for_review')).toHaveLength(1);
     expect(await stateChangesOf(paymentId)).toEqual(['payment.timeout']);
   });

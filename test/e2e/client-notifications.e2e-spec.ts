@@ -67,21 +67,27 @@ describe('Client notifications by email and SMS', () => {
   const paymentRow = async (id: string) => (await q('SELECT * FROM payments WHERE id = $1', [id]))[0];
 
   async function waitForPayment(id: string, status: string): Promise<Record<string, any>> {
-    return waitFor(async () => ((await paymentRow(id))?.status === status ? paymentRow(id) : undefined), { timeoutMs: 20_000, message: `payment ${id} to be ${status}` });
+    return waitFor(async () => ((await paymentRow(id))?.status === status ? paymentRow(id) : undefined), {
+      timeoutMs: 20_000,
+      message: `payment ${id} to be ${status}`,
+    });
   }
 
   /** The subject's email/SMS rows once none is pending any more. */
   async function settledClientNotifications(subjectId: string, count: number): Promise<Record<string, any>[]> {
     return waitFor(
       async () => {
-        const rows = await q(`SELECT * FROM notifications WHERE subject_id = $1 AND channel IN ('email', 'sms') ORDER BY channel`, [subjectId]);
+        const rows = await q(`SELECT * FROM notifications WHERE subject_id = $1 AND channel IN ('email', 'sms') ORDER BY channel`, [
+          subjectId,
+        ]);
         return rows.length === count && rows.every((r) => r.status !== 'pending') ? rows : undefined;
       },
       { timeoutMs: 30_000, message: `${count} client notification(s) about ${subjectId} to finish` },
     );
   }
 
-  const attemptsOf = (notificationId: string) => q('SELECT * FROM notification_attempts WHERE notification_id = $1 ORDER BY attempt', [notificationId]);
+  const attemptsOf = (notificationId: string) =>
+    q('SELECT * FROM notification_attempts WHERE notification_id = $1 ORDER BY attempt', [notificationId]);
   const smsTo = (phone: string) => (hook: ReceivedWebhook) => hook.body?.to === `+${phone}`;
   const smsesTo = (phone: string) => gateway.received.filter(smsTo(phone));
 
@@ -97,7 +103,12 @@ describe('Client notifications by email and SMS', () => {
   describe('payment received', () => {
     it('emails the client the amount, receipt, reference and Kenya-time date, with the name HTML-escaped', async () => {
       const email = `wanjiru.${randomUUID().slice(0, 8)}@example.com`;
-      const { paymentId, status } = await push({ amount: 2_500, accountReference: 'CASE-2291', email, customerName: '  Wanjiru & <Kamau>  ' });
+      const { paymentId, status } = await push({
+        amount: 2_500,
+        accountReference: 'CASE-2291',
+        email,
+        customerName: '  Wanjiru & <Kamau>  ',
+      });
       expect(status).toBe(201);
       const row = await waitForPayment(paymentId, 'completed');
 
@@ -166,8 +177,18 @@ describe('Client notifications by email and SMS', () => {
 
   describe('payment failed', () => {
     it.each([
-      { end: 'cancelled by the customer', phone: SCENARIO_PHONES.cancelledByUser, status: 'cancelled', reason: 'the M-Pesa request was cancelled on your phone' },
-      { end: 'failed for insufficient funds', phone: SCENARIO_PHONES.insufficientFunds, status: 'failed', reason: 'your M-Pesa balance was not enough' },
+      {
+        end: 'cancelled by the customer',
+        phone: SCENARIO_PHONES.cancelledByUser,
+        status: 'cancelled',
+        reason: 'the M-Pesa request was cancelled on your phone',
+      },
+      {
+        end: 'failed for insufficient funds',
+        phone: SCENARIO_PHONES.insufficientFunds,
+        status: 'failed',
+        reason: 'your M-Pesa balance was not enough',
+      },
     ])('tells a client whose payment was $end why, in plain words', async ({ phone, status, reason }) => {
       const email = `client.${randomUUID().slice(0, 8)}@example.com`;
       const { paymentId } = await push({ phoneNumber: phone, amount: 800, accountReference: 'CASE-15', email, customerName: 'Njeri' });
@@ -179,7 +200,9 @@ describe('Client notifications by email and SMS', () => {
       expect(message.subject).toBe('Payment not completed: KES 800');
       expect(message.text).toContain(`Your M-Pesa payment of KES 800 (ref CASE-15) did not go through: ${reason}.`);
       expect(message.text).toContain(`Date: ${kenyaTime(row.failed_at)}`);
-      expect(sms.body.message).toBe(`Njeri, your payment of KES 800 (ref CASE-15) did not go through: ${reason}. No money was taken. LegalPro`);
+      expect(sms.body.message).toBe(
+        `Njeri, your payment of KES 800 (ref CASE-15) did not go through: ${reason}. No money was taken. LegalPro`,
+      );
       const rows = await settledClientNotifications(paymentId, 2);
       expect(rows.map((r) => [r.channel, r.event, r.status])).toEqual([
         ['email', 'payment.failed', 'delivered'],
@@ -195,7 +218,11 @@ describe('Client notifications by email and SMS', () => {
       await waitForPayment(paymentId, 'completed');
       await settledClientNotifications(paymentId, 2);
 
-      const res = await call(`/api/payments/${paymentId}/refund`, { method: 'POST', token: admin, body: { amount: 400, reason: 'Consultation cancelled by the advocate' } });
+      const res = await call(`/api/payments/${paymentId}/refund`, {
+        method: 'POST',
+        token: admin,
+        body: { amount: 400, reason: 'Consultation cancelled by the advocate' },
+      });
       expect(res.status).toBe(202);
       const payoutId: string = res.body.data.id;
       const payout = await waitFor(async () => (await q(`SELECT * FROM payouts WHERE id = $1 AND status = 'completed'`, [payoutId]))[0], {
@@ -249,7 +276,11 @@ describe('Client notifications by email and SMS', () => {
 
       expect(smsesTo(phone)).toHaveLength(1);
       const [after] = await q('SELECT * FROM notifications WHERE id = $1', [sms.id]);
-      expect(after).toMatchObject({ status: 'failed', attempts: 1, last_error: `HTTP 400: {"error":"invalid destination ${masked(phone)}"}` });
+      expect(after).toMatchObject({
+        status: 'failed',
+        attempts: 1,
+        last_error: `HTTP 400: {"error":"invalid destination ${masked(phone)}"}`,
+      });
       const attempts = await attemptsOf(sms.id);
       expect(attempts).toHaveLength(1);
       expect(attempts[0]).toMatchObject({ attempt: 1, status_code: 400 });
@@ -343,8 +374,18 @@ describe('Client notifications by email and SMS', () => {
   describe('the push request', () => {
     it.each([
       { what: 'a malformed email', field: 'email', value: 'not-an-email', message: 'email must be a valid email address' },
-      { what: 'an email over 254 characters', field: 'email', value: `${'a'.repeat(250)}@example.com`, message: 'email must be at most 254 characters' },
-      { what: 'a name over 100 characters', field: 'customerName', value: 'N'.repeat(101), message: 'customerName must be at most 100 characters' },
+      {
+        what: 'an email over 254 characters',
+        field: 'email',
+        value: `${'a'.repeat(250)}@example.com`,
+        message: 'email must be at most 254 characters',
+      },
+      {
+        what: 'a name over 100 characters',
+        field: 'customerName',
+        value: 'N'.repeat(101),
+        message: 'customerName must be at most 100 characters',
+      },
     ])('refuses $what with 400 and stores nothing', async ({ field, value, message }) => {
       const before = (await q('SELECT count(*)::int AS n FROM payments'))[0].n;
       const phone = uniquePhone();
@@ -376,13 +417,20 @@ describe('Client notifications by email and SMS', () => {
     it('records each client notification as skipped, with the reason, and sends nothing', async () => {
       const phone = uniquePhone();
       const email = `skipped.${randomUUID().slice(0, 8)}@example.com`;
-      const res = await api('/api/payments/stk-push', { baseUrl: bare.url, token: client, body: stkPushBody({ phoneNumber: phone, email }) });
+      const res = await api('/api/payments/stk-push', {
+        baseUrl: bare.url,
+        token: client,
+        body: stkPushBody({ phoneNumber: phone, email }),
+      });
       expect(res.status).toBe(201);
       const paymentId: string = res.body.data.paymentId;
 
       const rows = await waitFor(
         async () => {
-          const { rows } = await barePool.query(`SELECT * FROM notifications WHERE subject_id = $1 AND channel IN ('email', 'sms') ORDER BY channel`, [paymentId]);
+          const { rows } = await barePool.query(
+            `SELECT * FROM notifications WHERE subject_id = $1 AND channel IN ('email', 'sms') ORDER BY channel`,
+            [paymentId],
+          );
           return rows.length === 2 ? rows : undefined;
         },
         { timeoutMs: 20_000, message: 'the skipped client notifications' },
@@ -392,7 +440,9 @@ describe('Client notifications by email and SMS', () => {
         ['email', 'payment.received', 'skipped', 'SMTP_URL (or SMTP_HOST) is not configured', 0],
         ['sms', 'payment.received', 'skipped', 'SMS_GATEWAY_URL is not configured', 0],
       ]);
-      const { rows: attempts } = await barePool.query('SELECT * FROM notification_attempts WHERE notification_id = ANY($1)', [rows.map((r) => r.id)]);
+      const { rows: attempts } = await barePool.query('SELECT * FROM notification_attempts WHERE notification_id = ANY($1)', [
+        rows.map((r) => r.id),
+      ]);
       expect(attempts).toEqual([]);
       expect(mail.recipients).not.toContain(email);
       expect(smsesTo(phone)).toEqual([]);

@@ -28,7 +28,8 @@ describe('Daraja call budget', () => {
   const client = tokenFor({ sub: `client-${randomUUID()}`, role: 'client' });
   const on = (app: ExtraApp, path: string, options: ApiOptions = {}) => api(path, { timeoutMs: 30_000, ...options, baseUrl: app.url });
   const requestBalance = (app: ExtraApp) => on(app, '/api/mpesa/balance', { method: 'POST', token: admin });
-  const push = (app: ExtraApp, phone = uniquePhone()) => on(app, '/api/payments/stk-push', { token: client, body: stkPushBody({ phoneNumber: phone }) });
+  const push = (app: ExtraApp, phone = uniquePhone()) =>
+    on(app, '/api/payments/stk-push', { token: client, body: stkPushBody({ phoneNumber: phone }) });
   const calls = async (...endpoints: string[]): Promise<SimulatedCall[]> => {
     const res = await on(a, '/simulator/control/calls');
     expect(res.status).toBe(200);
@@ -97,7 +98,10 @@ describe('Daraja call budget', () => {
 
   it('slows the whole fleet down after a spike arrest, and each push is still accepted exactly once', async () => {
     const phones = [uniquePhone(), uniquePhone()];
-    const faults = await on(a, '/simulator/control/faults', { method: 'POST', body: { endpoint: 'stkpush', kind: 'spike_arrest', count: 2 } });
+    const faults = await on(a, '/simulator/control/faults', {
+      method: 'POST',
+      body: { endpoint: 'stkpush', kind: 'spike_arrest', count: 2 },
+    });
     expect(faults.status).toBe(200);
 
     // One push through each process: Daraja answers both with 500.003.02.
@@ -122,7 +126,10 @@ describe('Daraja call budget', () => {
 
     // Both payments complete through their retry jobs, which ran during the cool-down at the reduced rate (1/s).
     for (const res of pushes) {
-      await waitFor(async () => (await paymentStatus(res.body.data.paymentId)) === 'completed', { timeoutMs: 30_000, message: 'the payment to complete' });
+      await waitFor(async () => (await paymentStatus(res.body.data.paymentId)) === 'completed', {
+        timeoutMs: 30_000,
+        message: 'the payment to complete',
+      });
     }
     const sent = await calls('stkpush', 'balance');
     const balance = sent.filter((c) => c.endpoint === 'balance');

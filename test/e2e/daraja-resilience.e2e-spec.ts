@@ -33,7 +33,11 @@ const QUIET_PERIOD_MS = 1_500;
 /** How many more calls each simulated endpoint received than in `before`. */
 async function callsSince(before: SimulatorStats): Promise<SimulatorStats['calls']> {
   const now = (await simulatorStats()).calls;
-  return { oauth: now.oauth - before.calls.oauth, stkpush: now.stkpush - before.calls.stkpush, stkquery: now.stkquery - before.calls.stkquery };
+  return {
+    oauth: now.oauth - before.calls.oauth,
+    stkpush: now.stkpush - before.calls.stkpush,
+    stkquery: now.stkquery - before.calls.stkquery,
+  };
 }
 
 /** STK Push requests the app sent for one payment (each is one row in the Daraja transaction log). */
@@ -215,7 +219,8 @@ describe('Daraja OAuth tokens', () => {
     const { rows } = await db().query(`SELECT response_data FROM transaction_logs WHERE transaction_type = 'OAUTH' AND outcome = 'ok'`);
 
     expect(rows.length).toBeGreaterThan(0);
-    for (const { response_data } of rows) expect(response_data).toMatchObject({ access_token: '[REDACTED]', expires_in: expect.any(String) });
+    for (const { response_data } of rows)
+      expect(response_data).toMatchObject({ access_token: '[REDACTED]', expires_in: expect.any(String) });
   });
 });
 
@@ -224,7 +229,10 @@ describe('secrets at rest', () => {
   async function storedText(paymentId: string, checkoutRequestId: string): Promise<Record<string, string>> {
     const q = async (sql: string, params: unknown[]) => JSON.stringify((await db().query(sql, params)).rows);
     return {
-      transaction_logs: await q(`SELECT * FROM transaction_logs WHERE reference = $1 OR transaction_id = $2 OR transaction_type = 'OAUTH'`, [paymentId, checkoutRequestId]),
+      transaction_logs: await q(
+        `SELECT * FROM transaction_logs WHERE reference = $1 OR transaction_id = $2 OR transaction_type = 'OAUTH'`,
+        [paymentId, checkoutRequestId],
+      ),
       audit_events: await q('SELECT * FROM audit_events WHERE entity_id = $1', [paymentId]),
       notifications: await q('SELECT * FROM notifications WHERE subject_id = $1', [paymentId]),
     };

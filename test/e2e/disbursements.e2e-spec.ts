@@ -137,18 +137,21 @@ describe('POST /api/disbursements', () => {
     expect(rows[0].phone_number_encrypted).not.toContain(body.phoneNumber);
   });
 
-  it.each(['BusinessPayment', 'SalaryPayment', 'PromotionPayment'])('pays a %s by B2C once and completes it with the receipt', async (commandId) => {
-    const phone = uniquePhone();
-    const { id, originatorConversationId } = await acceptedDisbursement({ phoneNumber: phone, commandId, amount: 2_000 });
+  it.each(['BusinessPayment', 'SalaryPayment', 'PromotionPayment'])(
+    'pays a %s by B2C once and completes it with the receipt',
+    async (commandId) => {
+      const phone = uniquePhone();
+      const { id, originatorConversationId } = await acceptedDisbursement({ phoneNumber: phone, commandId, amount: 2_000 });
 
-    const done = await waitForDisbursement(id, 'completed');
-    await sleep(QUIET_PERIOD_MS);
+      const done = await waitForDisbursement(id, 'completed');
+      await sleep(QUIET_PERIOD_MS);
 
-    const sent = await b2cPaymentsTo(phone);
-    expect(sent).toEqual([expect.objectContaining({ originatorConversationId, commandId, amount: 2_000, paid: true })]);
-    expect(done).toMatchObject({ settledBy: 'result_callback', resultCode: '0', mpesaReceiptNumber: sent[0].receipt });
-    expect(done.completedAt).toEqual(expect.any(String));
-  });
+      const sent = await b2cPaymentsTo(phone);
+      expect(sent).toEqual([expect.objectContaining({ originatorConversationId, commandId, amount: 2_000, paid: true })]);
+      expect(done).toMatchObject({ settledBy: 'result_callback', resultCode: '0', mpesaReceiptNumber: sent[0].receipt });
+      expect(done.completedAt).toEqual(expect.any(String));
+    },
+  );
 
   it('accepts a local 07XXXXXXXX number and pays it as 2547XXXXXXXX', async () => {
     const phone = uniquePhone();
@@ -186,13 +189,21 @@ describe('POST /api/disbursements', () => {
 
   describe('refuses with 400 and stores nothing', () => {
     it.each([
-      { case: 'an unknown commandId', overrides: { commandId: 'BusinessPayBill' }, message: /commandId must be one of: BusinessPayment, SalaryPayment, PromotionPayment/ },
+      {
+        case: 'an unknown commandId',
+        overrides: { commandId: 'BusinessPayBill' },
+        message: /commandId must be one of: BusinessPayment, SalaryPayment, PromotionPayment/,
+      },
       { case: 'remarks of 1 character', overrides: { remarks: 'x' }, message: /remarks must be 2 to 100 characters/ },
       { case: 'remarks of 101 characters', overrides: { remarks: 'x'.repeat(101) }, message: /remarks must be 2 to 100 characters/ },
       { case: 'an amount of 5', overrides: { amount: 5 }, message: /amount must be at least 10/ },
       { case: 'an amount of 250001', overrides: { amount: 250_001 }, message: /amount must not exceed 250000/ },
       { case: 'an amount in cents', overrides: { amount: 99.5 }, message: /whole number/ },
-      { case: 'a non-Safaricom phone number', overrides: { phoneNumber: '255712345678' }, message: /phoneNumber must be a Safaricom number/ },
+      {
+        case: 'a non-Safaricom phone number',
+        overrides: { phoneNumber: '255712345678' },
+        message: /phoneNumber must be a Safaricom number/,
+      },
       { case: 'an empty occasion', overrides: { occasion: '' }, message: /occasion must be 1 to 100 characters/ },
       { case: 'an unknown field', overrides: { priority: 'high' }, message: /property priority should not exist/ },
     ])('$case', async ({ overrides, message }) => {
@@ -227,7 +238,10 @@ describe('GET /api/disbursements/:id', () => {
     const res = await api(`/api/disbursements/${created.id}`, { token: admin.token });
 
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ success: true, data: expect.objectContaining({ id: created.id, kind: 'disbursement', amount: created.amount }) });
+    expect(res.body).toEqual({
+      success: true,
+      data: expect.objectContaining({ id: created.id, kind: 'disbursement', amount: created.amount }),
+    });
   });
 
   it('answers 404 for an unknown id', async () => {
@@ -264,7 +278,11 @@ describe('GET /api/disbursements', () => {
     const push = await pushStk(customer.token, stkPushBody({ amount: 500 }));
     expect(push.status).toBe(201);
     await waitForPaymentStatus(push.body.data.paymentId, 'completed');
-    const refund = await api(`/api/payments/${push.body.data.paymentId}/refund`, { method: 'POST', token: admin.token, body: { amount: 100, reason: 'Overpaid' } });
+    const refund = await api(`/api/payments/${push.body.data.paymentId}/refund`, {
+      method: 'POST',
+      token: admin.token,
+      body: { amount: 100, reason: 'Overpaid' },
+    });
     expect(refund.status).toBe(202);
     const created = await acceptedDisbursement();
 
@@ -275,9 +293,12 @@ describe('GET /api/disbursements', () => {
     expect(ids).toContain(created.id);
     expect(ids).not.toContain(refund.body.data.id);
     expect(new Set(res.body.data.items.map((d: any) => d.kind))).toEqual(new Set(['disbursement']));
-    await waitFor(async () => (await db().query(`SELECT status FROM payouts WHERE id = $1`, [refund.body.data.id])).rows[0].status === 'completed', {
-      message: 'the refund to complete',
-    });
+    await waitFor(
+      async () => (await db().query(`SELECT status FROM payouts WHERE id = $1`, [refund.body.data.id])).rows[0].status === 'completed',
+      {
+        message: 'the refund to complete',
+      },
+    );
   });
 
   it('refuses a client with 403', async () => {

@@ -18,8 +18,6 @@ import { getMetrics, scrape, Scrape } from '../support/prometheus';
 
 const client = newClient();
 
-
-
 function postTo(callbackUrl: string, body: unknown, query: Record<string, string> = {}): Promise<ApiResponse> {
   const url = new URL(callbackUrl);
   for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
@@ -42,7 +40,8 @@ describe('GET /metrics', () => {
     const after = await waitFor(
       async () => {
         const s = await scrape();
-        return s.value('legalpro_revenue_kes', { payment_type: 'case_filing_fee' }) >= before.value('legalpro_revenue_kes', { payment_type: 'case_filing_fee' }) + amount
+        return s.value('legalpro_revenue_kes', { payment_type: 'case_filing_fee' }) >=
+          before.value('legalpro_revenue_kes', { payment_type: 'case_filing_fee' }) + amount
           ? s
           : undefined;
       },
@@ -92,7 +91,10 @@ describe('GET /metrics', () => {
     const labels = { status: 'completed', payment_type: 'case_filing_fee' };
 
     expect(after.value('legalpro_payments', labels)).toBeGreaterThanOrEqual(before.value('legalpro_payments', labels) + 1);
-    expect(after.value('legalpro_revenue_kes', { payment_type: 'case_filing_fee' }) - before.value('legalpro_revenue_kes', { payment_type: 'case_filing_fee' })).toBeGreaterThanOrEqual(amount);
+    expect(
+      after.value('legalpro_revenue_kes', { payment_type: 'case_filing_fee' }) -
+        before.value('legalpro_revenue_kes', { payment_type: 'case_filing_fee' }),
+    ).toBeGreaterThanOrEqual(amount);
     expect(after.series('legalpro_refunds_kes')).toHaveLength(1);
   });
 
@@ -104,8 +106,14 @@ describe('GET /metrics', () => {
     expect(res.status).toBe(200);
     expect((await paymentRow(completed.paymentId))?.status).toBe('completed');
     const after = await scrape();
-    expect(after.value('legalpro_callbacks_duplicated_total', { kind: 'stk' }) - before.value('legalpro_callbacks_duplicated_total', { kind: 'stk' })).toBeGreaterThanOrEqual(1);
-    expect(after.value('legalpro_callbacks_received_total', { kind: 'stk' }) - before.value('legalpro_callbacks_received_total', { kind: 'stk' })).toBeGreaterThanOrEqual(1);
+    expect(
+      after.value('legalpro_callbacks_duplicated_total', { kind: 'stk' }) -
+        before.value('legalpro_callbacks_duplicated_total', { kind: 'stk' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      after.value('legalpro_callbacks_received_total', { kind: 'stk' }) -
+        before.value('legalpro_callbacks_received_total', { kind: 'stk' }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('counts a callback with a forged token as rejected, by reason', async () => {
@@ -115,7 +123,10 @@ describe('GET /metrics', () => {
 
     expect(res.status).toBe(403);
     const after = await scrape();
-    expect(after.value('legalpro_callbacks_rejected_total', { kind: 'stk', reason: 'token' }) - before.value('legalpro_callbacks_rejected_total', { kind: 'stk', reason: 'token' })).toBeGreaterThanOrEqual(1);
+    expect(
+      after.value('legalpro_callbacks_rejected_total', { kind: 'stk', reason: 'token' }) -
+        before.value('legalpro_callbacks_rejected_total', { kind: 'stk', reason: 'token' }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('counts requests refused by the JWT guard, by reason', async () => {
@@ -125,7 +136,8 @@ describe('GET /metrics', () => {
     expect((await api('/api/payments')).status).toBe(401);
 
     const after = await scrape();
-    const delta = (reason: string) => after.value('legalpro_auth_failures_total', { reason }) - before.value('legalpro_auth_failures_total', { reason });
+    const delta = (reason: string) =>
+      after.value('legalpro_auth_failures_total', { reason }) - before.value('legalpro_auth_failures_total', { reason });
     expect(delta('invalid_token')).toBeGreaterThanOrEqual(1);
     expect(delta('missing_token')).toBeGreaterThanOrEqual(1);
   });
@@ -144,7 +156,10 @@ describe('GET /metrics', () => {
     const delta = (name: string, labels: Record<string, string>) => after.value(name, labels) - before.value(name, labels);
     expect(delta('legalpro_queue_jobs_failed_total', { queue: 'payments', job: 'stk-status-query' })).toBeGreaterThanOrEqual(1);
     // A reset is `timeout` (the request may have been processed) or `network_error` (it was not sent): the client decides.
-    expect(delta('legalpro_daraja_calls_total', { api: 'STK_QUERY', outcome: 'timeout' }) + delta('legalpro_daraja_calls_total', { api: 'STK_QUERY', outcome: 'network_error' })).toBeGreaterThanOrEqual(1);
+    expect(
+      delta('legalpro_daraja_calls_total', { api: 'STK_QUERY', outcome: 'timeout' }) +
+        delta('legalpro_daraja_calls_total', { api: 'STK_QUERY', outcome: 'network_error' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(delta('legalpro_daraja_system_errors_total', { api: 'STK_QUERY' })).toBeGreaterThanOrEqual(1);
     expect(delta('legalpro_payment_settlements_total', { settled_by: 'status_query', outcome: 'completed' })).toBeGreaterThanOrEqual(1);
   });
@@ -155,7 +170,12 @@ describe('GET /metrics', () => {
 
     expect([...queues]).toEqual(expect.arrayContaining(['payments', 'notifications']));
     for (const queue of queues) {
-      expect(s.series('legalpro_queue_jobs', { queue }).map((sample) => sample.labels.state).sort()).toEqual(['active', 'delayed', 'failed', 'waiting']);
+      expect(
+        s
+          .series('legalpro_queue_jobs', { queue })
+          .map((sample) => sample.labels.state)
+          .sort(),
+      ).toEqual(['active', 'delayed', 'failed', 'waiting']);
     }
   });
 });

@@ -162,7 +162,13 @@ describe('webhook delivery records', () => {
 
     const notification = await finishedNotificationOf(paymentId);
 
-    expect(notification).toMatchObject({ channel: 'webhook', event: 'payment.completed', status: 'delivered', attempts: 1, last_error: null });
+    expect(notification).toMatchObject({
+      channel: 'webhook',
+      event: 'payment.completed',
+      status: 'delivered',
+      attempts: 1,
+      last_error: null,
+    });
     expect(notification.delivered_at).not.toBeNull();
     const attempts = await attemptsOf(notification.id);
     expect(attempts).toHaveLength(1);

@@ -49,7 +49,16 @@ describe('GET /api/payments/:id/status', () => {
   beforeAll(async () => {
     owner = client();
     phone = uniquePhone();
-    push = await settledPayment(owner, stkPushBody({ phoneNumber: phone, amount: 1_500, paymentType: 'case_filing_fee', description: 'Filing fee', appointmentId: 'apt_8812' }));
+    push = await settledPayment(
+      owner,
+      stkPushBody({
+        phoneNumber: phone,
+        amount: 1_500,
+        paymentType: 'case_filing_fee',
+        description: 'Filing fee',
+        appointmentId: 'apt_8812',
+      }),
+    );
     paymentId = push.body.data.paymentId;
   });
 
@@ -154,7 +163,10 @@ describe('GET /api/payments', () => {
     await sleep(50);
     between = new Date().toISOString();
     await sleep(50);
-    const appointment = await settledPayment(alice, stkPushBody({ phoneNumber: SCENARIO_PHONES.insufficientFunds, paymentType: 'appointment_fee' }));
+    const appointment = await settledPayment(
+      alice,
+      stkPushBody({ phoneNumber: SCENARIO_PHONES.insufficientFunds, paymentType: 'appointment_fee' }),
+    );
     const bobs = await settledPayment(bob, stkPushBody());
     aliceIds = [consultation, filing, appointment].map((r) => r.body.data.paymentId);
     bobId = bobs.body.data.paymentId;
@@ -279,7 +291,11 @@ describe('authentication', () => {
   it.each<[string, () => string | undefined, RegExp]>([
     ['no Authorization header', () => undefined, /Missing bearer token/],
     ['a non-Bearer scheme', () => `Basic ${Buffer.from('client:secret').toString('base64')}`, /Missing bearer token/],
-    ['an expired token', () => `Bearer ${sign({ ...claims(), exp: now() - 60 }, testEnv().JWT_SECRET, { algorithm: 'HS256' })}`, /Token expired/],
+    [
+      'an expired token',
+      () => `Bearer ${sign({ ...claims(), exp: now() - 60 }, testEnv().JWT_SECRET, { algorithm: 'HS256' })}`,
+      /Token expired/,
+    ],
     [
       'a token whose payload was changed after signing',
       () => {
@@ -296,10 +312,26 @@ describe('authentication', () => {
       },
       /Invalid token/,
     ],
-    ['a token signed with another secret', () => `Bearer ${sign(claims(), 'not-the-app-secret-0123456789abcdefghij', { algorithm: 'HS256', expiresIn: '1h' })}`, /Invalid token/],
-    ['an alg: none token', () => `Bearer ${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ ...claims(), exp: now() + 3600 })}.`, /Invalid token/],
-    ['a role other than client or admin', () => `Bearer ${tokenFor({ sub: `lawyer-${randomUUID()}`, role: 'lawyer' })}`, /Invalid token claims/],
-    ['a token without a sub', () => `Bearer ${sign({ role: 'admin' }, testEnv().JWT_SECRET, { algorithm: 'HS256', expiresIn: '1h' })}`, /Invalid token claims/],
+    [
+      'a token signed with another secret',
+      () => `Bearer ${sign(claims(), 'not-the-app-secret-0123456789abcdefghij', { algorithm: 'HS256', expiresIn: '1h' })}`,
+      /Invalid token/,
+    ],
+    [
+      'an alg: none token',
+      () => `Bearer ${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ ...claims(), exp: now() + 3600 })}.`,
+      /Invalid token/,
+    ],
+    [
+      'a role other than client or admin',
+      () => `Bearer ${tokenFor({ sub: `lawyer-${randomUUID()}`, role: 'lawyer' })}`,
+      /Invalid token claims/,
+    ],
+    [
+      'a token without a sub',
+      () => `Bearer ${sign({ role: 'admin' }, testEnv().JWT_SECRET, { algorithm: 'HS256', expiresIn: '1h' })}`,
+      /Invalid token claims/,
+    ],
   ])('refuses %s with 401 and audits the failure', async (_case, authorization, message) => {
     const { res, requestId } = await listWith(authorization());
 

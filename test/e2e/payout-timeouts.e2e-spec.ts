@@ -108,7 +108,11 @@ async function completedPayment(phone: string, amount = 1_000): Promise<string> 
 }
 
 async function acceptedRefund(paymentId: string, amount: number): Promise<Record<string, any>> {
-  const res = await api(`/api/payments/${paymentId}/refund`, { method: 'POST', token: admin.token, body: { amount, reason: 'Hearing adjourned' } });
+  const res = await api(`/api/payments/${paymentId}/refund`, {
+    method: 'POST',
+    token: admin.token,
+    body: { amount, reason: 'Hearing adjourned' },
+  });
   expect(res.status).toBe(202);
   return res.body.data;
 }
@@ -137,7 +141,9 @@ function b2cSuccessResult(p: { originatorConversationId: string; conversationId:
           { Key: 'B2CRecipientIsRegisteredCustomer', Value: 'Y' },
         ],
       },
-      ReferenceData: { ReferenceItem: { Key: 'QueueTimeoutURL', Value: 'https://internalsandbox.safaricom.co.ke/mpesa/b2cresults/v1/submit' } },
+      ReferenceData: {
+        ReferenceItem: { Key: 'QueueTimeoutURL', Value: 'https://internalsandbox.safaricom.co.ke/mpesa/b2cresults/v1/submit' },
+      },
     },
   };
 }
@@ -157,7 +163,13 @@ function queueTimeout(p: { originatorConversationId: string; conversationId: str
 
 /** What a forged callback must not touch. */
 function stateOf(p: Record<string, any>) {
-  return { status: p.status, mpesaReceiptNumber: p.mpesaReceiptNumber, resultCode: p.resultCode, settledBy: p.settledBy, needsReview: p.needsReview };
+  return {
+    status: p.status,
+    mpesaReceiptNumber: p.mpesaReceiptNumber,
+    resultCode: p.resultCode,
+    settledBy: p.settledBy,
+    needsReview: p.needsReview,
+  };
 }
 
 afterEach(async () => {
@@ -183,7 +195,11 @@ describe('a disbursement whose outcome M-Pesa does not say', () => {
     const failed = await waitForPayout(id, 'failed');
     await sleep(QUIET_PERIOD_MS);
 
-    expect(failed).toMatchObject({ settledBy: 'transaction_status', resultCode: '2033', resultDesc: expect.stringMatching(/Not processed/) });
+    expect(failed).toMatchObject({
+      settledBy: 'transaction_status',
+      resultCode: '2033',
+      resultDesc: expect.stringMatching(/Not processed/),
+    });
     expect(failed.statusChecks).toBeGreaterThanOrEqual(1);
     expect(await actionsOf(id)).toEqual(['disbursement.requested', 'payout.unknown', 'payout.failed']);
     expect(await newB2cPaymentsTo(phone, before)).toEqual([expect.objectContaining({ originatorConversationId, paid: false })]);
@@ -412,17 +428,19 @@ describe('ResultURL and QueueTimeOutURL', () => {
       expect(logged).toMatchObject({ status_code: 403, outcome: 'rejected_token' });
     });
 
-    it.each(['/api/payments/daraja/b2c-callback', '/api/payments/mpesa/result', '/api/payments/daraja/result', '/api/payments/daraja/timeout'])(
-      'guards %s the same way',
-      async (pathname) => {
-        const { id, sent } = await awaitingResult();
+    it.each([
+      '/api/payments/daraja/b2c-callback',
+      '/api/payments/mpesa/result',
+      '/api/payments/daraja/result',
+      '/api/payments/daraja/timeout',
+    ])('guards %s the same way', async (pathname) => {
+      const { id, sent } = await awaitingResult();
 
-        const res = await postTo(sent.resultUrl, b2cSuccessResult(sent, 'TFORGED004'), { token: 'f'.repeat(64) }, pathname);
+      const res = await postTo(sent.resultUrl, b2cSuccessResult(sent, 'TFORGED004'), { token: 'f'.repeat(64) }, pathname);
 
-        expect(res.status).toBe(403);
-        expect((await payout(id)).status).toBe('submitted');
-      },
-    );
+      expect(res.status).toBe(403);
+      expect((await payout(id)).status).toBe('submitted');
+    });
   });
 
   it('acknowledges a queue timeout that arrives after the result, and leaves the completed payout alone', async () => {

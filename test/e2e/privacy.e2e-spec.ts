@@ -30,21 +30,41 @@ const FULL_PHONE = /254[17]\d{8}/;
 
 const run = promisify(execFile);
 
-async function completedPayment(client: TestUser, phone = uniquePhone(), extra: Record<string, unknown> = {}, baseUrl?: string): Promise<string> {
-  const res = await api('/api/payments/stk-push', { method: 'POST', token: client.token, body: stkPushBody({ phoneNumber: phone, amount: 500, ...extra }), baseUrl });
+async function completedPayment(
+  client: TestUser,
+  phone = uniquePhone(),
+  extra: Record<string, unknown> = {},
+  baseUrl?: string,
+): Promise<string> {
+  const res = await api('/api/payments/stk-push', {
+    method: 'POST',
+    token: client.token,
+    body: stkPushBody({ phoneNumber: phone, amount: 500, ...extra }),
+    baseUrl,
+  });
   expect(res.status).toBe(201);
   return res.body.data.paymentId;
 }
 
 /** A completed payment with the client's name and email, and a completed refund of part of it. */
-async function paymentWithRefund(client: TestUser, phone = uniquePhone()): Promise<{ paymentId: string; payoutId: string; phone: string; email: string }> {
+async function paymentWithRefund(
+  client: TestUser,
+  phone = uniquePhone(),
+): Promise<{ paymentId: string; payoutId: string; phone: string; email: string }> {
   const email = `${client.id.slice(0, 12)}@example.co.ke`;
   const paymentId = await completedPayment(client, phone, { customerName: NAME, email });
   await waitForPaymentStatus(paymentId, 'completed');
-  const refund = await api(`/api/payments/${paymentId}/refund`, { method: 'POST', token: admin.token, body: { amount: 100, reason: 'Hearing adjourned' } });
+  const refund = await api(`/api/payments/${paymentId}/refund`, {
+    method: 'POST',
+    token: admin.token,
+    body: { amount: 100, reason: 'Hearing adjourned' },
+  });
   expect(refund.status).toBe(202);
   const payoutId: string = refund.body.data.id;
-  await waitFor(async () => (await payoutRow(payoutId))?.status === 'completed', { timeoutMs: 25_000, message: `refund ${payoutId} to complete` });
+  await waitFor(async () => (await payoutRow(payoutId))?.status === 'completed', {
+    timeoutMs: 25_000,
+    message: `refund ${payoutId} to complete`,
+  });
   return { paymentId, payoutId, phone, email };
 }
 
@@ -61,7 +81,10 @@ function anonymise(body: unknown, token = admin.token): Promise<ApiResponse> {
 }
 
 async function privacyEvents(action: string, entityId?: string): Promise<Record<string, any>[]> {
-  const { rows } = await db().query(`SELECT * FROM audit_events WHERE action = $1 AND ($2::text IS NULL OR entity_id = $2) ORDER BY id`, [action, entityId ?? null]);
+  const { rows } = await db().query(`SELECT * FROM audit_events WHERE action = $1 AND ($2::text IS NULL OR entity_id = $2) ORDER BY id`, [
+    action,
+    entityId ?? null,
+  ]);
   return rows;
 }
 
@@ -100,13 +123,29 @@ describe('POST /api/privacy/export', () => {
     expect(data.subject).toEqual({ clientId: client.id, phoneNumber: null });
     expect(data.payments.map((p: any) => p.id).sort()).toEqual([first.paymentId, secondPaymentId].sort());
     const withContact = data.payments.find((p: any) => p.id === first.paymentId);
-    expect(withContact).toMatchObject({ phoneNumber: first.phone, customerName: NAME, customerEmail: first.email, amount: 500, status: 'partially_refunded' });
+    expect(withContact).toMatchObject({
+      phoneNumber: first.phone,
+      customerName: NAME,
+      customerEmail: first.email,
+      amount: 500,
+      status: 'partially_refunded',
+    });
     expect(withContact.phoneNumberEncrypted).toBeUndefined();
     expect(withContact.phoneNumberHash).toBeUndefined();
-    expect(data.payments.find((p: any) => p.id === secondPaymentId)).toMatchObject({ phoneNumber: secondPhone, customerName: null, customerEmail: null });
-    expect(data.payouts).toEqual([expect.objectContaining({ id: first.payoutId, kind: 'refund', amount: 100, status: 'completed', phoneNumber: first.phone })]);
+    expect(data.payments.find((p: any) => p.id === secondPaymentId)).toMatchObject({
+      phoneNumber: secondPhone,
+      customerName: null,
+      customerEmail: null,
+    });
+    expect(data.payouts).toEqual([
+      expect.objectContaining({ id: first.payoutId, kind: 'refund', amount: 100, status: 'completed', phoneNumber: first.phone }),
+    ]);
     expect(data.auditEvents.map((e: any) => `${e.action}:${e.entityId}`)).toEqual(
-      expect.arrayContaining([`payment.initiated:${first.paymentId}`, `payment.completed:${secondPaymentId}`, `payout.completed:${first.payoutId}`]),
+      expect.arrayContaining([
+        `payment.initiated:${first.paymentId}`,
+        `payment.completed:${secondPaymentId}`,
+        `payout.completed:${first.payoutId}`,
+      ]),
     );
     expect(data.transactionLogs.map((l: any) => l.transactionType)).toEqual(expect.arrayContaining(['STK_PUSH', 'STK_CALLBACK']));
     expect(data.notifications.map((n: any) => n.subjectId)).toEqual(expect.arrayContaining([first.paymentId, first.payoutId]));
@@ -177,7 +216,12 @@ describe('POST /api/privacy/anonymise', () => {
   });
 
   it('refuses with 400 and changes nothing when the input is bad', async () => {
-    for (const body of [{ clientId: client.id }, { clientId: client.id, reason: 'x' }, { phoneNumber: 'abc', reason: 'DPA request 1' }, { reason: 'DPA request 1' }]) {
+    for (const body of [
+      { clientId: client.id },
+      { clientId: client.id, reason: 'x' },
+      { phoneNumber: 'abc', reason: 'DPA request 1' },
+      { reason: 'DPA request 1' },
+    ]) {
       const res = await anonymise(body);
       expect(res.status).toBe(400);
     }
@@ -219,23 +263,34 @@ describe('POST /api/privacy/anonymise', () => {
     expect(JSON.stringify([payment.request_payload, payment.callback_payload])).not.toMatch(FULL_PHONE);
 
     const payout = (await payoutRow(subject.payoutId))!;
-    expect(payout).toMatchObject({ personal_data_masked_by: 'anonymisation', amount: 100, status: 'completed', transaction_id: before.payout.transaction_id });
+    expect(payout).toMatchObject({
+      personal_data_masked_by: 'anonymisation',
+      amount: 100,
+      status: 'completed',
+      transaction_id: before.payout.transaction_id,
+    });
     expect(JSON.stringify(payout.result_payload)).not.toContain(SIMULATED_NAME);
     expect(payout.result_payload).toMatchObject({ receiverpartypublicname: `${masked(subject.phone)} - J*** D***` });
     expect(payout.phone_number_hash).not.toBe(before.payout.phone_number_hash);
   });
 
   it('scrubs names from the Daraja logs and notifications about those records, and leaves the audit trail untouched', async () => {
-    const { rows: logs } = await db().query('SELECT request_data, response_data FROM transaction_logs WHERE reference = ANY($1)', [[subject.paymentId, subject.payoutId]]);
+    const { rows: logs } = await db().query('SELECT request_data, response_data FROM transaction_logs WHERE reference = ANY($1)', [
+      [subject.paymentId, subject.payoutId],
+    ]);
     expect(logs.length).toBeGreaterThan(0);
     expect(JSON.stringify(logs)).not.toContain(SIMULATED_NAME);
     expect(JSON.stringify(logs)).not.toMatch(FULL_PHONE);
-    const { rows: notifications } = await db().query('SELECT payload FROM notifications WHERE subject_id = ANY($1)', [[subject.paymentId, subject.payoutId]]);
+    const { rows: notifications } = await db().query('SELECT payload FROM notifications WHERE subject_id = ANY($1)', [
+      [subject.paymentId, subject.payoutId],
+    ]);
     expect(JSON.stringify(notifications)).not.toMatch(FULL_PHONE);
     expect(JSON.stringify(notifications)).not.toContain(NAME);
 
     // audit_events is append-only (a trigger refuses UPDATE): it must already hold only masked data.
-    const { rows: audit } = await db().query('SELECT * FROM audit_events WHERE entity_id = ANY($1)', [[subject.paymentId, subject.payoutId]]);
+    const { rows: audit } = await db().query('SELECT * FROM audit_events WHERE entity_id = ANY($1)', [
+      [subject.paymentId, subject.payoutId],
+    ]);
     expect(audit.length).toBeGreaterThan(3);
     expect(JSON.stringify(audit)).not.toMatch(FULL_PHONE);
     expect(JSON.stringify(audit)).not.toContain(NAME);
@@ -247,7 +302,11 @@ describe('POST /api/privacy/anonymise', () => {
 
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ actor_id: admin.id, entity_type: 'client' });
-    expect(events[0].metadata).toMatchObject({ identifiedBy: ['clientId'], reason: 'DPA erasure request #2291', counts: { payments: 1, payouts: 1 } });
+    expect(events[0].metadata).toMatchObject({
+      identifiedBy: ['clientId'],
+      reason: 'DPA erasure request #2291',
+      counts: { payments: 1, payouts: 1 },
+    });
   });
 
   it('shows masked data afterwards: GET payment, the export, and refuses a refund to the number it no longer holds', async () => {
@@ -257,11 +316,19 @@ describe('POST /api/privacy/anonymise', () => {
 
     const exported = await exportOf({ clientId: client.id });
     expect(exported.status).toBe(200);
-    expect(exported.body.data.payments[0]).toMatchObject({ phoneNumber: masked(subject.phone), customerName: 'W*** K***', customerEmail: `${subject.email[0]}***@***.ke` });
+    expect(exported.body.data.payments[0]).toMatchObject({
+      phoneNumber: masked(subject.phone),
+      customerName: 'W*** K***',
+      customerEmail: `${subject.email[0]}***@***.ke`,
+    });
     expect(exported.body.data.payouts[0]).toMatchObject({ phoneNumber: masked(subject.phone) });
     expect(JSON.stringify(exported.body.data)).not.toContain(subject.phone);
 
-    const refund = await api(`/api/payments/${subject.paymentId}/refund`, { method: 'POST', token: admin.token, body: { amount: 100, reason: 'Second refund' } });
+    const refund = await api(`/api/payments/${subject.paymentId}/refund`, {
+      method: 'POST',
+      token: admin.token,
+      body: { amount: 100, reason: 'Second refund' },
+    });
     expect(refund.status).toBe(409);
     expect(refund.body.message).toMatch(/phone number was anonymised .* no money can be sent to it/);
     expect((await db().query('SELECT count(*)::int AS n FROM payouts WHERE payment_id = $1', [subject.paymentId])).rows[0].n).toBe(1);
@@ -334,7 +401,9 @@ describe('retention: phone numbers masked on old settled payments', () => {
     oldPending = await insertStuckPendingPayment(client.id, recent);
     await waitUntilPayoutsSettled([client.id]);
     // 400 days back: past the default RETENTION_MASK_PHONE_AFTER_DAYS (365).
-    await db().query(`UPDATE payments SET created_at = now() - interval '400 days' WHERE id = ANY($1)`, [[old.paymentId, oldFailed, oldPending]]);
+    await db().query(`UPDATE payments SET created_at = now() - interval '400 days' WHERE id = ANY($1)`, [
+      [old.paymentId, oldFailed, oldPending],
+    ]);
     await db().query(`UPDATE payouts SET created_at = now() - interval '400 days' WHERE id = $1`, [old.payoutId]);
   });
 
@@ -363,11 +432,22 @@ describe('retention: phone numbers masked on old settled payments', () => {
     expect(payout.personal_data_masked_by).toBe('retention');
     expect(JSON.stringify(payout.result_payload)).not.toContain(SIMULATED_NAME);
 
-    expect(await paymentRow(recent)).toMatchObject({ personal_data_masked_at: null, phone_number_encrypted: beforeRecent.phone_number_encrypted, version: beforeRecent.version });
-    expect(await paymentRow(oldPending)).toMatchObject({ personal_data_masked_at: null, phone_number_encrypted: beforeRecent.phone_number_encrypted });
+    expect(await paymentRow(recent)).toMatchObject({
+      personal_data_masked_at: null,
+      phone_number_encrypted: beforeRecent.phone_number_encrypted,
+      version: beforeRecent.version,
+    });
+    expect(await paymentRow(oldPending)).toMatchObject({
+      personal_data_masked_at: null,
+      phone_number_encrypted: beforeRecent.phone_number_encrypted,
+    });
 
     const events = await privacyEvents('privacy.retention_applied');
-    expect(events[events.length - 1]).toMatchObject({ actor_id: 'retention-cli', entity_type: 'retention', metadata: { payments: report.payments, payouts: report.payouts, afterDays: 365 } });
+    expect(events[events.length - 1]).toMatchObject({
+      actor_id: 'retention-cli',
+      entity_type: 'retention',
+      metadata: { payments: report.payments, payouts: report.payouts, afterDays: 365 },
+    });
   });
 
   it('is idempotent: a second run masks nothing and says so in its audit event', async () => {
@@ -384,16 +464,26 @@ describe('retention: phone numbers masked on old settled payments', () => {
   it('keeps masked payments readable, still findable by phone, and refuses to refund them', async () => {
     const status = await paymentStatus(admin.token, old.paymentId);
     expect(status.status).toBe(200);
-    expect(status.body.data).toMatchObject({ phoneNumber: masked(old.phone), status: 'partially_refunded', refunds: [expect.objectContaining({ phoneNumber: masked(old.phone) })] });
+    expect(status.body.data).toMatchObject({
+      phoneNumber: masked(old.phone),
+      status: 'partially_refunded',
+      refunds: [expect.objectContaining({ phoneNumber: masked(old.phone) })],
+    });
     const list = await api('/api/payments', { token: client.token, query: { limit: 100 } });
     expect(list.status).toBe(200);
     expect(list.body.data.items.find((p: any) => p.paymentId === old.paymentId)).toMatchObject({ phoneNumber: masked(old.phone) });
 
     const exported = await exportOf({ phoneNumber: old.phone });
     expect(exported.status).toBe(200);
-    expect(exported.body.data.payments).toEqual([expect.objectContaining({ id: old.paymentId, phoneNumber: masked(old.phone), customerEmail: `${old.email[0]}***@***.ke` })]);
+    expect(exported.body.data.payments).toEqual([
+      expect.objectContaining({ id: old.paymentId, phoneNumber: masked(old.phone), customerEmail: `${old.email[0]}***@***.ke` }),
+    ]);
 
-    const refund = await api(`/api/payments/${old.paymentId}/refund`, { method: 'POST', token: admin.token, body: { amount: 100, reason: 'Late refund' } });
+    const refund = await api(`/api/payments/${old.paymentId}/refund`, {
+      method: 'POST',
+      token: admin.token,
+      body: { amount: 100, reason: 'Late refund' },
+    });
     expect(refund.status).toBe(409);
     expect(refund.body.message).toMatch(/masked by the retention policy/);
   });
@@ -416,9 +506,12 @@ describe('retention: the scheduled sweep', () => {
   it('runs on its own (a BullMQ job scheduler) and masks a payment once it is past the age', async () => {
     const client = newClient();
     const paymentId = await completedPayment(client, uniquePhone(), {}, app.url);
-    await waitFor(async () => (await pool.query('SELECT status FROM payments WHERE id = $1', [paymentId])).rows[0]?.status === 'completed', {
-      message: 'payment to complete on the extra app',
-    });
+    await waitFor(
+      async () => (await pool.query('SELECT status FROM payments WHERE id = $1', [paymentId])).rows[0]?.status === 'completed',
+      {
+        message: 'payment to complete on the extra app',
+      },
+    );
     await pool.query(`UPDATE payments SET created_at = now() - interval '31 days' WHERE id = $1`, [paymentId]);
 
     const row = await waitFor(
@@ -429,7 +522,9 @@ describe('retention: the scheduled sweep', () => {
       { timeoutMs: 20_000, message: 'the scheduled sweep to mask the payment' },
     );
     expect(row.status).toBe('completed');
-    const { rows: events } = await pool.query(`SELECT * FROM audit_events WHERE action = 'privacy.retention_applied' AND actor_id = 'retention-job' ORDER BY id`);
+    const { rows: events } = await pool.query(
+      `SELECT * FROM audit_events WHERE action = 'privacy.retention_applied' AND actor_id = 'retention-job' ORDER BY id`,
+    );
     expect(events.some((e) => e.metadata.payments === 1 && e.metadata.afterDays === 30)).toBe(true);
   });
 });

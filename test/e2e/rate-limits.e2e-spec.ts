@@ -6,7 +6,16 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { api, ApiOptions, ApiResponse, closeDb, tokenFor, uniquePhone, waitFor } from '../support/app';
 import { ExtraApp, startExtraApp } from '../support/extra-app';
-import { newClient, paymentRowsOf, pushStk, simulatedPushesTo, stkPushBody, TestUser, waitForPaymentStatus, waitUntilSettled } from '../support/factories';
+import {
+  newClient,
+  paymentRowsOf,
+  pushStk,
+  simulatedPushesTo,
+  stkPushBody,
+  TestUser,
+  waitForPaymentStatus,
+  waitUntilSettled,
+} from '../support/factories';
 
 function expectRateLimited(res: ApiResponse, limit: string, message: RegExp): void {
   expect(res.status).toBe(429);
@@ -79,7 +88,11 @@ describe('Inbound rate limits', () => {
     let nextIp = 1;
     const freshIp = () => `198.51.100.${nextIp++}`;
     const call = (path: string, options: ApiOptions & { ip?: string } = {}) =>
-      api(path, { ...options, baseUrl: app.url, headers: { ...options.headers, ...(options.ip ? { 'x-forwarded-for': options.ip } : {}) } });
+      api(path, {
+        ...options,
+        baseUrl: app.url,
+        headers: { ...options.headers, ...(options.ip ? { 'x-forwarded-for': options.ip } : {}) },
+      });
     const list = (token: string | undefined, ip?: string) => call('/api/payments', { token, ip });
     const token = () => tokenFor({ sub: `client-${randomUUID()}`, role: 'client' });
 

@@ -103,7 +103,9 @@ function b2cSuccessResult(p: SimulatedB2c) {
           { Key: 'B2CRecipientIsRegisteredCustomer', Value: 'Y' },
         ],
       },
-      ReferenceData: { ReferenceItem: { Key: 'QueueTimeoutURL', Value: 'https://internalsandbox.safaricom.co.ke/mpesa/b2cresults/v1/submit' } },
+      ReferenceData: {
+        ReferenceItem: { Key: 'QueueTimeoutURL', Value: 'https://internalsandbox.safaricom.co.ke/mpesa/b2cresults/v1/submit' },
+      },
     },
   };
 }
@@ -156,7 +158,9 @@ describe('POST /api/payments/:id/refund', () => {
     expect(done).toMatchObject({ mpesaReceiptNumber: sent.receipt, settledBy: 'result_callback' });
     const status = await paymentStatus(admin.token, paymentId);
     expect(status.body.data).toMatchObject({ status: 'partially_refunded', refundedAmount: 300 });
-    expect(status.body.data.refunds).toEqual([expect.objectContaining({ id, status: 'completed', amount: 300, mpesaReceiptNumber: sent.receipt })]);
+    expect(status.body.data.refunds).toEqual([
+      expect.objectContaining({ id, status: 'completed', amount: 300, mpesaReceiptNumber: sent.receipt }),
+    ]);
   });
 
   it('moves a payment refunded in full to refunded, and then refuses any further refund with 409', async () => {
@@ -224,15 +228,18 @@ describe('POST /api/payments/:id/refund', () => {
     { amount: 5, message: /amount must be at least 10/ },
     { amount: 250_001, message: /amount must not exceed 250000/ },
     { amount: 10.5, message: /amount must be a whole number/ },
-  ])('refuses an amount of $amount (outside B2C limits of 10..250000 whole shillings) with 400 and stores nothing', async ({ amount, message }) => {
-    const { paymentId } = await completedPayment(1_000);
+  ])(
+    'refuses an amount of $amount (outside B2C limits of 10..250000 whole shillings) with 400 and stores nothing',
+    async ({ amount, message }) => {
+      const { paymentId } = await completedPayment(1_000);
 
-    const res = await refund(paymentId, { amount, reason: 'Out of range' });
+      const res = await refund(paymentId, { amount, reason: 'Out of range' });
 
-    expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ success: false, code: 'VALIDATION_ERROR', message: expect.stringMatching(message) });
-    expect(await refundRowsOf(paymentId)).toEqual([]);
-  });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ success: false, code: 'VALIDATION_ERROR', message: expect.stringMatching(message) });
+      expect(await refundRowsOf(paymentId)).toEqual([]);
+    },
+  );
 
   it('refuses a refund without a reason with 400 and stores nothing', async () => {
     const { paymentId } = await completedPayment(1_000);
@@ -318,7 +325,13 @@ describe('what a completed refund leaves behind', () => {
     const { rows } = await db().query('SELECT * FROM notifications WHERE subject_id = $1 ORDER BY created_at', [id]);
 
     expect(rows.map((n) => n.event)).toEqual(['refund.completed']);
-    expect(rows[0].payload).toMatchObject({ payoutId: id, paymentId, amount: 200, status: 'completed', mpesaReceiptNumber: done.mpesaReceiptNumber });
+    expect(rows[0].payload).toMatchObject({
+      payoutId: id,
+      paymentId,
+      amount: 200,
+      status: 'completed',
+      mpesaReceiptNumber: done.mpesaReceiptNumber,
+    });
   });
 
   it('audits the request and the completion of the refund, and the payment moving to partially_refunded', async () => {

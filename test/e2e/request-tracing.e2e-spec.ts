@@ -38,7 +38,8 @@ const jobFields = new Map<string, string>();
 
 const client = { id: `client-${hex(6)}`, role: 'client' };
 const admin = { id: `admin-${hex(6)}`, role: 'admin' };
-const tokenOf = (claims: { id: string; role: string }) => sign({ sub: claims.id, role: claims.role }, app.env.JWT_SECRET, { algorithm: 'HS256', expiresIn: '1h' });
+const tokenOf = (claims: { id: string; role: string }) =>
+  sign({ sub: claims.id, role: claims.role }, app.env.JWT_SECRET, { algorithm: 'HS256', expiresIn: '1h' });
 
 interface LogLine {
   msg?: string;
@@ -136,18 +137,24 @@ describe('one request id from the HTTP request to the jobs, Daraja calls, callba
 
     // The callback arrives as its own HTTP request, yet its row is filed under the payment's request id.
     const logs = await waitFor(async () => {
-      const found = await rows('SELECT transaction_type, request_id FROM transaction_logs WHERE reference = $1 ORDER BY id', [callbackPaymentId]);
+      const found = await rows('SELECT transaction_type, request_id FROM transaction_logs WHERE reference = $1 ORDER BY id', [
+        callbackPaymentId,
+      ]);
       return found.some((r) => r.transaction_type === 'STK_CALLBACK') && found;
     });
     expect(logs.map((r) => r.transaction_type)).toEqual(expect.arrayContaining(['STK_PUSH', 'STK_CALLBACK']));
     expect(logs.every((r) => r.request_id === traced.callback)).toBe(true);
 
-    const audit = await rows('SELECT action, actor_type, request_id FROM audit_events WHERE entity_id = $1 ORDER BY id', [callbackPaymentId]);
+    const audit = await rows('SELECT action, actor_type, request_id FROM audit_events WHERE entity_id = $1 ORDER BY id', [
+      callbackPaymentId,
+    ]);
     expect(audit.map((a) => a.action)).toEqual(['payment.initiated', 'payment.completed']);
     expect(audit.every((a) => a.request_id === traced.callback)).toBe(true);
 
     // The payment.completed webhook job (its delivery fails here: nothing listens on WEBHOOK_URL, so it stays queued).
-    const [notification] = await rows(`SELECT id FROM notifications WHERE subject_id = $1 AND event = 'payment.completed'`, [callbackPaymentId]);
+    const [notification] = await rows(`SELECT id FROM notifications WHERE subject_id = $1 AND event = 'payment.completed'`, [
+      callbackPaymentId,
+    ]);
     const jobData = await waitFor(() => redis.hget(`${app.redisKeyPrefix}:bull:notifications:notification-${notification.id}`, 'data'));
     expect(JSON.parse(jobData)).toEqual({ notificationId: notification.id, requestId: traced.callback });
 
@@ -157,8 +164,12 @@ describe('one request id from the HTTP request to the jobs, Daraja calls, callba
     });
     // The push's own request line, the Daraja call made while handling it, and the callback's lines: those keep the
     // callback's own request id and name the payment's beside it.
-    expect(lines).toContainEqual(expect.objectContaining({ requestId: traced.callback, req: expect.objectContaining({ path: '/api/payments/stk-push' }) }));
-    expect(lines).toContainEqual(expect.objectContaining({ requestId: traced.callback, msg: expect.stringMatching(/^Daraja STK_PUSH .*: ok/) }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ requestId: traced.callback, req: expect.objectContaining({ path: '/api/payments/stk-push' }) }),
+    );
+    expect(lines).toContainEqual(
+      expect.objectContaining({ requestId: traced.callback, msg: expect.stringMatching(/^Daraja STK_PUSH .*: ok/) }),
+    );
     const callbackLine = lines.find((l) => l.originRequestId === traced.callback && /STK_CALLBACK/.test(l.msg ?? '')) as LogLine;
     expect(callbackLine.requestId).not.toBe(traced.callback);
     expect(callbackLine.req?.path).toBe('/api/payments/mpesa/stk-callback');
@@ -188,12 +199,20 @@ describe('one request id from the HTTP request to the jobs, Daraja calls, callba
       const found = linesOf(traced.query);
       return found.some((l) => inJob(l) && /settled by status_query/.test(l.msg ?? '')) && found;
     });
-    expect(lines).toContainEqual(expect.objectContaining({ requestId: traced.query, req: expect.objectContaining({ path: '/api/payments/stk-push' }) }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ requestId: traced.query, req: expect.objectContaining({ path: '/api/payments/stk-push' }) }),
+    );
     // Logged inside the stk-status-query job: no HTTP request around them, the payment's request id all the same.
     expect(lines.filter(inJob)).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ requestId: traced.query, msg: expect.stringMatching(new RegExp(`^Daraja STK_QUERY .*reference ${paymentId}`)) }),
-        expect.objectContaining({ requestId: traced.query, msg: expect.stringMatching(new RegExp(`^Payment ${paymentId} completed \\(settled by status_query`)) }),
+        expect.objectContaining({
+          requestId: traced.query,
+          msg: expect.stringMatching(new RegExp(`^Daraja STK_QUERY .*reference ${paymentId}`)),
+        }),
+        expect.objectContaining({
+          requestId: traced.query,
+          msg: expect.stringMatching(new RegExp(`^Payment ${paymentId} completed \\(settled by status_query`)),
+        }),
       ]),
     );
   });
@@ -210,14 +229,19 @@ describe('one request id from the HTTP request to the jobs, Daraja calls, callba
     expect(res.headers['x-request-id']).toBe(traced.refund);
     const payoutId = res.body.data.id;
 
-    const payout = await waitFor(async () => (await rows('SELECT * FROM payouts WHERE id = $1', [payoutId])).find((p) => p.status === 'completed'), {
-      timeoutMs: 30_000,
-      message: `refund ${payoutId} to complete`,
-    });
+    const payout = await waitFor(
+      async () => (await rows('SELECT * FROM payouts WHERE id = $1', [payoutId])).find((p) => p.status === 'completed'),
+      {
+        timeoutMs: 30_000,
+        message: `refund ${payoutId} to complete`,
+      },
+    );
     expect(payout.request_id).toBe(traced.refund);
 
     const logs = await waitFor(async () => {
-      const found = await rows('SELECT transaction_type, reference, request_id FROM transaction_logs WHERE request_id = $1 ORDER BY id', [traced.refund]);
+      const found = await rows('SELECT transaction_type, reference, request_id FROM transaction_logs WHERE request_id = $1 ORDER BY id', [
+        traced.refund,
+      ]);
       return found.some((r) => r.transaction_type === 'B2C_RESULT') && found;
     });
     expect(logs).toEqual(
@@ -231,22 +255,32 @@ describe('one request id from the HTTP request to the jobs, Daraja calls, callba
     const payoutRows = await rows('SELECT transaction_type, request_id FROM transaction_logs WHERE reference = $1', [payoutId]);
     expect(payoutRows.filter((r) => r.request_id !== traced.refund)).toEqual([]);
 
-    const audit = await rows(`SELECT action, entity_id, request_id FROM audit_events WHERE entity_id IN ($1, $2) AND action <> 'payment.initiated' AND action <> 'payment.completed' ORDER BY id`, [
-      payoutId,
-      callbackPaymentId,
-    ]);
-    expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['refund.requested', 'payout.completed', 'payment.partially_refunded']));
+    const audit = await rows(
+      `SELECT action, entity_id, request_id FROM audit_events WHERE entity_id IN ($1, $2) AND action <> 'payment.initiated' AND action <> 'payment.completed' ORDER BY id`,
+      [payoutId, callbackPaymentId],
+    );
+    expect(audit.map((a) => a.action)).toEqual(
+      expect.arrayContaining(['refund.requested', 'payout.completed', 'payment.partially_refunded']),
+    );
     expect(audit.filter((a) => a.request_id !== traced.refund)).toEqual([]);
 
     const lines = await waitFor(() => {
       const found = linesOf(traced.refund);
       return found.some((l) => inJob(l) && /^Daraja B2C /.test(l.msg ?? '')) && found;
     });
-    expect(lines).toContainEqual(expect.objectContaining({ requestId: traced.refund, req: expect.objectContaining({ path: `/api/payments/${callbackPaymentId}/refund` }) }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        requestId: traced.refund,
+        req: expect.objectContaining({ path: `/api/payments/${callbackPaymentId}/refund` }),
+      }),
+    );
     expect(lines.filter(inJob)).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ requestId: traced.refund, msg: expect.stringMatching(/^Daraja ACCOUNT_BALANCE .*: ok/) }),
-        expect.objectContaining({ requestId: traced.refund, msg: expect.stringMatching(new RegExp(`^Daraja B2C .*: ok.*reference ${payoutId}`)) }),
+        expect.objectContaining({
+          requestId: traced.refund,
+          msg: expect.stringMatching(new RegExp(`^Daraja B2C .*: ok.*reference ${payoutId}`)),
+        }),
       ]),
     );
   });
@@ -287,7 +321,12 @@ describe('redaction: no secret and no full phone number is written anywhere', ()
     ['the status-query payer', () => queriedPhone],
   ])('never holds the phone number of %s, in any form', async (_who, phoneOf) => {
     const phone = phoneOf();
-    const forms = [phone, `+${phone}`, `0${phone.slice(3)}`, `${phone.slice(0, 3)} ${phone.slice(3, 6)} ${phone.slice(6, 9)} ${phone.slice(9)}`];
+    const forms = [
+      phone,
+      `+${phone}`,
+      `0${phone.slice(3)}`,
+      `${phone.slice(0, 3)} ${phone.slice(3, 6)} ${phone.slice(6, 9)} ${phone.slice(9)}`,
+    ];
     const written = await everythingWritten();
     for (const [where, text] of Object.entries(written)) {
       for (const form of forms) expect({ where, found: text.includes(form) ? form : null }).toEqual({ where, found: null });
@@ -304,7 +343,8 @@ describe('redaction: no secret and no full phone number is written anywhere', ()
     };
     const written = await everythingWritten();
     for (const [where, text] of Object.entries(written)) {
-      for (const [name, value] of Object.entries(secrets)) expect({ where, name, found: text.includes(value) }).toEqual({ where, name, found: false });
+      for (const [name, value] of Object.entries(secrets))
+        expect({ where, name, found: text.includes(value) }).toEqual({ where, name, found: false });
       const bearer = text.match(/Bearer\s+(?!\[REDACTED\])[A-Za-z0-9._~+/=-]{12,}/);
       expect({ where, bearer: bearer?.[0] ?? null }).toEqual({ where, bearer: null });
     }

@@ -43,9 +43,27 @@ afterEach(async () => {
 
 describe('STK Push outcomes reported by the callback', () => {
   it.each([
-    { outcome: 'the customer cancels the prompt', phone: SCENARIO_PHONES.cancelledByUser, status: 'cancelled', resultCode: 1032, resultDesc: 'Request cancelled by user' },
-    { outcome: 'the balance is insufficient', phone: SCENARIO_PHONES.insufficientFunds, status: 'failed', resultCode: 1, resultDesc: 'The balance is insufficient for the transaction.' },
-    { outcome: 'the customer enters a wrong PIN', phone: SCENARIO_PHONES.wrongPin, status: 'failed', resultCode: 2001, resultDesc: 'The initiator information is invalid.' },
+    {
+      outcome: 'the customer cancels the prompt',
+      phone: SCENARIO_PHONES.cancelledByUser,
+      status: 'cancelled',
+      resultCode: 1032,
+      resultDesc: 'Request cancelled by user',
+    },
+    {
+      outcome: 'the balance is insufficient',
+      phone: SCENARIO_PHONES.insufficientFunds,
+      status: 'failed',
+      resultCode: 1,
+      resultDesc: 'The balance is insufficient for the transaction.',
+    },
+    {
+      outcome: 'the customer enters a wrong PIN',
+      phone: SCENARIO_PHONES.wrongPin,
+      status: 'failed',
+      resultCode: 2001,
+      resultDesc: 'The initiator information is invalid.',
+    },
   ])('marks the payment $status when $outcome (ResultCode $resultCode)', async ({ phone, status, resultCode, resultDesc }) => {
     const paymentId = await startPayment(phone);
 
@@ -105,7 +123,11 @@ describe('STK Push outcomes that only the status query reports', () => {
 
     expect(row).toMatchObject({ settled_by: 'status_query', result_code: '0', callback_received: false });
     expect(row.completed_at).not.toBeNull();
-    expect((await paymentStatus(client.token, paymentId)).body.data).toMatchObject({ status: 'completed', resultCode: 0, settledBy: 'status_query' });
+    expect((await paymentStatus(client.token, paymentId)).body.data).toMatchObject({
+      status: 'completed',
+      resultCode: 0,
+      settledBy: 'status_query',
+    });
   });
 
   it('records a payment completed by the status query as exactly one state change, payment.completed', async () => {

@@ -66,7 +66,10 @@ describe('POST /api/payments/stk-push', () => {
     beforeAll(async () => {
       customer = client();
       pushesBefore = (await simulatedPushesTo(SCENARIO_PHONES.success)).length;
-      push = await pushStk(customer.token, stkPushBody({ phoneNumber: SCENARIO_PHONES.success, amount: 100, description: 'Consultation fee' }));
+      push = await pushStk(
+        customer.token,
+        stkPushBody({ phoneNumber: SCENARIO_PHONES.success, amount: 100, description: 'Consultation fee' }),
+      );
       paymentId = push.body?.data?.paymentId;
       if (push.status !== 201) throw new Error(`push answered ${push.status}: ${push.text}`);
       settled = await waitForPaymentStatus(paymentId);
@@ -116,7 +119,11 @@ describe('POST /api/payments/stk-push', () => {
       const events = await auditEventsFor(paymentId, 'payment.completed');
 
       expect(events).toHaveLength(1);
-      expect(events[0].after).toMatchObject({ status: 'completed', settledBy: 'callback', mpesaReceiptNumber: settled.mpesa_receipt_number });
+      expect(events[0].after).toMatchObject({
+        status: 'completed',
+        settledBy: 'callback',
+        mpesaReceiptNumber: settled.mpesa_receipt_number,
+      });
     });
 
     it('logs one STK_PUSH call and one STK_CALLBACK against the payment', async () => {
@@ -127,7 +134,11 @@ describe('POST /api/payments/stk-push', () => {
     it('logs the push with the password redacted and the phone masked', async () => {
       const [log] = await transactionLogsFor(paymentId, 'STK_PUSH');
 
-      expect(log.request_data).toMatchObject({ Password: '[REDACTED]', PartyA: masked(SCENARIO_PHONES.success), PhoneNumber: masked(SCENARIO_PHONES.success) });
+      expect(log.request_data).toMatchObject({
+        Password: '[REDACTED]',
+        PartyA: masked(SCENARIO_PHONES.success),
+        PhoneNumber: masked(SCENARIO_PHONES.success),
+      });
       expect(JSON.stringify(log.request_data)).not.toContain('708374149');
     });
 
@@ -160,7 +171,9 @@ describe('POST /api/payments/stk-push', () => {
       const res = await pushStk(customer.token, stkPushBody({ phoneNumber: written(msisdn) }));
 
       expect(res.status).toBe(201);
-      expect(await simulatedPushesTo(msisdn)).toEqual([expect.objectContaining({ phone: msisdn, checkoutRequestId: res.body.data.checkoutRequestID })]);
+      expect(await simulatedPushesTo(msisdn)).toEqual([
+        expect.objectContaining({ phone: msisdn, checkoutRequestId: res.body.data.checkoutRequestID }),
+      ]);
     });
 
     it.each([
@@ -247,27 +260,34 @@ describe('POST /api/payments/stk-push', () => {
       const customer = client();
       const phone = uniquePhone();
 
-      await expectRefusedWithNothingStored(() => pushStk(customer.token, stkPushBody({ phoneNumber: phone, paymentType: 'retainer' })), customer, {
-        status: 400,
-        message: /paymentType must be one of: consultation_fee, appointment_fee, case_filing_fee, other/,
-        code: 'VALIDATION_ERROR',
-        phone,
-      });
+      await expectRefusedWithNothingStored(
+        () => pushStk(customer.token, stkPushBody({ phoneNumber: phone, paymentType: 'retainer' })),
+        customer,
+        {
+          status: 400,
+          message: /paymentType must be one of: consultation_fee, appointment_fee, case_filing_fee, other/,
+          code: 'VALIDATION_ERROR',
+          phone,
+        },
+      );
     });
   });
 
   describe('request shape', () => {
-    it.each(['phoneNumber', 'amount', 'paymentType', 'description'])('refuses a request without %s with 400 and stores nothing', async (field) => {
-      const customer = client();
-      const phone = uniquePhone();
+    it.each(['phoneNumber', 'amount', 'paymentType', 'description'])(
+      'refuses a request without %s with 400 and stores nothing',
+      async (field) => {
+        const customer = client();
+        const phone = uniquePhone();
 
-      await expectRefusedWithNothingStored(() => pushStk(customer.token, without(stkPushBody({ phoneNumber: phone }), field)), customer, {
-        status: 400,
-        message: new RegExp(field),
-        code: 'VALIDATION_ERROR',
-        phone: field === 'phoneNumber' ? undefined : phone,
-      });
-    });
+        await expectRefusedWithNothingStored(() => pushStk(customer.token, without(stkPushBody({ phoneNumber: phone }), field)), customer, {
+          status: 400,
+          message: new RegExp(field),
+          code: 'VALIDATION_ERROR',
+          phone: field === 'phoneNumber' ? undefined : phone,
+        });
+      },
+    );
 
     it('refuses an unknown field with 400 and stores nothing', async () => {
       const customer = client();
@@ -466,7 +486,11 @@ describe('POST /api/payments/stk-push', () => {
       const second = await pushStk(customer.token, body, { idempotencyKey: key });
 
       expect(second.status).toBe(409);
-      expect(second.body).toEqual({ success: false, message: expect.stringMatching(/still being processed/), code: 'IDEMPOTENCY_KEY_IN_USE' });
+      expect(second.body).toEqual({
+        success: false,
+        message: expect.stringMatching(/still being processed/),
+        code: 'IDEMPOTENCY_KEY_IN_USE',
+      });
       expect((await first).status).toBe(201);
       expect(await simulatedPushesTo(body.phoneNumber as string)).toHaveLength(1);
     });
@@ -475,12 +499,16 @@ describe('POST /api/payments/stk-push', () => {
       const customer = client();
       const phone = uniquePhone();
 
-      await expectRefusedWithNothingStored(() => pushStk(customer.token, stkPushBody({ phoneNumber: phone }), { idempotencyKey: 'k'.repeat(256) }), customer, {
-        status: 400,
-        message: /Idempotency-Key must be 1-255 printable ASCII characters/,
-        code: 'VALIDATION_ERROR',
-        phone,
-      });
+      await expectRefusedWithNothingStored(
+        () => pushStk(customer.token, stkPushBody({ phoneNumber: phone }), { idempotencyKey: 'k'.repeat(256) }),
+        customer,
+        {
+          status: 400,
+          message: /Idempotency-Key must be 1-255 printable ASCII characters/,
+          code: 'VALIDATION_ERROR',
+          phone,
+        },
+      );
     });
   });
 

@@ -49,8 +49,14 @@ export function runMigrations(env: NodeJS.ProcessEnv, logFile: string): void {
   const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   appendLog(logFile, output);
   if (r.status !== 0) {
-    const why = r.error ? r.error.message : r.signal ? `was killed (${r.signal}) after ${MIGRATE_TIMEOUT_MS / 1000} s` : `exited with ${r.status}`;
-    throw new E2eSetupError(`\`node ${MIGRATE_ENTRY}\` ${why}. Its output (also in ${rel(logFile)}):\n${output.trim().split('\n').slice(-60).join('\n') || '(none)'}`);
+    const why = r.error
+      ? r.error.message
+      : r.signal
+        ? `was killed (${r.signal}) after ${MIGRATE_TIMEOUT_MS / 1000} s`
+        : `exited with ${r.status}`;
+    throw new E2eSetupError(
+      `\`node ${MIGRATE_ENTRY}\` ${why}. Its output (also in ${rel(logFile)}):\n${output.trim().split('\n').slice(-60).join('\n') || '(none)'}`,
+    );
   }
 }
 

@@ -32,7 +32,11 @@ export interface ExtraAppOptions {
 }
 
 /** Starts `node dist/src/main.js` with the e2e settings of test-env.ts, then `overrides` on top. */
-export async function startExtraApp(overrides: Record<string, string> = {}, name = 'extra', options: ExtraAppOptions = {}): Promise<ExtraApp> {
+export async function startExtraApp(
+  overrides: Record<string, string> = {},
+  name = 'extra',
+  options: ExtraAppOptions = {},
+): Promise<ExtraApp> {
   if (options.shareWith) return startSecondProcess(options.shareWith, overrides, name);
   const { databaseUrl: adminDatabaseUrl, redisUrl } = serviceUrls();
   const suffix = randomBytes(4).toString('hex');
@@ -78,7 +82,10 @@ async function startSecondProcess(first: ExtraApp, overrides: Record<string, str
   const [port] = await freePorts(1);
   const env = { ...first.env, ...overrides, PORT: String(port) };
   mkdirSync(LOG_DIR, { recursive: true });
-  const logFile = join(LOG_DIR, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}-${randomBytes(4).toString('hex')}.log`);
+  const logFile = join(
+    LOG_DIR,
+    `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}-${randomBytes(4).toString('hex')}.log`,
+  );
   const child = startApp(childEnv(env), logFile);
   const url = `http://127.0.0.1:${port}`;
   try {

@@ -130,7 +130,9 @@ export async function waitUntilSettled(clientIds: readonly string[], timeoutMs =
   if (clientIds.length === 0) return;
   await waitFor(
     async () => {
-      const { rows } = await db().query(`SELECT count(*)::int AS n FROM payments WHERE client_id = ANY($1) AND status = 'pending'`, [clientIds]);
+      const { rows } = await db().query(`SELECT count(*)::int AS n FROM payments WHERE client_id = ANY($1) AND status = 'pending'`, [
+        clientIds,
+      ]);
       return rows[0].n === 0;
     },
     { timeoutMs, message: `payments of ${clientIds.length} client(s) to settle` },
@@ -183,16 +185,20 @@ export type SimulatedEndpoint = 'oauth' | 'stkpush' | 'stkquery';
 export type FaultKind = 'system_busy' | 'spike_arrest' | 'internal_error' | 'reset' | 'reset_after_processing' | 'delay' | 'invalid_token';
 
 /** Makes the next `count` requests to `endpoint` misbehave (see src/mpesa/simulator/simulator-faults.ts). */
-export async function queueSimulatorFault(endpoint: SimulatedEndpoint, kind: FaultKind, options: { count?: number; delayMs?: number } = {}): Promise<void> {
+export async function queueSimulatorFault(
+  endpoint: SimulatedEndpoint,
+  kind: FaultKind,
+  options: { count?: number; delayMs?: number } = {},
+): Promise<void> {
   const res = await sim('/faults', { method: 'POST', body: { endpoint, kind, ...options } });
   if (res.status !== 200) throw new Error(`POST /simulator/control/faults: ${res.status} ${res.text}`);
 }
 
 export async function auditEventsFor(entityId: string, action?: string): Promise<Record<string, any>[]> {
-  const { rows } = await db().query(
-    `SELECT * FROM audit_events WHERE entity_id = $1 AND ($2::text IS NULL OR action = $2) ORDER BY id`,
-    [entityId, action ?? null],
-  );
+  const { rows } = await db().query(`SELECT * FROM audit_events WHERE entity_id = $1 AND ($2::text IS NULL OR action = $2) ORDER BY id`, [
+    entityId,
+    action ?? null,
+  ]);
   return rows;
 }
 

@@ -11,13 +11,7 @@ import { join } from 'node:path';
 import { APP_ENTRY, E2eSetupError, HEALTH_PATH, MIGRATE_ENTRY, rel, runMigrations, startApp, waitForHealthy } from './app-process';
 import { LOG_DIR, PROJECT_ROOT, STATE_ENV_VAR, stateFileFor, writeState } from './e2e-state';
 import { E2eRun, releaseRun } from './global-teardown';
-import {
-  createDatabase,
-  deleteAbandonedRedisKeys,
-  dropAbandonedDatabases,
-  freePorts,
-  redact,
-} from './resources';
+import { createDatabase, deleteAbandonedRedisKeys, dropAbandonedDatabases, freePorts, redact } from './resources';
 import { childEnv, isLocalHost, serviceUrls, testEnvOverrides, withDatabase } from './test-env';
 
 function newestMtime(dir: string): number {
@@ -42,7 +36,9 @@ function checkBuild(): void {
   const built = statSync(join(PROJECT_ROOT, APP_ENTRY)).mtimeMs;
   const sources = Math.max(newestMtime(join(PROJECT_ROOT, 'src')), newestMtime(join(PROJECT_ROOT, 'migrations')));
   if (sources > built) {
-    console.warn(`e2e: warning: src/ or migrations/ changed after ${APP_ENTRY} was built; these tests run the old build (\`npm run build\`)`);
+    console.warn(
+      `e2e: warning: src/ or migrations/ changed after ${APP_ENTRY} was built; these tests run the old build (\`npm run build\`)`,
+    );
   }
 }
 

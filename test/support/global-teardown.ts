@@ -31,7 +31,9 @@ export async function releaseRun(run: E2eRun, appGraceMs = 15_000, stopServicesI
     try {
       const outcome = await stopProcess(target, appGraceMs);
       if (outcome === 'killed') {
-        console.warn(`e2e teardown: the app did not exit within ${appGraceMs / 1000} s of SIGTERM and was killed (check its shutdown hooks)`);
+        console.warn(
+          `e2e teardown: the app did not exit within ${appGraceMs / 1000} s of SIGTERM and was killed (check its shutdown hooks)`,
+        );
       }
     } catch (e) {
       warn('stopping the app', e);
@@ -40,9 +42,7 @@ export async function releaseRun(run: E2eRun, appGraceMs = 15_000, stopServicesI
   if (run.database) {
     await dropDatabase(run.adminDatabaseUrl, run.database).catch((e) => warn(`dropping database ${run.database}`, e));
   }
-  await deleteRedisKeys(run.redisUrl, `${run.redisKeyPrefix}*`).catch((e) =>
-    warn(`deleting Redis keys ${run.redisKeyPrefix}*`, e),
-  );
+  await deleteRedisKeys(run.redisUrl, `${run.redisKeyPrefix}*`).catch((e) => warn(`deleting Redis keys ${run.redisKeyPrefix}*`, e));
   if (run.stateFile) removeState(run.stateFile);
 
   if (stopServicesInCi && isCi()) {

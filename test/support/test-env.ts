@@ -63,7 +63,8 @@ export function testEnvOverrides(i: TestEnvInputs): Record<string, string> {
   };
 }
 
-const APP_VARIABLE_PREFIXES = /^(ALERT_|ALERTS_|MPESA_|SIMULATOR_|DATABASE_|REDIS_|WEBHOOK_|DATA_ENCRYPTION_|STATUS_|PAYMENT_|IDEMPOTENCY_|WORKER_|JWT_)/;
+const APP_VARIABLE_PREFIXES =
+  /^(ALERT_|ALERTS_|MPESA_|SIMULATOR_|DATABASE_|REDIS_|WEBHOOK_|DATA_ENCRYPTION_|STATUS_|PAYMENT_|IDEMPOTENCY_|WORKER_|JWT_)/;
 const APP_VARIABLES = new Set(['MODE', 'NODE_ENV', 'PORT', 'HOST', 'PUBLIC_BASE_URL', 'LOG_LEVEL', 'TRUSTED_PROXIES']);
 
 /** The names the app validates, read from its env class so this list cannot fall behind. */

@@ -38,7 +38,11 @@ describe(evaluateAlertRules.name, () => {
   });
 
   it('raises the failure rate above 5% and not at exactly 5%', () => {
-    expect(finding(AlertRule.PaymentFailureRate, { settledPayments: 100, failedPayments: 6 })).toMatchObject({ breached: true, value: 6, threshold: 5 });
+    expect(finding(AlertRule.PaymentFailureRate, { settledPayments: 100, failedPayments: 6 })).toMatchObject({
+      breached: true,
+      value: 6,
+      threshold: 5,
+    });
     expect(finding(AlertRule.PaymentFailureRate, { settledPayments: 100, failedPayments: 5 }).breached).toBe(false);
   });
 
@@ -69,6 +73,8 @@ describe(evaluateAlertRules.name, () => {
   });
 
   it('says in the summary what crossed which threshold', () => {
-    expect(finding(AlertRule.AuthenticationFailures, { authenticationFailures: 12 }).summary).toBe('12 failed authentications in the last 60 min (> 10)');
+    expect(finding(AlertRule.AuthenticationFailures, { authenticationFailures: 12 }).summary).toBe(
+      '12 failed authentications in the last 60 min (> 10)',
+    );
   });
 });

@@ -1,4 +1,10 @@
-import { kenyaDay, kenyaDaysOf, parseAnalyticsBound, resolveAnalyticsWindow, startOfKenyaDay } from '../../src/payments/analytics/analytics-window';
+import {
+  kenyaDay,
+  kenyaDaysOf,
+  parseAnalyticsBound,
+  resolveAnalyticsWindow,
+  startOfKenyaDay,
+} from '../../src/payments/analytics/analytics-window';
 
 const at = (iso: string) => new Date(iso);
 /** 14:00 on 26 November 2026 in Nairobi. */
@@ -29,12 +35,20 @@ describe('parseAnalyticsBound', () => {
     expect(parseAnalyticsBound('2000-01-01')?.start).toEqual(at('1999-12-31T21:00:00Z'));
   });
 
-  it.each(['2025-02-29', '2025-13-01', '2025-3-1', '2025-03-01T10:00:00', '2025-03-01T25:00:00Z', '1999-12-31', '2100-01-01', 'yesterday', '', 20250301])(
-    'rejects %p',
-    (value) => {
-      expect(parseAnalyticsBound(value)).toBeNull();
-    },
-  );
+  it.each([
+    '2025-02-29',
+    '2025-13-01',
+    '2025-3-1',
+    '2025-03-01T10:00:00',
+    '2025-03-01T25:00:00Z',
+    '1999-12-31',
+    '2100-01-01',
+    'yesterday',
+    '',
+    20250301,
+  ])('rejects %p', (value) => {
+    expect(parseAnalyticsBound(value)).toBeNull();
+  });
 });
 
 describe('Kenya days', () => {
@@ -69,7 +83,10 @@ describe('resolveAnalyticsWindow', () => {
   });
 
   it('keeps date-times as given: from included, to excluded', () => {
-    expect(windowOf('2025-03-01T10:00:00Z', '2025-03-01T12:00:00Z')).toEqual({ from: '2025-03-01T10:00:00.000Z', to: '2025-03-01T12:00:00.000Z' });
+    expect(windowOf('2025-03-01T10:00:00Z', '2025-03-01T12:00:00Z')).toEqual({
+      from: '2025-03-01T10:00:00.000Z',
+      to: '2025-03-01T12:00:00.000Z',
+    });
   });
 
   it('allows 366 days (a leap year, day by day) and no more', () => {

@@ -16,7 +16,9 @@ describe('client message templates', () => {
     expect(long.length).toBeLessThanOrEqual(SMS_SEGMENT);
     expect(long).toContain('TKQ4ZB1XYZ');
     expect(long).toContain('KES 250,000');
-    expect(renderSms('payment.received', received, 'Wanjiru Kamau')).toMatch(/^Wanjiru, we received KES 250,000, M-Pesa receipt TKQ4ZB1XYZ, ref CASE-2291, 27 Nov 2026 00:05 EAT\./);
+    expect(renderSms('payment.received', received, 'Wanjiru Kamau')).toMatch(
+      /^Wanjiru, we received KES 250,000, M-Pesa receipt TKQ4ZB1XYZ, ref CASE-2291, 27 Nov 2026 00:05 EAT\./,
+    );
   });
 
   it.each([
@@ -31,7 +33,11 @@ describe('client message templates', () => {
   });
 
   it('escapes the name in the email HTML but not in its text', () => {
-    const email = renderEmail('refund.sent', { amount: 400, currency: 'KES', receipt: 'UAB12CD34E', reference: 'CASE-1', sentAt: '2026-11-26T08:00:00Z' }, `O'Neil <script>alert(1)</script>`);
+    const email = renderEmail(
+      'refund.sent',
+      { amount: 400, currency: 'KES', receipt: 'UAB12CD34E', reference: 'CASE-1', sentAt: '2026-11-26T08:00:00Z' },
+      `O'Neil <script>alert(1)</script>`,
+    );
     expect(email.html).toContain('Dear O&#39;Neil &lt;script&gt;alert(1)&lt;/script&gt;,');
     expect(email.html).not.toContain('<script>');
     expect(email.text).toContain(`Dear O'Neil <script>alert(1)</script>,`);
@@ -40,7 +46,9 @@ describe('client message templates', () => {
 
   it('masks email addresses in provider messages', () => {
     expect(maskEmail('wanjiru@example.com')).toBe('w***@example.com');
-    expect(maskEmailsInText('550 5.1.1 <wanjiru@example.com>: Recipient address rejected')).toBe('550 5.1.1 <w***@example.com>: Recipient address rejected');
+    expect(maskEmailsInText('550 5.1.1 <wanjiru@example.com>: Recipient address rejected')).toBe(
+      '550 5.1.1 <w***@example.com>: Recipient address rejected',
+    );
   });
 });
 
@@ -88,28 +96,45 @@ describe('client notification settings', () => {
 
   it('reads SMTP from a URL or from host and port, and the SMS gateway with its key', () => {
     expect(load({ SMTP_URL: 'smtp://u:p@mail.example.com:587' }).notifications.email?.transport).toBe('smtp://u:p@mail.example.com:587');
-    expect(load({ SMTP_HOST: 'mail.example.com', SMTP_PORT: '465', SMTP_USER: 'u', SMTP_PASSWORD: 'p' }).notifications.email?.transport).toEqual({
+    expect(
+      load({ SMTP_HOST: 'mail.example.com', SMTP_PORT: '465', SMTP_USER: 'u', SMTP_PASSWORD: 'p' }).notifications.email?.transport,
+    ).toEqual({
       host: 'mail.example.com',
       port: 465,
       secure: true,
       auth: { user: 'u', pass: 'p' },
     });
-    expect(load({ SMS_GATEWAY_URL: 'http://127.0.0.1:9000/sms', SMS_GATEWAY_API_KEY: 'k' }).notifications.sms).toMatchObject({ senderId: 'LegalPro', apiKey: 'k' });
+    expect(load({ SMS_GATEWAY_URL: 'http://127.0.0.1:9000/sms', SMS_GATEWAY_API_KEY: 'k' }).notifications.sms).toMatchObject({
+      senderId: 'LegalPro',
+      apiKey: 'k',
+    });
     expect(load({ CLIENT_NOTIFICATION_EVENTS: 'none' }).notifications.clientEvents).toEqual([]);
   });
 
   it('names what is wrong', () => {
-    expect(problemsOf({ SMTP_URL: 'http://mail.example.com' })).toEqual([expect.stringMatching(/^SMTP_URL: must be an smtp:\/\/ or smtps:\/\/ URL/)]);
-    expect(problemsOf({ SMS_GATEWAY_URL: 'https://sms.example.com' })).toEqual(['SMS_GATEWAY_API_KEY: is required when SMS_GATEWAY_URL is set']);
+    expect(problemsOf({ SMTP_URL: 'http://mail.example.com' })).toEqual([
+      expect.stringMatching(/^SMTP_URL: must be an smtp:\/\/ or smtps:\/\/ URL/),
+    ]);
+    expect(problemsOf({ SMS_GATEWAY_URL: 'https://sms.example.com' })).toEqual([
+      'SMS_GATEWAY_API_KEY: is required when SMS_GATEWAY_URL is set',
+    ]);
     expect(problemsOf({ CLIENT_NOTIFICATION_EVENTS: 'payment.received,payment.lost' })).toEqual([
       'CLIENT_NOTIFICATION_EVENTS: unknown event(s) payment.lost; use payment.received, payment.failed, refund.sent or none',
     ]);
   });
 
   it('refuses a plain http:// SMS gateway, and SMTP without SMTP_FROM, in production', () => {
-    const problems = problemsOf({ NODE_ENV: 'production', SMS_GATEWAY_URL: 'http://sms.example.com/send', SMS_GATEWAY_API_KEY: 'k', SMTP_URL: 'smtp://mail.example.com:587' });
+    const problems = problemsOf({
+      NODE_ENV: 'production',
+      SMS_GATEWAY_URL: 'http://sms.example.com/send',
+      SMS_GATEWAY_API_KEY: 'k',
+      SMTP_URL: 'smtp://mail.example.com:587',
+    });
     expect(problems).toEqual(
-      expect.arrayContaining(['SMS_GATEWAY_URL: must use https:// in production', 'SMTP_FROM: is required in production when SMTP_URL or SMTP_HOST is set']),
+      expect.arrayContaining([
+        'SMS_GATEWAY_URL: must use https:// in production',
+        'SMTP_FROM: is required in production when SMTP_URL or SMTP_HOST is set',
+      ]),
     );
   });
 });

@@ -23,8 +23,14 @@ describe('configuration', () => {
   });
 
   it('uses the sandbox when a consumer key is given, and asks for its callback URL', () => {
-    expect(() => load({ MPESA_CONSUMER_KEY: 'k', MPESA_CONSUMER_SECRET: 's' })).toThrow(/MPESA_STK_CALLBACK_URL: is required when MPESA_ENVIRONMENT=sandbox/);
-    const config = load({ MPESA_CONSUMER_KEY: 'k', MPESA_CONSUMER_SECRET: 's', MPESA_STK_CALLBACK_URL: 'https://pay.example.com/api/payments/mpesa/stk-callback' });
+    expect(() => load({ MPESA_CONSUMER_KEY: 'k', MPESA_CONSUMER_SECRET: 's' })).toThrow(
+      /MPESA_STK_CALLBACK_URL: is required when MPESA_ENVIRONMENT=sandbox/,
+    );
+    const config = load({
+      MPESA_CONSUMER_KEY: 'k',
+      MPESA_CONSUMER_SECRET: 's',
+      MPESA_STK_CALLBACK_URL: 'https://pay.example.com/api/payments/mpesa/stk-callback',
+    });
     expect(config.mpesa.baseUrl).toBe('https://sandbox.safaricom.co.ke');
     expect(config.simulator.enabled).toBe(false);
   });

@@ -52,15 +52,24 @@ describe('nextBudgetStep', () => {
   });
 
   it('never sleeps past the deadline', () => {
-    expect(nextBudgetStep({ granted: false, waitUs: 1_000_000, coolingDown: false }, 1_000, 5)).toEqual({ action: 'retry', afterMs: 1_000 });
+    expect(nextBudgetStep({ granted: false, waitUs: 1_000_000, coolingDown: false }, 1_000, 5)).toEqual({
+      action: 'retry',
+      afterMs: 1_000,
+    });
   });
 
   it('refuses at once when no slot can come within the remaining wait', () => {
-    expect(nextBudgetStep({ granted: false, waitUs: 6_000_000, coolingDown: false }, 5_000)).toEqual({ action: 'refuse', reason: 'no_slot' });
+    expect(nextBudgetStep({ granted: false, waitUs: 6_000_000, coolingDown: false }, 5_000)).toEqual({
+      action: 'refuse',
+      reason: 'no_slot',
+    });
   });
 
   it('says the queries are paused when a cool-down outlasts the remaining wait', () => {
-    expect(nextBudgetStep({ granted: false, waitUs: 30_000_000, coolingDown: true }, 5_000)).toEqual({ action: 'refuse', reason: 'paused' });
+    expect(nextBudgetStep({ granted: false, waitUs: 30_000_000, coolingDown: true }, 5_000)).toEqual({
+      action: 'refuse',
+      reason: 'paused',
+    });
   });
 });
 

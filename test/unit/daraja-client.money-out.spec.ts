@@ -12,8 +12,16 @@ import { DarajaCallRecord } from '../../src/mpesa/daraja.types';
 import { SecurityCredentialService } from '../../src/mpesa/security-credential';
 
 const simulatorKey = readFileSync(join(__dirname, '..', '..', 'certs', 'simulator.key'));
-const ACCEPTED = { OriginatorConversationID: 'lp_payout_1', ConversationID: 'AG_20240706_20106e9209f64bebd05b', ResponseCode: '0', ResponseDescription: 'Accept the service request successfully.' };
-const URLS = { resultUrl: 'https://h.example/api/payments/daraja/b2c-callback?id=1', queueTimeoutUrl: 'https://h.example/api/payments/daraja/timeout?id=1' };
+const ACCEPTED = {
+  OriginatorConversationID: 'lp_payout_1',
+  ConversationID: 'AG_20240706_20106e9209f64bebd05b',
+  ResponseCode: '0',
+  ResponseDescription: 'Accept the service request successfully.',
+};
+const URLS = {
+  resultUrl: 'https://h.example/api/payments/daraja/b2c-callback?id=1',
+  queueTimeoutUrl: 'https://h.example/api/payments/daraja/timeout?id=1',
+};
 
 function decrypt(credential: string): string {
   const block = privateDecrypt({ key: simulatorKey, padding: constants.RSA_NO_PADDING }, Buffer.from(credential, 'base64'));
@@ -22,13 +30,22 @@ function decrypt(credential: string): string {
 
 function setup(env: Record<string, string> = {}) {
   const settings: MpesaSettings = buildConfig(validateEnv({ MPESA_B2C_SHORTCODE: '600997', ...env })).mpesa;
-  const auth = { getToken: jest.fn().mockResolvedValueOnce('token-1').mockResolvedValue('token-2'), invalidate: jest.fn().mockResolvedValue(undefined) };
+  const auth = {
+    getToken: jest.fn().mockResolvedValueOnce('token-1').mockResolvedValue('token-2'),
+    invalidate: jest.fn().mockResolvedValue(undefined),
+  };
   const records: DarajaCallRecord[] = [];
   // The call budget lives in Redis (test/e2e/daraja-budget.e2e-spec.ts); here every call gets its slot at once.
   const budget = { acquire: jest.fn().mockResolvedValue(undefined), reportRateLimited: jest.fn().mockResolvedValue(undefined) };
-  const client = new DarajaClient(settings, auth as unknown as DarajaAuthService, new SecurityCredentialService(settings), budget as unknown as DarajaCallBudgetService, {
-    record: async (call) => void records.push(call),
-  });
+  const client = new DarajaClient(
+    settings,
+    auth as unknown as DarajaAuthService,
+    new SecurityCredentialService(settings),
+    budget as unknown as DarajaCallBudgetService,
+    {
+      record: async (call) => void records.push(call),
+    },
+  );
   return { client, auth, records, settings };
 }
 
@@ -37,7 +54,10 @@ function answer(status: number, body: unknown) {
 }
 
 let fetchMock: jest.SpyInstance;
-const sent = (i = 0) => ({ url: String(fetchMock.mock.calls[i][0]), body: JSON.parse(String((fetchMock.mock.calls[i][1] as RequestInit).body)) });
+const sent = (i = 0) => ({
+  url: String(fetchMock.mock.calls[i][0]),
+  body: JSON.parse(String((fetchMock.mock.calls[i][1] as RequestInit).body)),
+});
 
 beforeAll(() => Logger.overrideLogger(false));
 beforeEach(() => {
@@ -46,9 +66,17 @@ beforeEach(() => {
 afterEach(() => fetchMock.mockRestore());
 
 describe('DarajaClient.b2cPayment', () => {
-  const input = { originatorConversationId: 'lp_payout_1', commandId: 'BusinessPayment' as const, amount: 150, phone: '254708374149', remarks: 'Refund: order #42!', occasion: 'Refund', ...URLS };
+  const input = {
+    originatorConversationId: 'lp_payout_1',
+    commandId: 'BusinessPayment' as const,
+    amount: 150,
+    phone: '254708374149',
+    remarks: 'Refund: order #42!',
+    occasion: 'Refund',
+    ...URLS,
+  };
 
-  it('sends the v3 request in Daraja\'s field names, with our OriginatorConversationID', async () => {
+  it("sends the v3 request in Daraja's field names, with our OriginatorConversationID", async () => {
     const { client } = setup();
     await expect(client.b2cPayment(input, { reference: 'p1' })).resolves.toEqual(ACCEPTED);
     const { url, body } = sent();
@@ -81,13 +109,21 @@ describe('DarajaClient.b2cPayment', () => {
     const { client, records } = setup();
     await client.b2cPayment(input, { reference: 'p1' });
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ api: 'B2C', endpoint: '/mpesa/b2c/v3/paymentrequest', outcome: 'ok', transactionId: 'lp_payout_1', context: { reference: 'p1' } });
+    expect(records[0]).toMatchObject({
+      api: 'B2C',
+      endpoint: '/mpesa/b2c/v3/paymentrequest',
+      outcome: 'ok',
+      transactionId: 'lp_payout_1',
+      context: { reference: 'p1' },
+    });
     expect(records[0].request).toMatchObject({ InitiatorName: 'testapi', SecurityCredential: '[REDACTED]', PartyB: '2547****149' });
   });
 
   it('refreshes a refused token and resends once', async () => {
     const { client, auth } = setup();
-    fetchMock.mockResolvedValueOnce(answer(401, { requestId: 'r', errorCode: '401.002.01', errorMessage: 'Error Occurred - Invalid Access Token - token-1' }));
+    fetchMock.mockResolvedValueOnce(
+      answer(401, { requestId: 'r', errorCode: '401.002.01', errorMessage: 'Error Occurred - Invalid Access Token - token-1' }),
+    );
     await expect(client.b2cPayment(input)).resolves.toEqual(ACCEPTED);
     expect(auth.invalidate).toHaveBeenCalledWith('token-1');
     expect(fetchMock).toHaveBeenCalledTimes(2);
@@ -96,7 +132,9 @@ describe('DarajaClient.b2cPayment', () => {
 
   it('reports a duplicate OriginatorConversationID as a refusal callers can recognise', async () => {
     const { client } = setup();
-    fetchMock.mockResolvedValueOnce(answer(500, { requestId: 'r', errorCode: '500.002.1001', errorMessage: 'Duplicate OriginatorConversationID.' }));
+    fetchMock.mockResolvedValueOnce(
+      answer(500, { requestId: 'r', errorCode: '500.002.1001', errorMessage: 'Duplicate OriginatorConversationID.' }),
+    );
     const error = await client.b2cPayment(input).catch((e: unknown) => e);
     expect(isDuplicateOriginatorConversationId(error)).toBe(true);
   });
@@ -108,7 +146,11 @@ describe('DarajaClient.b2cPayment', () => {
   });
 
   it('fails before sending anything when the initiator is not configured', async () => {
-    const { client, records } = setup({ MPESA_CONSUMER_KEY: 'k', MPESA_CONSUMER_SECRET: 's', MPESA_STK_CALLBACK_URL: 'https://h.example/cb' });
+    const { client, records } = setup({
+      MPESA_CONSUMER_KEY: 'k',
+      MPESA_CONSUMER_SECRET: 's',
+      MPESA_STK_CALLBACK_URL: 'https://h.example/cb',
+    });
     const error = await client.b2cPayment(input).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DarajaConfigurationError);
     expect(error).toBeInstanceOf(DarajaError);

@@ -8,7 +8,11 @@ import {
 
 describe('classifyDarajaError (money out)', () => {
   it('a duplicate OriginatorConversationID is a refusal that keeps its code', () => {
-    const error = classifyDarajaError(500, { requestId: '1c5b-4ba8-815c-ac45c57a3db01469899', errorCode: '500.002.1001', errorMessage: 'Duplicate OriginatorConversationID.' });
+    const error = classifyDarajaError(500, {
+      requestId: '1c5b-4ba8-815c-ac45c57a3db01469899',
+      errorCode: '500.002.1001',
+      errorMessage: 'Duplicate OriginatorConversationID.',
+    });
     expect(error.kind).toBe(DarajaErrorKind.Rejected);
     expect(error.errorCode).toBe('500.002.1001');
     expect(error.retryable).toBe(false);
@@ -16,7 +20,11 @@ describe('classifyDarajaError (money out)', () => {
   });
 
   it('the same code with "System internal error" is a system error, retried', () => {
-    const error = classifyDarajaError(500, { requestId: '30937-36662169-1', errorCode: '500.002.1001', errorMessage: 'System internal error.' });
+    const error = classifyDarajaError(500, {
+      requestId: '30937-36662169-1',
+      errorCode: '500.002.1001',
+      errorMessage: 'System internal error.',
+    });
     expect(error.kind).toBe(DarajaErrorKind.System);
     expect(error.retryable).toBe(true);
     expect(isDuplicateOriginatorConversationId(error)).toBe(false);
@@ -31,7 +39,9 @@ describe('classifyDarajaError (money out)', () => {
   });
 
   it("B2C and Balance's invalid-token code still means refresh and resend", () => {
-    expect(classifyDarajaError(401, { errorCode: '401.002.01', errorMessage: 'Error Occurred - Invalid Access Token - abc' }).kind).toBe(DarajaErrorKind.InvalidToken);
+    expect(classifyDarajaError(401, { errorCode: '401.002.01', errorMessage: 'Error Occurred - Invalid Access Token - abc' }).kind).toBe(
+      DarajaErrorKind.InvalidToken,
+    );
   });
 });
 
@@ -48,6 +58,12 @@ describe(DarajaConfigurationError.name, () => {
 describe('redact (initiator requests)', () => {
   it('hides the SecurityCredential and the customer, keeps the initiator', () => {
     const out = redact({ InitiatorName: 'testapi', Initiator: 'testapi', SecurityCredential: 'abc==', PartyB: 254705912645, Amount: 10 });
-    expect(out).toEqual({ InitiatorName: 'testapi', Initiator: 'testapi', SecurityCredential: '[REDACTED]', PartyB: '2547****645', Amount: 10 });
+    expect(out).toEqual({
+      InitiatorName: 'testapi',
+      Initiator: 'testapi',
+      SecurityCredential: '[REDACTED]',
+      PartyB: '2547****645',
+      Amount: 10,
+    });
   });
 });

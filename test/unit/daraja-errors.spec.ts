@@ -12,11 +12,31 @@ describe('classifyDarajaError', () => {
     [500, { errorCode: '500.003.1001', errorMessage: 'Internal Server Error' }, DarajaErrorKind.System],
     [503, 'Request unsuccessful. Incapsula incident ID: 1', DarajaErrorKind.System],
     [500, { errorCode: '500.001.1001', errorMessage: 'Wrong credentials' }, DarajaErrorKind.Rejected],
-    [500, { errorCode: '500.001.1001', errorMessage: 'Unable to lock subscriber, a transaction is already in process for the current subscriber' }, DarajaErrorKind.Rejected],
+    [
+      500,
+      {
+        errorCode: '500.001.1001',
+        errorMessage: 'Unable to lock subscriber, a transaction is already in process for the current subscriber',
+      },
+      DarajaErrorKind.Rejected,
+    ],
     [400, { errorCode: '400.002.02', errorMessage: 'Bad Request - Invalid PhoneNumber' }, DarajaErrorKind.Rejected],
     [400, { ErrorCode: '400.002.02', ErrorMessage: 'Bad Request - Invalid Amount' }, DarajaErrorKind.Rejected],
-    [500, { fault: { faultstring: 'Spike arrest violation', detail: { errorcode: 'policies.ratelimit.SpikeArrestViolation' } } }, DarajaErrorKind.Busy],
-    [429, { fault: { faultstring: 'Rate limit quota violation. Quota limit exceeded.', detail: { errorcode: 'policies.ratelimit.QuotaViolation' } } }, DarajaErrorKind.Busy],
+    [
+      500,
+      { fault: { faultstring: 'Spike arrest violation', detail: { errorcode: 'policies.ratelimit.SpikeArrestViolation' } } },
+      DarajaErrorKind.Busy,
+    ],
+    [
+      429,
+      {
+        fault: {
+          faultstring: 'Rate limit quota violation. Quota limit exceeded.',
+          detail: { errorcode: 'policies.ratelimit.QuotaViolation' },
+        },
+      },
+      DarajaErrorKind.Busy,
+    ],
     [429, '', DarajaErrorKind.Busy],
   ])('HTTP %p %j is %p', (status, body, kind) => {
     expect(classifyDarajaError(status, body).kind).toBe(kind);

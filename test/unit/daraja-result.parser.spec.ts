@@ -203,7 +203,12 @@ describe('parseResultCallback', () => {
     const result = parsed({
       Result: {
         ...TRANSACTION_STATUS.Result,
-        ResultParameters: { ResultParameter: [{ Key: 'Conversation ID', Value: 'AG_1' }, { Key: 'Originator Conversation ID', Value: '1-2-3' }] },
+        ResultParameters: {
+          ResultParameter: [
+            { Key: 'Conversation ID', Value: 'AG_1' },
+            { Key: 'Originator Conversation ID', Value: '1-2-3' },
+          ],
+        },
       },
     });
     expect(result.parameters).toMatchObject({ conversationid: 'AG_1', originatorconversationid: '1-2-3' });
@@ -215,7 +220,12 @@ describe('parseResultCallback', () => {
       Result: {
         ...B2C_FAILURE.Result,
         ResultParameters: { ResultParameter: { Key: 'TransactionAmount', Value: 50 } },
-        ReferenceData: { ReferenceItem: [{ Key: 'QueueTimeoutURL', Value: 'https://x' }, { Key: 'Occasion', Value: 'Refund' }] },
+        ReferenceData: {
+          ReferenceItem: [
+            { Key: 'QueueTimeoutURL', Value: 'https://x' },
+            { Key: 'Occasion', Value: 'Refund' },
+          ],
+        },
       },
     });
     expect(result.parameters).toEqual({ transactionamount: 50 });
@@ -322,7 +332,11 @@ describe('transactionStatusDetails', () => {
         },
       }),
     );
-    expect(details).toMatchObject({ creditPartyName: '254708374149 - John Doe', finalisedAt: new Date('2017-07-27T07:42:47.000Z'), amount: 100 });
+    expect(details).toMatchObject({
+      creditPartyName: '254708374149 - John Doe',
+      finalisedAt: new Date('2017-07-27T07:42:47.000Z'),
+      amount: 100,
+    });
   });
 });
 
@@ -335,7 +349,9 @@ describe('reversalDetails', () => {
       completedAt: new Date('2021-11-14T10:27:11.000Z'),
       creditPartyName: '254705912645 - NICHOLAS JOHN SONGOK',
       debitPartyName: '600992 - Safaricom Daraja 992',
-      debitAccountBalance: [{ account: 'Utility Account', currency: 'KES', current: 7722179.62, available: 7722179.62, reserved: 0, uncleared: 0 }],
+      debitAccountBalance: [
+        { account: 'Utility Account', currency: 'KES', current: 7722179.62, available: 7722179.62, reserved: 0, uncleared: 0 },
+      ],
     });
   });
 });

@@ -54,7 +54,10 @@ describe('log lines and the request context', () => {
 describe('log redaction', () => {
   it('masks phone numbers and strips credentials from messages, fields and errors', () => {
     const { logger, lines } = captureLogger();
-    logger.info({ context: 'Test', body: { PhoneNumber: 254722000000, Password: 'MTc0Mzc5', note: 'call 0722000000' } }, 'Bearer c9SQxWWhmdVRlyh0zh8gZDTkubVF for +254722000000');
+    logger.info(
+      { context: 'Test', body: { PhoneNumber: 254722000000, Password: 'MTc0Mzc5', note: 'call 0722000000' } },
+      'Bearer c9SQxWWhmdVRlyh0zh8gZDTkubVF for +254722000000',
+    );
     logger.error({ err: new Error('Daraja refused 254722000000') }, 'failed');
 
     const text = lines().join('\n');
@@ -62,7 +65,10 @@ describe('log redaction', () => {
     expect(text).not.toContain('MTc0Mzc5');
     expect(text).not.toContain('c9SQxWWhmdVRlyh0zh8gZDTkubVF');
     const [info, error] = lines().map((l) => JSON.parse(l));
-    expect(info).toMatchObject({ msg: 'Bearer [REDACTED] for 2547****000', body: { PhoneNumber: '2547****000', Password: '[REDACTED]', note: 'call 2547****000' } });
+    expect(info).toMatchObject({
+      msg: 'Bearer [REDACTED] for 2547****000',
+      body: { PhoneNumber: '2547****000', Password: '[REDACTED]', note: 'call 2547****000' },
+    });
     expect(error.err.message).toBe('Daraja refused 2547****000');
   });
 });
@@ -72,7 +78,10 @@ describe(isUsableRequestId.name, () => {
     expect(isUsableRequestId(id)).toBe(true);
   });
 
-  it.each([['a'.repeat(65)], ['has space'], ['line\nbreak'], ['0722000000'], ['order-254722000000'], [''], [undefined]])('refuses %j', (id) => {
-    expect(isUsableRequestId(id)).toBe(false);
-  });
+  it.each([['a'.repeat(65)], ['has space'], ['line\nbreak'], ['0722000000'], ['order-254722000000'], [''], [undefined]])(
+    'refuses %j',
+    (id) => {
+      expect(isUsableRequestId(id)).toBe(false);
+    },
+  );
 });

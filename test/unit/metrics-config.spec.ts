@@ -9,7 +9,10 @@ describe('metrics configuration', () => {
   });
 
   it('takes METRICS_TOKEN and METRICS_PORT (0 turns the worker endpoint off)', () => {
-    expect(load({ METRICS_TOKEN: 'a-long-enough-token', METRICS_PORT: '0' }).metrics).toEqual({ token: 'a-long-enough-token', workerPort: 0 });
+    expect(load({ METRICS_TOKEN: 'a-long-enough-token', METRICS_PORT: '0' }).metrics).toEqual({
+      token: 'a-long-enough-token',
+      workerPort: 0,
+    });
   });
 
   it('names the variable when a value is unusable', () => {

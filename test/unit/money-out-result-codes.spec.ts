@@ -9,11 +9,14 @@ describe('b2cOutcome', () => {
     expect(b2cOutcome(code)).toMatchObject({ outcome: 'failed', retryable: true });
   });
 
-  it.each(['1', '2', '3', '4', '8', '11', '21', '2001', '2006', '2028', '2040', '8006', 'SFC_IC0003'])('%s failed until someone acts', (code) => {
-    const outcome = b2cOutcome(code);
-    expect(outcome).toMatchObject({ outcome: 'failed', retryable: false });
-    expect(outcome.meaning).toBeTruthy();
-  });
+  it.each(['1', '2', '3', '4', '8', '11', '21', '2001', '2006', '2028', '2040', '8006', 'SFC_IC0003'])(
+    '%s failed until someone acts',
+    (code) => {
+      const outcome = b2cOutcome(code);
+      expect(outcome).toMatchObject({ outcome: 'failed', retryable: false });
+      expect(outcome.meaning).toBeTruthy();
+    },
+  );
 
   it('15 is a duplicate: it says nothing about whether the first request paid', () => {
     expect(b2cOutcome('15')).toMatchObject({ outcome: 'duplicate', retryable: false });

@@ -16,9 +16,12 @@ describe('payment transitions', () => {
     expect(canTransition(from, PaymentStatus.Pending)).toBe(false);
   });
 
-  it.each([PaymentStatus.Failed, PaymentStatus.Cancelled, PaymentStatus.Timeout, PaymentStatus.Refunded, PaymentStatus.Reversed])('%p is final', (from) => {
-    for (const to of Object.values(PaymentStatus)) expect(canTransition(from, to)).toBe(false);
-  });
+  it.each([PaymentStatus.Failed, PaymentStatus.Cancelled, PaymentStatus.Timeout, PaymentStatus.Refunded, PaymentStatus.Reversed])(
+    '%p is final',
+    (from) => {
+      for (const to of Object.values(PaymentStatus)) expect(canTransition(from, to)).toBe(false);
+    },
+  );
 
   it('only a completed payment can be refunded or reversed', () => {
     expect(canTransition(PaymentStatus.Completed, PaymentStatus.PartiallyRefunded)).toBe(true);

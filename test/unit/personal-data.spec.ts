@@ -41,7 +41,12 @@ describe('personal data masking', () => {
           { Key: 'TransactionAmount', Value: 10 },
         ],
       },
-      CallbackMetadata: { Item: [{ Name: 'PhoneNumber', Value: 254708374149 }, { Name: 'Amount', Value: 1 }] },
+      CallbackMetadata: {
+        Item: [
+          { Name: 'PhoneNumber', Value: 254708374149 },
+          { Name: 'Amount', Value: 1 },
+        ],
+      },
     };
     expect(scrubPersonalData(callback)).toEqual({
       ResultParameters: {
@@ -50,7 +55,12 @@ describe('personal data masking', () => {
           { Key: 'TransactionAmount', Value: 10 },
         ],
       },
-      CallbackMetadata: { Item: [{ Name: 'PhoneNumber', Value: '2547****149' }, { Name: 'Amount', Value: 1 }] },
+      CallbackMetadata: {
+        Item: [
+          { Name: 'PhoneNumber', Value: '2547****149' },
+          { Name: 'Amount', Value: 1 },
+        ],
+      },
     });
   });
 

@@ -14,12 +14,22 @@ describe('normalizeKenyanPhone', () => {
     expect(normalizeKenyanPhone(input)).toBe(expected);
   });
 
-  it.each(['', '12345', '0808374149', '255708374149', '+0708374149', '07083741490', '25470837414', 'phone', '254708374149; DROP', null, undefined, {}])(
-    'rejects %p',
-    (input) => {
-      expect(normalizeKenyanPhone(input)).toBeUndefined();
-    },
-  );
+  it.each([
+    '',
+    '12345',
+    '0808374149',
+    '255708374149',
+    '+0708374149',
+    '07083741490',
+    '25470837414',
+    'phone',
+    '254708374149; DROP',
+    null,
+    undefined,
+    {},
+  ])('rejects %p', (input) => {
+    expect(normalizeKenyanPhone(input)).toBeUndefined();
+  });
 });
 
 describe('maskPhone', () => {

@@ -46,7 +46,8 @@ const production = (env: Record<string, string> = {}): MpesaSettings =>
   ).mpesa;
 
 const sandbox = (env: Record<string, string> = {}): MpesaSettings =>
-  buildConfig(validateEnv({ MPESA_ENVIRONMENT: 'sandbox', MPESA_CONSUMER_KEY: 'k', MPESA_CONSUMER_SECRET: 's', ...CALLBACKS, ...env })).mpesa;
+  buildConfig(validateEnv({ MPESA_ENVIRONMENT: 'sandbox', MPESA_CONSUMER_KEY: 'k', MPESA_CONSUMER_SECRET: 's', ...CALLBACKS, ...env }))
+    .mpesa;
 
 const simulator = (env: Record<string, string> = {}): MpesaSettings => buildConfig(validateEnv(env)).mpesa;
 
@@ -83,13 +84,20 @@ describe('checkCertificate', () => {
 
   it('says what to do about a sandbox certificate in production', () => {
     const s = { ...production(), certificatePath: '/etc/daraja/sandbox.cer', certificateOverridden: true };
-    expect(checkCertificate(s, cert('sandbox.cer'))[0].message).toMatch(/sandbox certificate but MPESA_ENVIRONMENT=production.*unset MPESA_CERTIFICATE_PATH to use certs\/production.cer/);
+    expect(checkCertificate(s, cert('sandbox.cer'))[0].message).toMatch(
+      /sandbox certificate but MPESA_ENVIRONMENT=production.*unset MPESA_CERTIFICATE_PATH to use certs\/production.cer/,
+    );
   });
 
   it('refuses an HTTPS server certificate in place of the credential certificate', () => {
     const tls: CertificateState = {
       ok: true,
-      info: { ...certificateInfo(readFileSync(join(CERTS, 'sandbox.cer'))), known: undefined, kind: 'tls-server', why: 'it names hosts (sandbox.safaricom.co.ke)' },
+      info: {
+        ...certificateInfo(readFileSync(join(CERTS, 'sandbox.cer'))),
+        known: undefined,
+        kind: 'tls-server',
+        why: 'it names hosts (sandbox.safaricom.co.ke)',
+      },
     };
     const [finding] = checkCertificate(sandbox(INITIATOR), tls);
     expect(finding.severity).toBe('error');
@@ -99,7 +107,9 @@ describe('checkCertificate', () => {
   it('an unreadable certificate is an error only when an initiator API is configured', () => {
     const unreadable: CertificateState = { ok: false, error: 'ENOENT' };
     expect(severities(checkCertificate(production(), unreadable))).toEqual(['error']);
-    expect(severities(checkCertificate(production({ MPESA_INITIATOR_NAME: '', MPESA_INITIATOR_PASSWORD: '' }), unreadable))).toEqual(['warning']);
+    expect(severities(checkCertificate(production({ MPESA_INITIATOR_NAME: '', MPESA_INITIATOR_PASSWORD: '' }), unreadable))).toEqual([
+      'warning',
+    ]);
   });
 });
 
@@ -117,7 +127,9 @@ describe('checkCallbackUrls', () => {
     expect(finding.severity).toBe('error');
     expect(finding.message).toContain('MPESA_STK_CALLBACK_URL contains "mpesa"');
     expect(finding.message).toContain(`e.g. ${HOST}/api/payments/daraja/stk-callback (the service also serves /api/payments/daraja/...)`);
-    expect(severities(checkCallbackUrls(sandbox({ MPESA_STK_CALLBACK_URL: `${HOST}/api/payments/mpesa/stk-callback` })))).toEqual(['warning']);
+    expect(severities(checkCallbackUrls(sandbox({ MPESA_STK_CALLBACK_URL: `${HOST}/api/payments/mpesa/stk-callback` })))).toEqual([
+      'warning',
+    ]);
   });
 
   it.each([
@@ -143,7 +155,9 @@ describe('checkCallbackUrls', () => {
   });
 
   it('flags addresses Daraja cannot reach', () => {
-    expect(severities(checkCallbackUrls(sandbox({ MPESA_STK_CALLBACK_URL: 'http://192.168.1.20:3000/api/payments/daraja/stk-callback' })))).toEqual(['warning']);
+    expect(
+      severities(checkCallbackUrls(sandbox({ MPESA_STK_CALLBACK_URL: 'http://192.168.1.20:3000/api/payments/daraja/stk-callback' }))),
+    ).toEqual(['warning']);
   });
 
   it("leaves the simulator's own URLs alone", () => {
@@ -156,7 +170,9 @@ describe('checkCallbackUrls', () => {
   });
 
   it('suggests the neutral route', () => {
-    expect(neutralCallbackUrl('https://h.example/api/payments/mpesa/b2c-callback?x=1')).toBe('https://h.example/api/payments/daraja/b2c-callback?x=1');
+    expect(neutralCallbackUrl('https://h.example/api/payments/mpesa/b2c-callback?x=1')).toBe(
+      'https://h.example/api/payments/daraja/b2c-callback?x=1',
+    );
     expect(neutralCallbackUrl('https://h.example/api/payments/daraja/result')).toBeUndefined();
   });
 });
@@ -190,19 +206,31 @@ describe('checkInitiator', () => {
     expect(finding.message).toMatch(
       /^B2C, balance, reversal and transaction status will fail until MPESA_INITIATOR_NAME and MPESA_INITIATOR_PASSWORD \(or MPESA_SECURITY_CREDENTIAL\) are set/,
     );
-    expect(preflightReport(production({ MPESA_INITIATOR_NAME: '', MPESA_INITIATOR_PASSWORD: '' }), cert('production.cer'), { ok: true, skewMs: 0 }).errors).toEqual([]);
+    expect(
+      preflightReport(production({ MPESA_INITIATOR_NAME: '', MPESA_INITIATOR_PASSWORD: '' }), cert('production.cer'), {
+        ok: true,
+        skewMs: 0,
+      }).errors,
+    ).toEqual([]);
   });
 
   it('notes a plain password in MPESA_SECURITY_CREDENTIAL, without its value', () => {
     const s = sandbox({ MPESA_INITIATOR_NAME: 'testapi', MPESA_SECURITY_CREDENTIAL: 'Safaricom999!*!', MPESA_B2C_SHORTCODE: '600996' });
     const findings = checkInitiator(s, cert('sandbox.cer'));
-    expect(findings).toEqual([{ severity: 'info', check: 'initiator', message: expect.stringMatching(/^MPESA_SECURITY_CREDENTIAL holds a plain password/) }]);
+    expect(findings).toEqual([
+      { severity: 'info', check: 'initiator', message: expect.stringMatching(/^MPESA_SECURITY_CREDENTIAL holds a plain password/) },
+    ]);
     expect(findings[0].message).not.toContain('Safaricom999');
   });
 
   it('accepts a ready credential for the certificate', () => {
     const credential = encryptInitiatorPassword('x', readFileSync(join(CERTS, 'sandbox.cer')));
-    expect(checkInitiator(sandbox({ MPESA_INITIATOR_NAME: 'testapi', MPESA_SECURITY_CREDENTIAL: credential, MPESA_B2C_SHORTCODE: '600996' }), cert('sandbox.cer'))).toEqual([]);
+    expect(
+      checkInitiator(
+        sandbox({ MPESA_INITIATOR_NAME: 'testapi', MPESA_SECURITY_CREDENTIAL: credential, MPESA_B2C_SHORTCODE: '600996' }),
+        cert('sandbox.cer'),
+      ),
+    ).toEqual([]);
   });
 
   it("warns about the sandbox's STK-only shortcode for B2C", () => {
@@ -228,7 +256,9 @@ describe('checkClockSkew', () => {
   });
 
   it('says which way and how far', () => {
-    expect(checkClockSkew(production(), { ok: true, skewMs: -432_000 })[0].message).toMatch(/^This server's clock is 7 min 12 s behind Daraja's/);
+    expect(checkClockSkew(production(), { ok: true, skewMs: -432_000 })[0].message).toMatch(
+      /^This server's clock is 7 min 12 s behind Daraja's/,
+    );
   });
 
   it('reports an unreadable Redis as a warning', () => {

@@ -37,7 +37,9 @@ describe(PreflightService.name, () => {
     const { preflight } = service({ ...PRODUCTION, MPESA_CERTIFICATE_PATH: join(CERTS, 'sandbox.cer') });
     const error = await preflight.assertReady().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PreflightFailedError);
-    expect((error as Error).message).toMatch(/\[certificate\] MPESA_CERTIFICATE_PATH .*sandbox certificate but MPESA_ENVIRONMENT=production/);
+    expect((error as Error).message).toMatch(
+      /\[certificate\] MPESA_CERTIFICATE_PATH .*sandbox certificate but MPESA_ENVIRONMENT=production/,
+    );
   });
 
   it('logs errors outside production and goes on', async () => {
@@ -60,6 +62,9 @@ describe(PreflightService.name, () => {
     });
     const report = await preflight.run();
     expect(auth.lastClockSkewMs).toHaveBeenCalledTimes(1);
-    expect(report.warnings).toContainEqual({ check: 'clock', message: expect.stringMatching(/Could not read the recorded clock skew from Redis \(Connection is closed.\)/) });
+    expect(report.warnings).toContainEqual({
+      check: 'clock',
+      message: expect.stringMatching(/Could not read the recorded clock skew from Redis \(Connection is closed.\)/),
+    });
   });
 });

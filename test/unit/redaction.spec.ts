@@ -11,13 +11,20 @@ describe('redact', () => {
   });
 
   it('removes tokens from OAuth answers and Daraja error text', () => {
-    expect(redact({ access_token: 'c9SQxWWhmdVRlyh0zh8gZDTkubVF', expires_in: '3599' })).toEqual({ access_token: '[REDACTED]', expires_in: '3599' });
-    expect(redactText('Error Occurred - Invalid Access Token - c9SQxWWhmdVRlyh0zh8gZDTkubVF')).toBe('Error Occurred - Invalid Access Token - [REDACTED]');
+    expect(redact({ access_token: 'c9SQxWWhmdVRlyh0zh8gZDTkubVF', expires_in: '3599' })).toEqual({
+      access_token: '[REDACTED]',
+      expires_in: '3599',
+    });
+    expect(redactText('Error Occurred - Invalid Access Token - c9SQxWWhmdVRlyh0zh8gZDTkubVF')).toBe(
+      'Error Occurred - Invalid Access Token - [REDACTED]',
+    );
   });
 
   it('masks phone numbers inside free text and callback items', () => {
     expect(redactText('call me on 0708374149 or +254708374149')).toBe('call me on 2547****149 or 2547****149');
-    expect(redact({ Item: [{ Name: 'PhoneNumber', Value: 254708374149 }] })).toEqual({ Item: [{ Name: 'PhoneNumber', Value: '2547****149' }] });
+    expect(redact({ Item: [{ Name: 'PhoneNumber', Value: 254708374149 }] })).toEqual({
+      Item: [{ Name: 'PhoneNumber', Value: '2547****149' }],
+    });
   });
 
   it('strips the callback token from URLs', () => {
@@ -29,8 +36,18 @@ describe('redact', () => {
 
 describe('redact: Daraja payloads and secrets', () => {
   it('masks the phone and the name in ReceiverPartyPublicName, whether a result item or a parsed field', () => {
-    const item = redact({ ResultParameter: [{ Key: 'ReceiverPartyPublicName', Value: '254722000000 - John Doe' }, { Key: 'TransactionAmount', Value: 10 }] });
-    expect(item).toEqual({ ResultParameter: [{ Key: 'ReceiverPartyPublicName', Value: '2547****000 - J*** D**' }, { Key: 'TransactionAmount', Value: 10 }] });
+    const item = redact({
+      ResultParameter: [
+        { Key: 'ReceiverPartyPublicName', Value: '254722000000 - John Doe' },
+        { Key: 'TransactionAmount', Value: 10 },
+      ],
+    });
+    expect(item).toEqual({
+      ResultParameter: [
+        { Key: 'ReceiverPartyPublicName', Value: '2547****000 - J*** D**' },
+        { Key: 'TransactionAmount', Value: 10 },
+      ],
+    });
     expect(redact({ receiverpartypublicname: '254722000000 - John Doe', CreditPartyName: '0722000000 - Jane Wanjiru' })).toEqual({
       receiverpartypublicname: '2547****000 - J*** D**',
       CreditPartyName: '2547****000 - J*** W******',
@@ -39,17 +56,35 @@ describe('redact: Daraja payloads and secrets', () => {
 
   it('masks B2C PartyB and STK CallbackMetadata phone numbers given as numbers or strings', () => {
     expect(redact({ PartyA: '600000', PartyB: 254722000000 })).toEqual({ PartyA: '******', PartyB: '2547****000' });
-    expect(redact({ Item: [{ Name: 'PhoneNumber', Value: '254722000000' }, { Name: 'Amount', Value: 1 }] })).toEqual({
-      Item: [{ Name: 'PhoneNumber', Value: '2547****000' }, { Name: 'Amount', Value: 1 }],
+    expect(
+      redact({
+        Item: [
+          { Name: 'PhoneNumber', Value: '254722000000' },
+          { Name: 'Amount', Value: 1 },
+        ],
+      }),
+    ).toEqual({
+      Item: [
+        { Name: 'PhoneNumber', Value: '2547****000' },
+        { Name: 'Amount', Value: 1 },
+      ],
     });
   });
 
-  it.each(['ConsumerKey', 'consumer_key', 'consumerSecret', 'Password', 'SecurityCredential', 'initiatorPassword', 'passkey', 'access_token', 'Authorization', 'apiKey'])(
-    'replaces the value of %s',
-    (key) => {
-      expect(redact({ [key]: 'value-0123456789', other: 'kept' })).toEqual({ [key]: '[REDACTED]', other: 'kept' });
-    },
-  );
+  it.each([
+    'ConsumerKey',
+    'consumer_key',
+    'consumerSecret',
+    'Password',
+    'SecurityCredential',
+    'initiatorPassword',
+    'passkey',
+    'access_token',
+    'Authorization',
+    'apiKey',
+  ])('replaces the value of %s', (key) => {
+    expect(redact({ [key]: 'value-0123456789', other: 'kept' })).toEqual({ [key]: '[REDACTED]', other: 'kept' });
+  });
 
   it('keeps an error readable (message and stack, redacted) instead of dropping them', () => {
     const copy = redact(new TypeError('Invalid PhoneNumber 254722000000')) as unknown as Record<string, string>;
@@ -80,8 +115,12 @@ describe('redactText', () => {
   });
 
   it('removes secret values from JSON or form text', () => {
-    expect(redactText('{"access_token":"c9SQxWWhmdVRlyh0zh8gZDTkubVF","expires_in":"3599"}')).toBe('{"access_token":"[REDACTED]","expires_in":"3599"}');
-    expect(redactText('{"SecurityCredential":"abc+/=","Password":"MTc0Mzc5"}')).toBe('{"SecurityCredential":"[REDACTED]","Password":"[REDACTED]"}');
+    expect(redactText('{"access_token":"c9SQxWWhmdVRlyh0zh8gZDTkubVF","expires_in":"3599"}')).toBe(
+      '{"access_token":"[REDACTED]","expires_in":"3599"}',
+    );
+    expect(redactText('{"SecurityCredential":"abc+/=","Password":"MTc0Mzc5"}')).toBe(
+      '{"SecurityCredential":"[REDACTED]","Password":"[REDACTED]"}',
+    );
   });
 
   it('leaves messages that only name a secret or a token', () => {

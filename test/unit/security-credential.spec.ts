@@ -157,7 +157,13 @@ describe('certificateInfo', () => {
 
   it("identifies the simulator's certificate", () => {
     const info = certificateInfo(simulatorCert);
-    expect(info).toMatchObject({ subjectCn: 'simulator.apicrypt.invalid', known: 'simulator', kind: 'credential', publicKeyBits: 2048, isCa: true });
+    expect(info).toMatchObject({
+      subjectCn: 'simulator.apicrypt.invalid',
+      known: 'simulator',
+      kind: 'credential',
+      publicKeyBits: 2048,
+      isCa: true,
+    });
   });
 
   it('calls the HTTPS certificate of sandbox.safaricom.co.ke a TLS server certificate', () => {
@@ -235,7 +241,9 @@ describe(SecurityCredentialService.name, () => {
 
   it('encrypts a plain password found in MPESA_SECURITY_CREDENTIAL, and logs that without the value', () => {
     const credentials = service({ MPESA_SECURITY_CREDENTIAL: 'Safaricom123!!', MPESA_INITIATOR_PASSWORD: '' });
-    const log = jest.spyOn((credentials as unknown as { logger: { log: (m: string) => void } }).logger, 'log').mockImplementation(() => undefined);
+    const log = jest
+      .spyOn((credentials as unknown as { logger: { log: (m: string) => void } }).logger, 'log')
+      .mockImplementation(() => undefined);
     expect(decryptPkcs1v15(credentials.credential())).toBe('Safaricom123!!');
     credentials.credential();
     expect(log).toHaveBeenCalledTimes(1);
@@ -262,7 +270,9 @@ describe(SecurityCredentialService.name, () => {
 
   it('names MPESA_CERTIFICATE_PATH when the certificate cannot be read', () => {
     const credentials = service({ ...sandbox, MPESA_INITIATOR_PASSWORD: 'pw', MPESA_CERTIFICATE_PATH: '/nonexistent/cert.cer' });
-    expect(() => credentials.credential()).toThrow(/Cannot read the SecurityCredential certificate \/nonexistent\/cert.cer \(ENOENT\).*MPESA_CERTIFICATE_PATH/);
+    expect(() => credentials.credential()).toThrow(
+      /Cannot read the SecurityCredential certificate \/nonexistent\/cert.cer \(ENOENT\).*MPESA_CERTIFICATE_PATH/,
+    );
   });
 
   it('does not stop the boot when nothing is configured', () => {

@@ -8,11 +8,7 @@ import {
   checkStatusQuery,
   ExpectedInitiator,
 } from '../../src/mpesa/simulator/simulator-checks';
-import {
-  decryptSecurityCredential,
-  loadSimulatorKey,
-  projectRoot,
-} from '../../src/mpesa/simulator/simulator-credential';
+import { decryptSecurityCredential, loadSimulatorKey, projectRoot } from '../../src/mpesa/simulator/simulator-credential';
 import { faultEffect } from '../../src/mpesa/simulator/simulator-faults';
 import {
   accountBalanceText,
@@ -26,12 +22,7 @@ import {
   statusFailurePayload,
   statusResultPayload,
 } from '../../src/mpesa/simulator/simulator-money-out-wire';
-import {
-  B2C_QUEUE_TIMEOUT,
-  B2C_SCENARIOS,
-  b2cScenarioFor,
-  DEFAULT_B2C_SCENARIO,
-} from '../../src/mpesa/simulator/simulator-scenarios';
+import { B2C_QUEUE_TIMEOUT, B2C_SCENARIOS, b2cScenarioFor, DEFAULT_B2C_SCENARIO } from '../../src/mpesa/simulator/simulator-scenarios';
 
 const root = join(__dirname, '..', '..');
 const PASSWORD = 'Safaricom999!*!';
@@ -180,7 +171,9 @@ describe('simulator Account Balance, Reversal and Transaction Status checks', ()
     expect(checkBalanceQuery(balanceBody(), expected, decrypt).ok).toBe(true);
     expect(checkReversalRequest(reversalBody(), expected, decrypt).ok).toBe(true);
     expect(checkStatusQuery(statusBody(), expected, decrypt).ok).toBe(true);
-    expect(errorOf(checkBalanceQuery(balanceBody({ Initiator: undefined, InitiatorName: 'testapi' }), expected, decrypt))?.body).toMatchObject({
+    expect(
+      errorOf(checkBalanceQuery(balanceBody({ Initiator: undefined, InitiatorName: 'testapi' }), expected, decrypt))?.body,
+    ).toMatchObject({
       errorMessage: 'Bad Request - Invalid Initiator',
     });
   });
@@ -223,7 +216,9 @@ describe('simulator Account Balance, Reversal and Transaction Status checks', ()
       decrypt,
     );
     expect(result.ok && result.value.ids).toEqual(['NEF61H8J60', 'refund-1', 'AG_20250301_00001']);
-    expect(checkStatusQuery(statusBody({ TransactionID: undefined, OriginatorConversationID: 'refund-1' }), expected, decrypt).ok).toBe(true);
+    expect(checkStatusQuery(statusBody({ TransactionID: undefined, OriginatorConversationID: 'refund-1' }), expected, decrypt).ok).toBe(
+      true,
+    );
     expect(errorOf(checkStatusQuery(statusBody({ TransactionID: '' }), expected, decrypt))?.body).toMatchObject({
       errorMessage: 'Bad Request - Invalid TransactionID',
     });
@@ -318,7 +313,11 @@ describe('simulator money-out wire', () => {
     expect(text).toBe(
       'Working Account|KES|700000.00|700000.00|0.00|0.00&Float Account|KES|0.00|0.00|0.00|0.00&Utility Account|KES|228037.00|228037.00|0.00|0.00&Charges Paid Account|KES|-1540.00|-1540.00|0.00|0.00&Organization Settlement Account|KES|0.00|0.00|0.00|0.00',
     );
-    const { Result } = balanceResultPayload({ originatorConversationId: '515-5258779-3', conversationId: 'AG_x' }, { utilityCents: 1, workingCents: 0 }, now);
+    const { Result } = balanceResultPayload(
+      { originatorConversationId: '515-5258779-3', conversationId: 'AG_x' },
+      { utilityCents: 1, workingCents: 0 },
+      now,
+    );
     expect(Result).toMatchObject({ ResultType: '0', ResultCode: '0' });
     expect(Result.ResultParameters?.ResultParameter[1]).toEqual({ Key: 'BOCompletedTime', Value: '20250301224852' });
   });
@@ -364,7 +363,12 @@ describe('simulator money-out wire', () => {
       debitAccountType: 'Utility Account',
     }).Result;
     const byKey = Object.fromEntries((found.ResultParameters?.ResultParameter ?? []).map((p) => [p.Key, p.Value]));
-    expect(byKey).toMatchObject({ TransactionStatus: 'Completed', ReceiptNo: 'MBN31H462N', Amount: '300', OriginatorConversationID: 'refund-1' });
+    expect(byKey).toMatchObject({
+      TransactionStatus: 'Completed',
+      ReceiptNo: 'MBN31H462N',
+      Amount: '300',
+      OriginatorConversationID: 'refund-1',
+    });
     expect(found).toMatchObject({ ResultCode: 0, TransactionID: 'MBN0000000', ReferenceData: { ReferenceItem: { Key: 'Occasion' } } });
     expect(statusFailurePayload(ids, 2033, 'not found').Result).not.toHaveProperty('ResultParameters');
   });

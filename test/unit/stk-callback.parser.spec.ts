@@ -46,16 +46,37 @@ describe('parseStkCallback', () => {
 
   it('reads a failure without metadata and strips the legacy tag', () => {
     const result = parseStkCallback({
-      Body: { stkCallback: { MerchantRequestID: 'f1e2-4b95', CheckoutRequestID: 'ws_CO_2107', ResultCode: 1032, ResultDesc: '[STK_CB - ]Request cancelled by user' } },
+      Body: {
+        stkCallback: {
+          MerchantRequestID: 'f1e2-4b95',
+          CheckoutRequestID: 'ws_CO_2107',
+          ResultCode: 1032,
+          ResultDesc: '[STK_CB - ]Request cancelled by user',
+        },
+      },
     });
     expect(result).toEqual({
       ok: true,
-      value: { merchantRequestId: 'f1e2-4b95', checkoutRequestId: 'ws_CO_2107', resultCode: '1032', resultDesc: 'Request cancelled by user' },
+      value: {
+        merchantRequestId: 'f1e2-4b95',
+        checkoutRequestId: 'ws_CO_2107',
+        resultCode: '1032',
+        resultDesc: 'Request cancelled by user',
+      },
     });
   });
 
   it('accepts a string result code such as SFC_IC0003', () => {
-    const result = parseStkCallback({ Body: { stkCallback: { MerchantRequestID: '40617-1', CheckoutRequestID: 'ws_CO_2206', ResultCode: 'SFC_IC0003', ResultDesc: 'The operator does not exist.' } } });
+    const result = parseStkCallback({
+      Body: {
+        stkCallback: {
+          MerchantRequestID: '40617-1',
+          CheckoutRequestID: 'ws_CO_2206',
+          ResultCode: 'SFC_IC0003',
+          ResultDesc: 'The operator does not exist.',
+        },
+      },
+    });
     expect(result).toMatchObject({ ok: true, value: { resultCode: 'SFC_IC0003' } });
   });
 
@@ -63,14 +84,19 @@ describe('parseStkCallback', () => {
     [{}, 'Body.stkCallback is missing'],
     [{ Body: { stkCallback: { MerchantRequestID: 'a', ResultCode: 0 } } }, 'CheckoutRequestID is missing or malformed'],
     [{ Body: { stkCallback: { MerchantRequestID: 'a', CheckoutRequestID: 'ws_CO_1' } } }, 'ResultCode is missing'],
-    [{ Body: { stkCallback: { MerchantRequestID: 'a', CheckoutRequestID: 'ws_CO_1', ResultCode: 0, ResultDesc: 'ok' } } }, 'CallbackMetadata.Item is missing on a successful callback'],
+    [
+      { Body: { stkCallback: { MerchantRequestID: 'a', CheckoutRequestID: 'ws_CO_1', ResultCode: 0, ResultDesc: 'ok' } } },
+      'CallbackMetadata.Item is missing on a successful callback',
+    ],
   ])('rejects %j: %s', (body, reason) => {
     expect(parseStkCallback(body)).toEqual({ ok: false, reason });
   });
 
   it('rejects a success without a receipt number', () => {
     const noReceipt = structuredClone(success);
-    noReceipt.Body.stkCallback.CallbackMetadata.Item = noReceipt.Body.stkCallback.CallbackMetadata.Item.filter((i) => i.Name !== 'MpesaReceiptNumber');
+    noReceipt.Body.stkCallback.CallbackMetadata.Item = noReceipt.Body.stkCallback.CallbackMetadata.Item.filter(
+      (i) => i.Name !== 'MpesaReceiptNumber',
+    );
     expect(parseStkCallback(noReceipt)).toEqual({ ok: false, reason: 'MpesaReceiptNumber is missing or malformed' });
   });
 });

@@ -6,7 +6,9 @@ describe('webhook signature', () => {
   const body = '{"event":"payment.completed"}';
 
   it('signs timestamp.body with HMAC-SHA256 as t=,v1=', () => {
-    expect(signWebhook(secret, body, 1700000000)).toBe('t=1700000000,v1=' + createHmac('sha256', secret).update(`1700000000.${body}`).digest('hex'));
+    expect(signWebhook(secret, body, 1700000000)).toBe(
+      't=1700000000,v1=' + createHmac('sha256', secret).update(`1700000000.${body}`).digest('hex'),
+    );
   });
 
   it('verifies its own signature and rejects a changed body or an old timestamp', () => {

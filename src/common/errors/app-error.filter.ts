@@ -41,7 +41,10 @@ export function httpStatusFor(code: ErrorCode): number {
 
 /** Status and body of an AppError; also used where Nest's filter does not reach (Fastify hooks). */
 export function appErrorResponse(error: AppError): [number, ErrorBody] {
-  return [httpStatusFor(error.code), { success: false, message: error.message, code: error.code, ...(error.details ? { details: error.details } : {}) }];
+  return [
+    httpStatusFor(error.code),
+    { success: false, message: error.message, code: error.code, ...(error.details ? { details: error.details } : {}) },
+  ];
 }
 
 const HTTP_CODES: Record<number, string> = {

@@ -10,8 +10,7 @@ export function IsKenyanPhone(): PropertyDecorator {
       propertyName: propertyName as string,
       validator: {
         validate: (value: unknown) => normalizeKenyanPhone(value) !== undefined,
-        defaultMessage: () =>
-          'phoneNumber must be a Safaricom number: 07XXXXXXXX, 01XXXXXXXX, 2547XXXXXXXX, 2541XXXXXXXX or +2547XXXXXXXX',
+        defaultMessage: () => 'phoneNumber must be a Safaricom number: 07XXXXXXXX, 01XXXXXXXX, 2547XXXXXXXX, 2541XXXXXXXX or +2547XXXXXXXX',
       },
     });
 }

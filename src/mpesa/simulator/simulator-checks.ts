@@ -241,7 +241,11 @@ export function checkB2cRequest(
   let originatorConversationId: string | undefined;
   if (version === 'v3') {
     originatorConversationId = text(b.OriginatorConversationID);
-    if (!originatorConversationId || originatorConversationId.length > ORIGINATOR_CONVERSATION_ID_MAX || /\s/.test(originatorConversationId)) {
+    if (
+      !originatorConversationId ||
+      originatorConversationId.length > ORIGINATOR_CONVERSATION_ID_MAX ||
+      /\s/.test(originatorConversationId)
+    ) {
       return fail(invalidField('OriginatorConversationID'));
     }
   }

@@ -20,12 +20,20 @@ export class SimulatorMoneyOutController {
   ) {}
 
   @Post('mpesa/b2c/v3/paymentrequest')
-  async b2cV3(@Headers('authorization') authorization: string | undefined, @Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+  async b2cV3(
+    @Headers('authorization') authorization: string | undefined,
+    @Body() body: unknown,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     await this.serve('b2c', reply, () => this.moneyOut.b2cPayment('v3', authorization, body));
   }
 
   @Post('mpesa/b2c/v1/paymentrequest')
-  async b2cV1(@Headers('authorization') authorization: string | undefined, @Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+  async b2cV1(
+    @Headers('authorization') authorization: string | undefined,
+    @Body() body: unknown,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     await this.serve('b2c', reply, () => this.moneyOut.b2cPayment('v1', authorization, body));
   }
 
@@ -39,7 +47,11 @@ export class SimulatorMoneyOutController {
   }
 
   @Post('mpesa/reversal/v1/request')
-  async reversal(@Headers('authorization') authorization: string | undefined, @Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+  async reversal(
+    @Headers('authorization') authorization: string | undefined,
+    @Body() body: unknown,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     await this.serve('reversal', reply, () => this.moneyOut.reversal(authorization, body));
   }
 

@@ -158,7 +158,12 @@ export class SimulatorMoneyOutService {
 
     const ids = await this.newConversation();
     const payload = await this.status(checked.value, ids, new Date());
-    this.simulator.schedulePost(`Transaction status result ${ids.originatorConversationId}`, checked.value.resultUrl, payload, this.delayMs);
+    this.simulator.schedulePost(
+      `Transaction status result ${ids.originatorConversationId}`,
+      checked.value.resultUrl,
+      payload,
+      this.delayMs,
+    );
     return { status: 200, body: initiatorResponse(ids) };
   }
 
@@ -315,7 +320,12 @@ export class SimulatorMoneyOutService {
         this.simulator.schedulePost(`B2C result ${id}`, payment.resultUrl, b2cResultPayload(payment), this.delayMs);
         return;
       case 'queue_timeout':
-        this.simulator.schedulePost(`B2C queue timeout ${id}`, payment.queueTimeoutUrl, queueTimeoutPayload(payment, B2C_QUEUE_TIMEOUT), this.delayMs);
+        this.simulator.schedulePost(
+          `B2C queue timeout ${id}`,
+          payment.queueTimeoutUrl,
+          queueTimeoutPayload(payment, B2C_QUEUE_TIMEOUT),
+          this.delayMs,
+        );
         return;
       case 'none':
         return;

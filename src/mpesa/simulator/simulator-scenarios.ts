@@ -169,12 +169,7 @@ export function callbackDelaysMs(scenario: StkScenario, timings: SimulatorTiming
 
 /** What happens to a simulated B2C payout. */
 export type B2cOutcome =
-  | 'success'
-  | 'insufficient_funds'
-  | 'initiator_invalid'
-  | 'queue_timeout_not_paid'
-  | 'queue_timeout_paid'
-  | 'no_result';
+  'success' | 'insufficient_funds' | 'initiator_invalid' | 'queue_timeout_not_paid' | 'queue_timeout_paid' | 'no_result';
 
 /** Which of the two URLs hears about it (after SIMULATOR_CALLBACK_DELAY_MS); `none`: only Transaction Status tells. */
 export type B2cDelivery = 'result' | 'queue_timeout' | 'none';

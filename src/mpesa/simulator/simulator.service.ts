@@ -96,7 +96,9 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
    * (the log is shared by every process on the Redis prefix, so tests see the fleet's calls in arrival order).
    */
   async beginCall(endpoint: SimulatedEndpoint): Promise<SimulatorFault | undefined> {
-    const raw = (await (this.redis as Redis & { simulatorBeginCall: (...args: (string | number)[]) => Promise<string | null> }).simulatorBeginCall(
+    const raw = (await (
+      this.redis as Redis & { simulatorBeginCall: (...args: (string | number)[]) => Promise<string | null> }
+    ).simulatorBeginCall(
       this.statsKey,
       this.faultsKey(endpoint),
       this.callLogKey,

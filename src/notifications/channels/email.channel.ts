@@ -22,7 +22,9 @@ export class EmailChannel implements OnModuleDestroy {
     const email = settings.email;
     if (!email) return;
     const timeouts = { connectionTimeout: email.timeoutMs, greetingTimeout: email.timeoutMs, socketTimeout: email.timeoutMs };
-    this.transporter = createTransport(typeof email.transport === 'string' ? { url: email.transport, ...timeouts } : { ...email.transport, ...timeouts });
+    this.transporter = createTransport(
+      typeof email.transport === 'string' ? { url: email.transport, ...timeouts } : { ...email.transport, ...timeouts },
+    );
   }
 
   get enabled(): boolean {
@@ -39,7 +41,9 @@ export class EmailChannel implements OnModuleDestroy {
       const err = e as { code?: string; responseCode?: number; response?: string; permanent?: boolean; message?: string };
       // nodemailer sets `permanent` from the reply class (5xx but 503); an envelope it refused itself has no reply.
       const permanent = err.permanent === true || (err.code === 'EENVELOPE' && err.responseCode === undefined);
-      const detail = err.responseCode ? `SMTP ${err.responseCode}: ${err.response ?? err.message}` : `${err.code ?? 'Error'}: ${err.message}`;
+      const detail = err.responseCode
+        ? `SMTP ${err.responseCode}: ${err.response ?? err.message}`
+        : `${err.code ?? 'Error'}: ${err.message}`;
       throw new ChannelDeliveryError(redactText(maskEmailsInText(detail)).slice(0, 500), permanent, err.responseCode ?? null);
     }
   }

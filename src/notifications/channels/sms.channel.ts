@@ -37,7 +37,10 @@ export class SmsChannel {
       });
     } catch (e) {
       const err = e as Error;
-      const detail = err.name === 'TimeoutError' ? `no answer within ${sms.timeoutMs} ms` : `${err.name}: ${(err.cause as Error | undefined)?.message ?? err.message}`;
+      const detail =
+        err.name === 'TimeoutError'
+          ? `no answer within ${sms.timeoutMs} ms`
+          : `${err.name}: ${(err.cause as Error | undefined)?.message ?? err.message}`;
       throw new ChannelDeliveryError(redactText(`SMS gateway: ${detail}`), false);
     }
     const body = await response.text().catch(() => '');

@@ -7,7 +7,6 @@ import { PaymentType } from '../payment-status';
 export const STK_MIN_AMOUNT = 1;
 export const STK_MAX_AMOUNT = 250_000;
 
-
 export class InitiateStkPushDto {
   /**
    * The M-Pesa number to prompt.

@@ -27,7 +27,9 @@ function canonical(value: unknown): unknown {
 }
 
 export function requestFingerprint(route: string, body: unknown): string {
-  return createHash('sha256').update(`${route}\n${JSON.stringify(canonical(body))}`).digest('hex');
+  return createHash('sha256')
+    .update(`${route}\n${JSON.stringify(canonical(body))}`)
+    .digest('hex');
 }
 
 /**

@@ -7,7 +7,6 @@ export const B2C_MIN_AMOUNT = 10;
 export const B2C_MAX_AMOUNT = 250_000;
 export const B2C_COMMAND_IDS = ['BusinessPayment', 'SalaryPayment', 'PromotionPayment'] as const;
 
-
 export class RefundRequestDto {
   /**
    * Whole Kenya shillings, at most what is left to refund on the payment.

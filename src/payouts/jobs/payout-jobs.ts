@@ -42,8 +42,18 @@ export const PAYOUT_SCHEDULER_REFRESH_MS = 10_000;
 
 export const PAYOUT_JOB_DEFAULTS: Record<PayoutJob, JobsOptions> = {
   // The spec's resend policy: Daraja did not take the request, so resending (with the same id) is safe.
-  [PayoutJob.Send]: { attempts: DARAJA_MAX_RESENDS + 1, backoff: { type: DARAJA_RESEND_BACKOFF }, removeOnComplete: true, removeOnFail: 1000 },
-  [PayoutJob.Resolve]: { attempts: RESOLVE_ATTEMPTS, backoff: { type: 'exponential', delay: RESOLVE_BACKOFF_MS }, removeOnComplete: true, removeOnFail: true },
+  [PayoutJob.Send]: {
+    attempts: DARAJA_MAX_RESENDS + 1,
+    backoff: { type: DARAJA_RESEND_BACKOFF },
+    removeOnComplete: true,
+    removeOnFail: 1000,
+  },
+  [PayoutJob.Resolve]: {
+    attempts: RESOLVE_ATTEMPTS,
+    backoff: { type: 'exponential', delay: RESOLVE_BACKOFF_MS },
+    removeOnComplete: true,
+    removeOnFail: true,
+  },
   // A guarded UPDATE: repeating it is harmless, and the next sweep enqueues it again if it failed.
   [PayoutJob.MarkUnknown]: { attempts: 3, backoff: { type: 'exponential', delay: 1_000 }, removeOnComplete: true, removeOnFail: true },
   [PayoutJob.Sweep]: { removeOnComplete: true, removeOnFail: 100 },

@@ -11,7 +11,12 @@ import { ReversalsService } from '../reversals/reversals.service';
 /** `result`: the ResultURL; `timeout`: the QueueTimeOutURL (a timeout whatever its code says). */
 export type ResultRoute = 'result' | 'timeout';
 
-const LOG_TYPES: Record<ResultKind, string> = { payout: 'B2C', balance: 'ACCOUNT_BALANCE', reversal: 'REVERSAL', tstatus: 'TRANSACTION_STATUS' };
+const LOG_TYPES: Record<ResultKind, string> = {
+  payout: 'B2C',
+  balance: 'ACCOUNT_BALANCE',
+  reversal: 'REVERSAL',
+  tstatus: 'TRANSACTION_STATUS',
+};
 
 /**
  * Results of the initiator APIs (B2C, Account Balance, Reversal, Transaction Status) on ResultURL and QueueTimeOutURL,
@@ -50,12 +55,19 @@ export class ResultCallbacksService {
     return parsed;
   }
 
-  private async apply(route: ResultRoute, kind: ResultKind, result: ParsedResult | undefined, context: CallbackContext): Promise<{ outcome: string }> {
+  private async apply(
+    route: ResultRoute,
+    kind: ResultKind,
+    result: ParsedResult | undefined,
+    context: CallbackContext,
+  ): Promise<{ outcome: string }> {
     // Filed under the request whose Daraja call this answers (the admin's refund, the payout's job...): its row, audit
     // events and notification jobs; the callback's own request id stays on its log lines.
     const origin = await this.transactionLog.requestIdOfCall(result?.originatorConversationId, context.id);
     const outcome = await this.callbacks.inOrigin(context, origin, () =>
-      route === 'timeout' ? this.applyTimeout(kind, context.id, result) : this.applyResult(kind, context.id, result as ParsedResult, context),
+      route === 'timeout'
+        ? this.applyTimeout(kind, context.id, result)
+        : this.applyResult(kind, context.id, result as ParsedResult, context),
     );
     return { outcome };
   }

@@ -45,7 +45,12 @@ export class ReversalsRepository {
   }
 
   /** Daraja refused the request (failed), or its answer was lost (unknown). */
-  async markUnsent(id: string, to: ReversalStatus.Failed | ReversalStatus.Unknown, resultCode: string | null, resultDesc: string): Promise<boolean> {
+  async markUnsent(
+    id: string,
+    to: ReversalStatus.Failed | ReversalStatus.Unknown,
+    resultCode: string | null,
+    resultDesc: string,
+  ): Promise<boolean> {
     const rows = await this.db.query(
       sql`UPDATE reversals SET status = ${to}::varchar, result_code = ${resultCode}, result_desc = ${resultDesc},
                  failed_at = CASE WHEN ${to}::varchar = 'failed' THEN now() END, updated_at = now()

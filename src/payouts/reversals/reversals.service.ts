@@ -44,9 +44,19 @@ export class ReversalsService {
         if (!payment.mpesaReceiptNumber) {
           throw new AppError(ErrorCode.CONFLICT, 'This payment has no M-Pesa receipt yet; it cannot be reversed');
         }
-        if (await this.payouts.hasCommittedRefunds(tx, paymentId)) throw new AppError(ErrorCode.CONFLICT, 'This payment has refunds; it cannot also be reversed');
-        const created = await this.reversals.insert(tx, { paymentId, amount: payment.amount, reason: redactText(reason), requestedBy: actor.id ?? actor.type });
-        await this.audit.record(actor, { action: 'reversal.requested', entityType: 'reversal', entityId: created.id, after: { paymentId, amount: payment.amount } }, tx);
+        if (await this.payouts.hasCommittedRefunds(tx, paymentId))
+          throw new AppError(ErrorCode.CONFLICT, 'This payment has refunds; it cannot also be reversed');
+        const created = await this.reversals.insert(tx, {
+          paymentId,
+          amount: payment.amount,
+          reason: redactText(reason),
+          requestedBy: actor.id ?? actor.type,
+        });
+        await this.audit.record(
+          actor,
+          { action: 'reversal.requested', entityType: 'reversal', entityId: created.id, after: { paymentId, amount: payment.amount } },
+          tx,
+        );
         return [created, payment.mpesaReceiptNumber] as const;
       });
     } catch (error) {
@@ -58,14 +68,24 @@ export class ReversalsService {
 
     try {
       const accepted = await this.daraja.transactionReversal(
-        { transactionId: receipt, amount: reversal.amount, remarks: 'Payment reversal', ...this.callbackUrls.resultUrls('reversal', reversal.id) },
+        {
+          transactionId: receipt,
+          amount: reversal.amount,
+          remarks: 'Payment reversal',
+          ...this.callbackUrls.resultUrls('reversal', reversal.id),
+        },
         { reference: reversal.id, requestId: actor.requestId ?? undefined, userId: actor.id ?? undefined },
       );
       await this.reversals.markSubmitted(reversal.id, accepted.OriginatorConversationID, accepted.ConversationID);
     } catch (error) {
       if (!(error instanceof DarajaError)) throw error;
       const unknown = error.kind === DarajaErrorKind.OutcomeUnknown;
-      await this.reversals.markUnsent(reversal.id, unknown ? ReversalStatus.Unknown : ReversalStatus.Failed, error.errorCode, redactText(error.message));
+      await this.reversals.markUnsent(
+        reversal.id,
+        unknown ? ReversalStatus.Unknown : ReversalStatus.Failed,
+        error.errorCode,
+        redactText(error.message),
+      );
     }
     return this.get(reversal.id);
   }
@@ -85,7 +105,16 @@ export class ReversalsService {
         payload: redact(result.parameters),
       });
       if (!finished) return false;
-      await this.audit.record(actor, { action: `reversal.${to}`, entityType: 'reversal', entityId: reversalId, after: { resultCode: result.resultCode, resultDesc: result.resultDesc } }, tx);
+      await this.audit.record(
+        actor,
+        {
+          action: `reversal.${to}`,
+          entityType: 'reversal',
+          entityId: reversalId,
+          after: { resultCode: result.resultCode, resultDesc: result.resultDesc },
+        },
+        tx,
+      );
       if (success) await this.payments.recordReversal(tx, reversal.paymentId, reversalId, actor);
       written.push(
         ...(await this.notifications.write(tx, [
@@ -108,7 +137,12 @@ export class ReversalsService {
   async applyTimeout(reversalId: string, result: ParsedResult | undefined): Promise<'applied' | 'duplicate'> {
     const changed = await this.reversals.markTimedOut(reversalId, `Queue timeout: ${result?.resultDesc ?? 'no description'}`);
     if (changed) {
-      await this.audit.record(SYSTEM_ACTOR, { action: 'reversal.unknown', entityType: 'reversal', entityId: reversalId, metadata: { reason: 'queue timeout' } });
+      await this.audit.record(SYSTEM_ACTOR, {
+        action: 'reversal.unknown',
+        entityType: 'reversal',
+        entityId: reversalId,
+        metadata: { reason: 'queue timeout' },
+      });
     }
     return changed ? 'applied' : 'duplicate';
   }

@@ -4,7 +4,14 @@ import { ConfigType } from '@nestjs/config';
 import { Queue } from 'bullmq';
 import { RecurringJobs } from '../../common/queues/recurring-jobs';
 import { retentionConfig } from '../../config/configuration';
-import { PRIVACY_JOB_DEFAULTS, PRIVACY_QUEUE, PrivacyJob, RETENTION_CRON_TZ, RETENTION_SCHEDULER_ID, RETENTION_SCHEDULER_REFRESH_MS } from './privacy-jobs';
+import {
+  PRIVACY_JOB_DEFAULTS,
+  PRIVACY_QUEUE,
+  PrivacyJob,
+  RETENTION_CRON_TZ,
+  RETENTION_SCHEDULER_ID,
+  RETENTION_SCHEDULER_REFRESH_MS,
+} from './privacy-jobs';
 
 /** The retention sweep: daily by RETENTION_SWEEP_CRON (Kenyan hours), or every RETENTION_SWEEP_INTERVAL_MS. */
 @Injectable()

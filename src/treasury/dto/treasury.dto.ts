@@ -6,7 +6,9 @@ export class TransactionStatusRequestDto {
    * @example "SG632NMUAB"
    */
   @ValidateIf((o: TransactionStatusRequestDto) => !o.originatorConversationId)
-  @Matches(/^[A-Z0-9]{8,20}$/, { message: 'transactionId must be an M-Pesa receipt (8-20 capital letters and digits), or give originatorConversationId' })
+  @Matches(/^[A-Z0-9]{8,20}$/, {
+    message: 'transactionId must be an M-Pesa receipt (8-20 capital letters and digits), or give originatorConversationId',
+  })
   transactionId?: string;
 
   /**
