@@ -49,7 +49,10 @@ async function stateChangesOf(paymentId: string): Promise<string[]> {
   return (await auditEventsFor(paymentId)).map((e) => e.action).filter((a) => a !== 'payment.initiated');
 }
 
-/** Pushes to a fresh phone and waits for the payment to complete: leaves a freshly fetched token in the app's cache when tokens were revoked first. */
+/**
+ * Pushes to a fresh phone and waits for the payment to complete: leaves a freshly fetched token in the app's cache
+ * when tokens were revoked first.
+ */
 async function completedPayment(): Promise<{ paymentId: string; phone: string; checkoutRequestId: string }> {
   const phone = uniquePhone();
   const res = await pushStk(client.token, stkPushBody({ phoneNumber: phone }));

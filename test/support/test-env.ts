@@ -56,7 +56,8 @@ export function testEnvOverrides(i: TestEnvInputs): Record<string, string> {
     // would lock each other out. The other limits keep their defaults; test/e2e/rate-limits.e2e-spec.ts tests
     // this one (at 30) on an app of its own.
     RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000',
-    // Client email/SMS rows would sit beside the webhook rows other tests count per payment; test/e2e/client-notifications.e2e-spec.ts runs its own app.
+    // Client email/SMS rows would sit beside the webhook rows other tests count per payment;
+    // test/e2e/client-notifications.e2e-spec.ts runs its own app.
     CLIENT_NOTIFICATION_EVENTS: 'none',
     WEBHOOK_URL: `http://127.0.0.1:${i.webhookPort}/webhooks/legalpro`,
     WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
