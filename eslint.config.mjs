@@ -67,7 +67,9 @@ export default tseslint.config(
   { files: ['**/*.mjs'], languageOptions: { sourceType: 'module' } },
   {
     // Prettier wraps code at 140; messages (strings) may run longer rather than be cut mid-sentence.
-    rules: { 'max-len': ['error', { code: 140, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreUrls: true, ignoreRegExpLiterals: true }] },
+    rules: {
+      'max-len': ['error', { code: 140, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreUrls: true, ignoreRegExpLiterals: true }],
+    },
   },
   prettier,
 );
