@@ -15,10 +15,10 @@ import {
   validateEnv,
 } from './env.validation';
 
-/** Safaricom's public sandbox passkey for shortcode 174379 (see shared/daraja/reference.md §10.3). */
+/** Safaricom's public sandbox passkey for shortcode 174379 (see docs/daraja.md §10.3). */
 export const SANDBOX_PASSKEY = 'bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919';
 export const SANDBOX_SHORTCODE = '174379';
-/** The simulator's initiator (Safaricom's documented sandbox values, reference §10.3); the simulator expects them. */
+/** The simulator's initiator (Safaricom's documented sandbox values, docs/daraja.md §10.3); the simulator expects them. */
 export const SIMULATOR_INITIATOR_NAME = 'testapi';
 export const SIMULATOR_INITIATOR_PASSWORD = 'Safaricom999!*!';
 
@@ -338,7 +338,7 @@ export function buildConfig(env: EnvironmentVariables): Config {
     httpTimeoutMs: env.MPESA_HTTP_TIMEOUT_MS ?? 30_000,
     tokenRefreshMarginSeconds: env.MPESA_TOKEN_REFRESH_MARGIN_SECONDS ?? 120,
     callBudget: {
-      // Safaricom publishes no TPS (reference §12): 20/s is a conservative production figure. The simulator's default
+      // Safaricom publishes no TPS (docs/daraja.md §12): 20/s is a conservative production figure. The simulator's default
       // is far above what the tests and the bench send, so it never slows them.
       callsPerSecond: env.DARAJA_MAX_CALLS_PER_SECOND ?? (isSimulator ? 5_000 : 20),
       maxWaitMs: env.DARAJA_BUDGET_MAX_WAIT_MS ?? 5_000,

@@ -63,7 +63,7 @@ export class DarajaConfigurationError extends DarajaError {
 /** 500.002.1001 "Duplicate OriginatorConversationID.": this id was already used; the first request's outcome stands. */
 export const DUPLICATE_ORIGINATOR_CONVERSATION_ID = '500.002.1001';
 
-/** B2C v3 refused a resend because its OriginatorConversationID was already used (reference §5.2). */
+/** B2C v3 refused a resend because its OriginatorConversationID was already used (docs/daraja.md §5.2). */
 export function isDuplicateOriginatorConversationId(error: unknown): boolean {
   return (
     error instanceof DarajaError &&
@@ -75,7 +75,7 @@ export function isDuplicateOriginatorConversationId(error: unknown): boolean {
 
 const INVALID_TOKEN = /invalid access token/i;
 // 500.002.1001 carries both "Duplicate OriginatorConversationID." (a refusal) and "System internal error." (retryable),
-// and 500.003.1001 "Duplicate notification info": only the message tells them apart (reference §1.5).
+// and 500.003.1001 "Duplicate notification info": only the message tells them apart (docs/daraja.md §1.5).
 const DUPLICATE = /duplicate/i;
 const STILL_PROCESSING = /being processed/i;
 const SUBSCRIBER_LOCKED = /unable to lock subscriber/i;

@@ -1,5 +1,5 @@
 /**
- * STK result codes -> what they mean for a payment. Source for each line: shared/daraja/reference.md §3.3
+ * STK result codes -> what they mean for a payment. Source for each line: docs/daraja.md §3.3
  * (Safaricom's D-STK page unless noted). Codes arrive as numbers in callbacks and as strings in queries,
  * and a few are not numeric at all (`SFC_IC0003`), so everything is normalised to a trimmed string first.
  */
@@ -47,7 +47,7 @@ export interface B2cOutcome {
 
 type CodeLine = [B2cOutcome['outcome'], boolean, string];
 
-// One line per code; source: shared/daraja/reference.md §5.4 (D-B2C page unless noted) and the generic initiator
+// One line per code; source: docs/daraja.md §5.4 (D-B2C page unless noted) and the generic initiator
 // API codes listed on D-BAL.
 const B2C_CODES: Record<string, CodeLine> = {
   '0': ['completed', false, 'The service request is processed successfully'],
@@ -92,7 +92,7 @@ export function b2cOutcome(code: string): B2cOutcome {
 }
 
 /**
- * What a reversal result means (reference §7, D-REV): `reversed` (the money went back), `already_reversed`
+ * What a reversal result means (docs/daraja.md §7, D-REV): `reversed` (the money went back), `already_reversed`
  * (R000001: it had gone back before; treat as done), or `failed`.
  */
 export type ReversalOutcome = 'reversed' | 'already_reversed' | 'failed';
@@ -116,7 +116,7 @@ export function reversalOutcome(code: string): { outcome: ReversalOutcome; meani
 }
 
 /**
- * Transaction Status's `TransactionStatus` parameter (reference §8, D-TS FAQ 3): Completed is final-paid;
+ * Transaction Status's `TransactionStatus` parameter (docs/daraja.md §8, D-TS FAQ 3): Completed is final-paid;
  * Cancelled, Declined and Expired are final-unpaid; Initiated and Authorized/Pending are still moving.
  */
 export function transactionStatusState(status: string | undefined): 'completed' | 'failed' | 'pending' | 'unknown' {

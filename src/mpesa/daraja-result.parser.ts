@@ -4,7 +4,7 @@ import { DarajaResultPayload, ResultParameterItem } from './daraja.types';
 
 /**
  * Parsers for the result envelope that B2C, Account Balance, Reversal and Transaction Status POST to their
- * ResultURL (reference §5.3, §6, §7, §8). Pure: no I/O, unit-tested against the reference's samples.
+ * ResultURL (docs/daraja.md §5.3, §6, §7, §8). Pure: no I/O, unit-tested against the reference's samples.
  */
 
 export type ResultValue = string | number | undefined;
@@ -105,7 +105,7 @@ export interface AccountBalanceEntry {
   /** `Working Account`, `Utility Account`, `Charges Paid Account`, `Merchant Account`... */
   account: string;
   currency: string;
-  /** The four figures in Daraja's order, decimal shillings (labels per the community reading, reference §6). */
+  /** The four figures in Daraja's order, decimal shillings (labels per the community reading, docs/daraja.md §6). */
   current: number;
   available: number;
   reserved: number;
@@ -184,7 +184,7 @@ export interface B2cResultDetails {
   recipientRegistered?: boolean;
 }
 
-/** The ResultParameters of a successful B2C result (reference §5.3). A failure has none: every field is undefined. */
+/** The ResultParameters of a successful B2C result (docs/daraja.md §5.3). A failure has none: every field is undefined. */
 export function b2cResultDetails(result: ParsedResult): B2cResultDetails {
   const p = result.parameters;
   const receiver = splitPublicName(p['receiverpartypublicname']);
@@ -223,7 +223,7 @@ export interface TransactionStatusDetails {
   creditPartyName?: string;
 }
 
-/** A Transaction Status result (reference §8); tolerates the 2017 key spellings with spaces. */
+/** A Transaction Status result (docs/daraja.md §8); tolerates the 2017 key spellings with spaces. */
 export function transactionStatusDetails(result: ParsedResult): TransactionStatusDetails {
   const p = result.parameters;
   const debitNames = result.parameterList.filter((e) => normaliseResultKey(e.key) === 'debitpartyname').map((e) => str(e.value));
@@ -257,7 +257,7 @@ export interface ReversalDetails {
   debitAccountBalance?: AccountBalanceEntry[];
 }
 
-/** A successful reversal's parameters (reference §7). */
+/** A successful reversal's parameters (docs/daraja.md §7). */
 export function reversalDetails(result: ParsedResult): ReversalDetails {
   const p = result.parameters;
   const balance = str(p['debitaccountbalance']);

@@ -25,10 +25,10 @@ import {
   TransactionStatusRequest,
 } from './daraja.types';
 
-/** Daraja's documented field limits (reference §2.1). */
+/** Daraja's documented field limits (docs/daraja.md §2.1). */
 export const ACCOUNT_REFERENCE_MAX = 12;
 export const TRANSACTION_DESC_MAX = 13;
-/** Remarks: 2-100 characters; Occasion: up to 100 (reference §5.1, §7). */
+/** Remarks: 2-100 characters; Occasion: up to 100 (docs/daraja.md §5.1, §7). */
 export const REMARKS_MAX = 100;
 export const OCCASION_MAX = 100;
 
@@ -62,7 +62,7 @@ export interface AccountBalanceInput {
 }
 
 export interface TransactionReversalInput {
-  /** The M-Pesa receipt of the (STK/C2B) payment to reverse. B2C payouts cannot be reversed (reference §5.6). */
+  /** The M-Pesa receipt of the (STK/C2B) payment to reverse. B2C payouts cannot be reversed (docs/daraja.md §5.6). */
   transactionId: string;
   amount: number;
   remarks: string;
@@ -85,7 +85,7 @@ export interface TransactionStatusInput {
 export type StkQueryResult =
   { state: 'pending'; raw: unknown } | { state: 'settled'; resultCode: string; resultDesc: string; raw: StkQueryResponse };
 
-/** Only characters Daraja is known to accept in prompts (special characters break requests: reference §2.1). */
+/** Only characters Daraja is known to accept in prompts (special characters break requests: docs/daraja.md §2.1). */
 export function sanitizeDarajaText(text: string, max: number): string {
   return text
     .replace(/[^A-Za-z0-9 -]/g, ' ')
@@ -131,7 +131,7 @@ export class DarajaClient {
       Timestamp: timestamp,
       TransactionType: this.settings.transactionType,
       Amount: input.amount,
-      // Numbers, not strings: string MSISDNs are reported to time out silently in production (reference §2.1).
+      // Numbers, not strings: string MSISDNs are reported to time out silently in production (docs/daraja.md §2.1).
       PartyA: Number(input.phone),
       PartyB: Number(this.settings.partyB),
       PhoneNumber: Number(input.phone),
@@ -177,7 +177,7 @@ export class DarajaClient {
       if (resultCode === undefined) return { state: 'pending', raw };
       return { state: 'settled', resultCode, resultDesc: cleanResultDesc(raw.ResultDesc) ?? '', raw };
     } catch (error) {
-      // "The transaction is being processed" is Daraja's way of saying pending (reference §4).
+      // "The transaction is being processed" is Daraja's way of saying pending (docs/daraja.md §4).
       if (error instanceof DarajaError && error.kind === DarajaErrorKind.StillProcessing)
         return { state: 'pending', raw: { errorMessage: error.message } };
       throw error;
@@ -185,7 +185,7 @@ export class DarajaClient {
   }
 
   /**
-   * B2C payment request (reference §5). v3 carries our OriginatorConversationID, so a resend after an unknown
+   * B2C payment request (docs/daraja.md §5). v3 carries our OriginatorConversationID, so a resend after an unknown
    * outcome is refused as `500.002.1001 Duplicate OriginatorConversationID` (see `isDuplicateOriginatorConversationId`)
    * instead of paying twice. Never resend with a new id before Transaction Status says the first did not pay.
    */
@@ -219,7 +219,7 @@ export class DarajaClient {
     );
   }
 
-  /** Account Balance of the B2C shortcode (reference §6); the balances arrive on the ResultURL. */
+  /** Account Balance of the B2C shortcode (docs/daraja.md §6); the balances arrive on the ResultURL. */
   async accountBalance(input: AccountBalanceInput, context: DarajaCallContext = {}): Promise<AsyncRequestAccepted> {
     const body: AccountBalanceRequest = {
       Initiator: this.credentials.initiatorName(),
@@ -234,7 +234,7 @@ export class DarajaClient {
     return this.initiatorCall('ACCOUNT_BALANCE', '/mpesa/accountbalance/v1/query', body, context, (r) => r?.OriginatorConversationID);
   }
 
-  /** Reverses a payment received on the STK shortcode (reference §7). Keeps Safaricom's `RecieverIdentifierType`. */
+  /** Reverses a payment received on the STK shortcode (docs/daraja.md §7). Keeps Safaricom's `RecieverIdentifierType`. */
   async transactionReversal(input: TransactionReversalInput, context: DarajaCallContext = {}): Promise<AsyncRequestAccepted> {
     const body: TransactionReversalRequest = {
       Initiator: this.credentials.initiatorName(),
@@ -253,7 +253,7 @@ export class DarajaClient {
   }
 
   /**
-   * Transaction Status by receipt or by OriginatorConversationID (reference §8). The docs name the field
+   * Transaction Status by receipt or by OriginatorConversationID (docs/daraja.md §8). The docs name the field
    * `OriginalConversationID`, SDKs send `OriginatorConversationID`; which Daraja honours is unverified, so both go.
    */
   async transactionStatus(input: TransactionStatusInput, context: DarajaCallContext = {}): Promise<AsyncRequestAccepted> {

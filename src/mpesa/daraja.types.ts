@@ -1,4 +1,4 @@
-/** Daraja's wire format, in its own PascalCase (see shared/daraja/reference.md). */
+/** Daraja's wire format, in its own PascalCase (see docs/daraja.md). */
 
 export interface OAuthResponse {
   access_token: string;
@@ -69,7 +69,7 @@ export interface StkCallbackPayload {
 
 export type B2cCommandId = 'BusinessPayment' | 'SalaryPayment' | 'PromotionPayment';
 
-/** B2C v3 (reference §5.1). v1 is the same without `OriginatorConversationID`. */
+/** B2C v3 (docs/daraja.md §5.1). v1 is the same without `OriginatorConversationID`. */
 export interface B2cPaymentRequest {
   OriginatorConversationID?: string;
   InitiatorName: string;
@@ -150,7 +150,7 @@ export interface ResultParameterItem {
 }
 
 /**
- * The result envelope POSTed to ResultURL by B2C, Account Balance, Reversal and Transaction Status (reference §5.3,
+ * The result envelope POSTed to ResultURL by B2C, Account Balance, Reversal and Transaction Status (docs/daraja.md §5.3,
  * §6, §7, §8). Codes are numbers or strings (`"R000002"`); parameters and reference items are one object or an array.
  */
 export interface DarajaResultPayload {

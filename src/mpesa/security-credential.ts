@@ -7,7 +7,7 @@ import { mpesaConfig } from '../config/configuration';
 import { DarajaConfigurationError } from './daraja-errors';
 
 /**
- * The initiator APIs' `SecurityCredential` (reference §10): the plain initiator password, RSA-encrypted with the
+ * The initiator APIs' `SecurityCredential` (docs/daraja.md §10): the plain initiator password, RSA-encrypted with the
  * public key of Safaricom's certificate for the environment, PKCS#1 v1.5 padding (not OAEP), base64.
  */
 
@@ -15,7 +15,7 @@ export type KnownCertificate = 'sandbox' | 'production' | 'simulator';
 
 /**
  * The certificates this project knows, by SHA-256 of their SubjectPublicKeyInfo (only the key matters: the Safaricom
- * ones expired years ago and still work). Checked with openssl against certs/*.cer and reference §10.2.
+ * ones expired years ago and still work). Checked with openssl against certs/*.cer and docs/daraja.md §10.2.
  */
 export const KNOWN_CERTIFICATES: Readonly<Record<string, { environment: KnownCertificate; name: string }>> = {
   bc1aba1eb634213496663c5e5b69dcda742acc8d5c2bd25eccb16e1caf66e8dc: {

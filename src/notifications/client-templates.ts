@@ -53,7 +53,7 @@ export const SMS_SEGMENT = 160;
 const SIGNATURE = 'LegalPro';
 
 /**
- * Why a payment failed, in the client's words, from Daraja's ResultCode (shared/daraja/reference.md §3.3). A code
+ * Why a payment failed, in the client's words, from Daraja's ResultCode (docs/daraja.md §3.3). A code
  * not listed gets the general sentence; a timeout without a code (our own give-up) reads as a timeout.
  */
 const FAILURE_REASONS: Record<string, string> = {

@@ -20,7 +20,7 @@ const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const RECEIPT = /^[A-Z0-9]{8,20}$/;
 
 /**
- * Validates an STK callback body (reference §3). Items are looked up by Name, never by position; a success
+ * Validates an STK callback body (docs/daraja.md §3). Items are looked up by Name, never by position; a success
  * must carry an amount and a receipt number, a failure carries no metadata.
  */
 export function parseStkCallback(body: unknown): ParseResult {

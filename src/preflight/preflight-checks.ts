@@ -36,7 +36,7 @@ export type ClockSkewState = { ok: true; skewMs: number | undefined } | { ok: fa
 export const CLOCK_SKEW_WARN_MS = 60_000;
 export const CLOCK_SKEW_ERROR_MS = 5 * 60_000;
 
-/** Words Safaricom rejects anywhere in a callback URL (reference §13.4; D-STK FAQ 1, D-C2BREG). */
+/** Words Safaricom rejects anywhere in a callback URL (docs/daraja.md §13.4; D-STK FAQ 1, D-C2BREG). */
 export const FORBIDDEN_CALLBACK_WORDS = ['m-pesa', 'mpesa', 'safaricom', 'exec', 'exe', 'cmd', 'sql', 'query'] as const;
 
 /** Tunnel services, fine for sandbox testing, refused for production callbacks. */
@@ -316,7 +316,7 @@ export function checkStkSettings(s: MpesaSettings): RatedFinding[] {
   return findings;
 }
 
-/** Sandbox credentials against the production host and vice versa give "Invalid Access Token" (reference §13.1). */
+/** Sandbox credentials against the production host and vice versa give "Invalid Access Token" (docs/daraja.md §13.1). */
 export function checkEnvironment(s: MpesaSettings): RatedFinding[] {
   let host: string;
   try {

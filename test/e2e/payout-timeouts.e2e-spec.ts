@@ -124,7 +124,7 @@ function postTo(darajaUrl: string, body: unknown, query: Record<string, string> 
   return api(`${pathname ?? url.pathname}${url.search}`, { method: 'POST', body });
 }
 
-/** A B2C success result shaped like Safaricom's (reference.md §5.3). */
+/** A B2C success result shaped like Safaricom's (docs/daraja.md §5.3). */
 function b2cSuccessResult(p: { originatorConversationId: string; conversationId: string; amount: number }, receipt: string) {
   return {
     Result: {

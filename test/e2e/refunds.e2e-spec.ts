@@ -86,7 +86,7 @@ async function setUtilityBalance(kes: number): Promise<void> {
   await sleep(BALANCE_FRESHNESS_MS);
 }
 
-/** A B2C success result as Daraja sends it (reference.md §5.3), for what the simulator paid. */
+/** A B2C success result as Daraja sends it (docs/daraja.md §5.3), for what the simulator paid. */
 function b2cSuccessResult(p: SimulatedB2c) {
   return {
     Result: {

@@ -236,7 +236,7 @@ export interface SimulatedTransaction {
   transactionDate?: string;
 }
 
-/** A success callback shaped like Safaricom's production capture (reference.md §3.1). */
+/** A success callback shaped like Safaricom's production capture (docs/daraja.md §3.1). */
 export function stkSuccessCallback(t: SimulatedTransaction, overrides: { amount?: number } = {}) {
   return {
     Body: {

@@ -8,7 +8,7 @@ import {
   transactionStatusDetails,
 } from '../../src/mpesa/daraja-result.parser';
 
-// Samples copied from shared/daraja/reference.md (Safaricom's Daraja 3.0 pages unless noted).
+// Samples copied from docs/daraja.md (Safaricom's Daraja 3.0 pages unless noted).
 
 /** §5.3, D-B2C success. */
 const B2C_SUCCESS = {

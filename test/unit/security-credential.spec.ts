@@ -18,7 +18,7 @@ const simulatorCert = readFileSync(join(CERTS, 'simulator.cer'), 'utf8');
 const simulatorKey = readFileSync(join(CERTS, 'simulator.key'), 'utf8');
 
 // The TLS server certificate of sandbox.safaricom.co.ke (DigiCert, 2018), which some SDKs ship as the "sandbox
-// certificate" (reference §10.2 (c): martinmogusu/django-daraja certs/sandbox.cer, SHA-256 12:2A:C9:...:18:F7).
+// certificate" (docs/daraja.md §10.2 (c): martinmogusu/django-daraja certs/sandbox.cer, SHA-256 12:2A:C9:...:18:F7).
 const SANDBOX_TLS_CERT = `-----BEGIN CERTIFICATE-----
 MIIGKzCCBROgAwIBAgIQDL7NH8cxSdUpl0ihH0A1wTANBgkqhkiG9w0BAQsFADBN
 MQswCQYDVQQGEwJVUzEVMBMGA1UEChMMRGlnaUNlcnQgSW5jMScwJQYDVQQDEx5E

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 
-/** Daraja's synchronous error envelope (reference.md §1.5): lower camelCase, the same for every API. */
+/** Daraja's synchronous error envelope (docs/daraja.md §1.5): lower camelCase, the same for every API. */
 export interface DarajaErrorBody {
   requestId: string;
   errorCode: string;
@@ -14,7 +14,7 @@ export interface DarajaErrorBody {
 export interface DarajaReply {
   status: number;
   body?: unknown;
-  /** HTTP reason phrase; Daraja puts the only hint for bad OAuth credentials there (reference.md §1.4). */
+  /** HTTP reason phrase; Daraja puts the only hint for bad OAuth credentials there (docs/daraja.md §1.4). */
   statusText?: string;
 }
 
@@ -37,18 +37,18 @@ export const invalidAuthentication = () => darajaError(400, '400.008.01', 'Inval
 export const invalidCredentials = (): DarajaReply => ({ status: 400, statusText: 'Bad Request: Invalid Credentials' });
 
 /**
- * STK and Reversal use 404.001.03 for a bad token. B2C and Balance use 401.002.01 on real Daraja (reference.md §1.5);
+ * STK and Reversal use 404.001.03 for a bad token. B2C and Balance use 401.002.01 on real Daraja (docs/daraja.md §1.5);
  * the simulator answers 404.001.03 everywhere: clients must classify by message, not by code.
  */
 export const invalidAccessToken = () => darajaError(404, '404.001.03', 'Invalid Access Token');
 export const wrongCredentials = () => darajaError(500, '500.001.1001', 'Wrong credentials');
 export const subscriberLocked = () =>
   darajaError(500, '500.001.1001', 'Unable to lock subscriber, a transaction is already in process for the current subscriber');
-/** The STK Query "still pending" answer: the request id is the CheckoutRequestID (real capture, reference.md §4). */
+/** The STK Query "still pending" answer: the request id is the CheckoutRequestID (real capture, docs/daraja.md §4). */
 export const transactionBeingProcessed = (checkoutRequestId: string) =>
   darajaError(500, '500.001.1001', 'The transaction is being processed', checkoutRequestId);
 
-/** B2C v3 reuse of an OriginatorConversationID (reference.md §5.2): M-Pesa's guard against double disbursement. */
+/** B2C v3 reuse of an OriginatorConversationID (docs/daraja.md §5.2): M-Pesa's guard against double disbursement. */
 export const duplicateOriginatorConversationId = () => darajaError(500, '500.002.1001', 'Duplicate OriginatorConversationID.');
 
 export const systemBusy = () => darajaError(500, '500.003.02', 'System is busy. Please try again in few minutes.');

@@ -111,7 +111,7 @@ export function checkStkPushFields(body: unknown, expected: ExpectedMerchant): C
   if (!accountReference || accountReference.trim() === '' || accountReference.length > ACCOUNT_REFERENCE_MAX) {
     return fail(invalidField('AccountReference'));
   }
-  // The only optional field (reference.md §2.1); present-but-unusable is as bad as too long.
+  // The only optional field (docs/daraja.md §2.1); present-but-unusable is as bad as too long.
   let transactionDesc: string | undefined;
   if (b.TransactionDesc !== undefined && b.TransactionDesc !== null) {
     transactionDesc = text(b.TransactionDesc);
@@ -148,7 +148,7 @@ export const B2C_MAX_AMOUNT = 250_000;
 export const REMARKS_MIN = 2;
 export const REMARKS_MAX = 100;
 export const ORIGINATOR_CONVERSATION_ID_MAX = 64;
-/** `11` per the current docs, `4` in the Daraja 1.0 sample (reference.md §7). */
+/** `11` per the current docs, `4` in the Daraja 1.0 sample (docs/daraja.md §7). */
 export const REVERSAL_RECEIVER_IDENTIFIER_TYPES = ['11', '4'] as const;
 const ORGANISATION_IDENTIFIER = '4';
 const RECEIPT = /^[A-Za-z0-9]{10}$/;
@@ -157,7 +157,7 @@ const RECEIPT = /^[A-Za-z0-9]{10}$/;
 interface InitiatedRequest {
   /**
    * False when the credential decrypted, but not to the configured password: Daraja accepts such a request and
-   * fails it in the result with 2001 (reference.md §5.4), so it is not a synchronous error.
+   * fails it in the result with 2001 (docs/daraja.md §5.4), so it is not a synchronous error.
    */
   initiatorValid: boolean;
   resultUrl: string;
@@ -187,7 +187,7 @@ export interface ValidReversal extends InitiatedRequest {
 
 export interface ValidStatusQuery extends InitiatedRequest {
   partyA: string;
-  /** The ids given, in lookup order: receipt first, as reference.md §8 advises. */
+  /** The ids given, in lookup order: receipt first, as docs/daraja.md §8 advises. */
   ids: string[];
   occasion?: string;
 }
@@ -217,14 +217,14 @@ function checkResultUrls(b: Record<string, unknown>): Checked<{ resultUrl: strin
 const remarksOk = (value: string | undefined) => value !== undefined && value.length >= REMARKS_MIN && value.length <= REMARKS_MAX;
 
 /**
- * Remarks is mandatory for B2C (2–100 chars, reference.md §5.1); the other APIs' docs are vaguer, so there a
+ * Remarks is mandatory for B2C (2–100 chars, docs/daraja.md §5.1); the other APIs' docs are vaguer, so there a
  * missing Remarks passes and only a present-but-unusable one fails.
  */
 function optionalRemarksOk(b: Record<string, unknown>): boolean {
   return b.Remarks === undefined || b.Remarks === null || remarksOk(text(b.Remarks));
 }
 
-/** `Occassion` is the v3 docs' spelling, `Occasion` the SDKs'; either is fine (reference.md §5.1). */
+/** `Occassion` is the v3 docs' spelling, `Occasion` the SDKs'; either is fine (docs/daraja.md §5.1). */
 function occasionOf(b: Record<string, unknown>): string | undefined {
   return text(b.Occassion) ?? text(b.Occasion);
 }
@@ -308,7 +308,7 @@ export function checkReversalRequest(body: unknown, expected: ExpectedInitiator,
   const receiverParty = text(b.ReceiverParty);
   if (receiverParty !== expected.shortcode) return fail(invalidField('ReceiverParty'));
   // Safaricom's misspelling is the only accepted key: a correctly spelled ReceiverIdentifierType alone is
-  // answered with this very error (real capture, reference.md §7).
+  // answered with this very error (real capture, docs/daraja.md §7).
   const identifierType = text(b.RecieverIdentifierType);
   if (!identifierType || !(REVERSAL_RECEIVER_IDENTIFIER_TYPES as readonly string[]).includes(identifierType)) {
     return fail(invalidField('RecieverIdentifierType'));
@@ -329,7 +329,7 @@ export function checkStatusQuery(body: unknown, expected: ExpectedInitiator, dec
   if (text(b.CommandID) !== 'TransactionStatusQuery') return fail(invalidField('CommandID'));
 
   // The docs name the conversation field OriginalConversationID, one SDK sends OriginatorConversationID and it is
-  // unverified which Daraja honours (reference.md §8): take any of them.
+  // unverified which Daraja honours (docs/daraja.md §8): take any of them.
   const ids = [b.TransactionID, b.OriginatorConversationID, b.OriginalConversationID]
     .map(text)
     .filter((id): id is string => id !== undefined && id.trim() !== '' && id.length <= ORIGINATOR_CONVERSATION_ID_MAX);

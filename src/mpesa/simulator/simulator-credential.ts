@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
- * The simulator's side of the SecurityCredential (reference.md §10): the app encrypts the initiator password
+ * The simulator's side of the SecurityCredential (docs/daraja.md §10): the app encrypts the initiator password
  * with `certs/simulator.cer` (RSA, PKCS#1 v1.5, base64); the simulator decrypts with `certs/simulator.key`.
  */
 

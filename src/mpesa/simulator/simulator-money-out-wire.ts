@@ -3,7 +3,7 @@ import { darajaTimestamp } from '../daraja-time';
 import type { B2cDelivery, B2cOutcome } from './simulator-scenarios';
 
 /**
- * Records and Daraja wire shapes of the money-out APIs (reference.md §5–§8). Amounts the simulator keeps are
+ * Records and Daraja wire shapes of the money-out APIs (docs/daraja.md §5–§8). Amounts the simulator keeps are
  * integers: whole shillings for transactions, cents for account balances.
  */
 
@@ -90,7 +90,7 @@ export interface SimulatedBalances {
 }
 
 export const DEFAULT_BALANCES: SimulatedBalances = { utilityCents: 5_000_000_00, workingCents: 0 };
-/** Fixed, as in Daraja's Account Balance sample (reference.md §6); the simulator charges no fees. */
+/** Fixed, as in Daraja's Account Balance sample (docs/daraja.md §6); the simulator charges no fees. */
 export const CHARGES_PAID_CENTS = -1_540_00;
 /** Every simulated customer has this registered name. */
 export const SIMULATED_CUSTOMER_NAME = 'JOHN DOE';
@@ -103,7 +103,7 @@ export const kesText = (cents: number) => (cents / 100).toFixed(2);
 /** The JSON number the B2C result carries (`8959269.60` is `8959269.6` once parsed; Daraja's are the same). */
 export const kesNumber = (cents: number) => Math.round(cents) / 100;
 
-/** `Working Account|KES|<w>|<w>|0.00|0.00&…`, the five accounts of Daraja's sample in its order (reference.md §6). */
+/** `Working Account|KES|<w>|<w>|0.00|0.00&…`, the five accounts of Daraja's sample in its order (docs/daraja.md §6). */
 export function accountBalanceText(b: SimulatedBalances): string {
   const account = (name: string, cents: number) => `${name}|KES|${kesText(cents)}|${kesText(cents)}|0.00|0.00`;
   return [
@@ -202,7 +202,7 @@ const referenceData = (path: string) => ({
   ReferenceItem: { Key: 'QueueTimeoutURL', Value: `https://internalsandbox.safaricom.co.ke/mpesa/${path}/v1/submit` },
 });
 
-/** Success (with ResultParameters) or failure (without), as in reference.md §5.3. */
+/** Success (with ResultParameters) or failure (without), as in docs/daraja.md §5.3. */
 export function b2cResultPayload(p: SimulatedB2cPayment): DarajaResult {
   const parameters: ResultParameter[] | undefined =
     p.paid && p.receipt
@@ -245,7 +245,7 @@ export function queueTimeoutPayload(ids: ConversationIds, code: { resultCode: nu
   };
 }
 
-/** `ResultType`/`ResultCode` as strings and no full stop, like Daraja's Account Balance sample (reference.md §6). */
+/** `ResultType`/`ResultCode` as strings and no full stop, like Daraja's Account Balance sample (docs/daraja.md §6). */
 export function balanceResultPayload(ids: ConversationIds, balances: SimulatedBalances, at: Date): DarajaResult {
   return {
     Result: {
@@ -281,7 +281,7 @@ export function balanceFailurePayload(ids: ConversationIds, resultCode: number, 
   };
 }
 
-/** reference.md §7: Amount/Charge/TransCompletedTime are numbers, DebitAccountBalance one account's text. */
+/** docs/daraja.md §7: Amount/Charge/TransCompletedTime are numbers, DebitAccountBalance one account's text. */
 export function reversalResultPayload(r: SimulatedReversal, shortcode: string): DarajaResult {
   const utility = kesText(r.utilityAfterCents);
   return {
@@ -343,12 +343,12 @@ export interface StatusView {
   debitAccountType: string;
 }
 
-/** Transaction Status's Occasion echo: a key with no Value when none was sent, as in the docs (reference.md §8). */
+/** Transaction Status's Occasion echo: a key with no Value when none was sent, as in the docs (docs/daraja.md §8). */
 const occasionReference = (occasion?: string) => ({
   ReferenceItem: occasion === undefined ? { Key: 'Occasion' } : { Key: 'Occasion', Value: occasion },
 });
 
-/** reference.md §8: strings for times and Amount, as the current docs' sample. */
+/** docs/daraja.md §8: strings for times and Amount, as the current docs' sample. */
 export function statusResultPayload(ids: ConversationIds, found: StatusView, occasion?: string): DarajaResult {
   return {
     Result: {

@@ -68,7 +68,7 @@ const REVERSAL_UNKNOWN = { code: 'R000002', desc: 'The OriginalTransactionID is 
 /**
  * Transaction Status for a receipt or conversation id M-Pesa has no completed transaction for. Daraja documents
  * no answer for a B2C that exists but moved no money (insufficient funds, 2001, queue timeout before processing);
- * the simulator answers those exactly like an unknown id, with the code the EDL SDK lists (reference.md §8 end),
+ * the simulator answers those exactly like an unknown id, with the code the EDL SDK lists (docs/daraja.md §8 end),
  * so that "not Completed" is the only thing an app may rely on.
  */
 const STATUS_NOT_FOUND = {
@@ -257,7 +257,7 @@ export class SimulatorMoneyOutService {
       after = await this.debitUtility(request.amount * 100);
       if (!after) scenario = B2C_INSUFFICIENT_BALANCE_SCENARIO;
     }
-    // A failure result carries a TransactionID too (reference.md §5.3); a payout nobody hears of needs one only if paid.
+    // A failure result carries a TransactionID too (docs/daraja.md §5.3); a payout nobody hears of needs one only if paid.
     const transactionId =
       scenario.paid || scenario.delivery === 'result'
         ? await this.simulator.reserveReceipt(`b2c:${ids.originatorConversationId}`, MONEY_OUT_TTL_SECONDS)
@@ -476,7 +476,7 @@ export class SimulatorMoneyOutService {
 }
 
 /**
- * Transaction Status's ReasonType per B2C CommandID. Only the first appears in Daraja's docs (reference.md §8);
+ * Transaction Status's ReasonType per B2C CommandID. Only the first appears in Daraja's docs (docs/daraja.md §8);
  * the other two are the simulator's guess in the same style. Apps should not branch on them.
  */
 const B2C_REASON_TYPES: Record<string, string> = {

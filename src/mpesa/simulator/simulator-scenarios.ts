@@ -29,7 +29,7 @@ export interface StkScenario {
   summary: string;
 }
 
-/** ResultDesc texts as Daraja sends them (reference.md §3.3). */
+/** ResultDesc texts as Daraja sends them (docs/daraja.md §3.3). */
 export const STK_RESULT_DESCRIPTIONS = {
   0: 'The service request is processed successfully.',
   1: 'The balance is insufficient for the transaction.',
@@ -174,7 +174,7 @@ export type B2cOutcome =
 /** Which of the two URLs hears about it (after SIMULATOR_CALLBACK_DELAY_MS); `none`: only Transaction Status tells. */
 export type B2cDelivery = 'result' | 'queue_timeout' | 'none';
 
-/** ResultDesc texts as Daraja sends them (reference.md §5.4). */
+/** ResultDesc texts as Daraja sends them (docs/daraja.md §5.4). */
 export const B2C_RESULT_DESCRIPTIONS = {
   0: 'The service request is processed successfully.',
   1: 'The balance is insufficient for the transaction.',
@@ -259,7 +259,7 @@ export const B2C_SCENARIOS: readonly B2cScenario[] = [
 
 /**
  * Not in the phone table: a SecurityCredential that decrypts to the wrong password is accepted, then fails
- * with 2001 whatever PartyB is, as Daraja does (reference.md §5.4).
+ * with 2001 whatever PartyB is, as Daraja does (docs/daraja.md §5.4).
  */
 export const B2C_WRONG_PASSWORD_SCENARIO: B2cScenario = {
   phone: null,
@@ -290,7 +290,7 @@ export function b2cScenarioFor(phone: string): B2cScenario {
 }
 
 /**
- * What the simulator POSTs to QueueTimeOutURL. Safaricom documents no sample (reference.md §5.5): this code and
+ * What the simulator POSTs to QueueTimeOutURL. Safaricom documents no sample (docs/daraja.md §5.5): this code and
  * text are our choice, in the `Result` envelope community handlers read. Apps must treat any arrival there as a
  * timeout whatever its ResultCode (this one deliberately reuses 1, which means "insufficient funds" in a result).
  */

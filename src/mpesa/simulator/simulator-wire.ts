@@ -59,7 +59,7 @@ export function summarize(t: SimulatedStkTransaction): SimulatedStkSummary {
 
 export interface OAuthTokenResponse {
   access_token: string;
-  /** A string, like real Daraja (reference.md §1.3). */
+  /** A string, like real Daraja (docs/daraja.md §1.3). */
   expires_in: string;
 }
 
@@ -76,7 +76,7 @@ export interface StkQueryResponse {
   ResponseDescription: string;
   MerchantRequestID: string;
   CheckoutRequestID: string;
-  /** A string here, unlike the callback's number (reference.md §4). */
+  /** A string here, unlike the callback's number (docs/daraja.md §4). */
   ResultCode: string;
   ResultDesc: string;
 }
@@ -121,7 +121,7 @@ export function stkQueryResponse(t: SimulatedStkTransaction): StkQueryResponse {
   };
 }
 
-/** The production shape (reference.md §3.1): Balance without a Value, numbers where Daraja sends numbers. */
+/** The production shape (docs/daraja.md §3.1): Balance without a Value, numbers where Daraja sends numbers. */
 export function stkCallbackPayload(t: SimulatedStkTransaction): StkCallbackPayload {
   const stkCallback: StkCallbackPayload['Body']['stkCallback'] = {
     MerchantRequestID: t.merchantRequestId,

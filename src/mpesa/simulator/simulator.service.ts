@@ -120,7 +120,7 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
 
     const token = newAccessToken();
     const ttl = this.settings.tokenTtlSeconds;
-    // One key, overwritten: a new token supersedes the previous one, as Daraja's FAQ says (reference.md §1.3).
+    // One key, overwritten: a new token supersedes the previous one, as Daraja's FAQ says (docs/daraja.md §1.3).
     await this.redis.set(this.tokenKey, token, 'EX', ttl);
     const body: OAuthTokenResponse = { access_token: token, expires_in: String(ttl) };
     return { status: 200, body };

@@ -3,7 +3,7 @@ import { IsEmail, IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max,
 import { IsKenyanPhone } from '../../common/validation/is-kenyan-phone';
 import { PaymentType } from '../payment-status';
 
-/** Daraja's STK limits: whole shillings from 1 to 250,000 (reference §12). */
+/** Daraja's STK limits: whole shillings from 1 to 250,000 (docs/daraja.md §12). */
 export const STK_MIN_AMOUNT = 1;
 export const STK_MAX_AMOUNT = 250_000;
 

@@ -2,7 +2,7 @@ import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Length, Max, MaxLength, Min } from 'class-validator';
 import { IsKenyanPhone } from '../../common/validation/is-kenyan-phone';
 
-/** B2C's own limits: whole shillings from 10 to 250,000 (reference §5.1, D-B2C FAQ 9). */
+/** B2C's own limits: whole shillings from 10 to 250,000 (docs/daraja.md §5.1, D-B2C FAQ 9). */
 export const B2C_MIN_AMOUNT = 10;
 export const B2C_MAX_AMOUNT = 250_000;
 export const B2C_COMMAND_IDS = ['BusinessPayment', 'SalaryPayment', 'PromotionPayment'] as const;
