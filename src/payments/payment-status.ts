@@ -1,4 +1,4 @@
-/** A payment's life: it leaves `pending` exactly once, and every terminal state is final. */
+/** A payment's life: it leaves `pending` exactly once; after that only money out (refunds, a reversal) moves a completed one. */
 export enum PaymentStatus {
   Pending = 'pending',
   Completed = 'completed',
