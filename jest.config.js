@@ -1,6 +1,7 @@
-// Two projects: `unit` (fast, no servers) and `e2e` (HTTP against the built app, started once per run by
-// test/support/global-setup.ts). `npm test` runs both; `jest --selectProjects unit` runs only the first and
-// starts nothing.
+// Three projects: `unit` (fast, no servers), `integration` (repositories and services of src/ against real Postgres,
+// no app and no HTTP; a migrated database per run from test/support/integration-global-setup.ts) and `e2e` (HTTP
+// against the built app, started once per run by test/support/global-setup.ts). `npm test` runs all three;
+// `jest --selectProjects unit` runs only the first and starts nothing.
 
 /** SWC instead of ts-jest: no type-check here (tsc does that), but Nest's decorators and metadata must work. */
 const swcTransform = [
@@ -34,6 +35,14 @@ module.exports = {
       ...common,
       displayName: 'unit',
       testMatch: ['<rootDir>/test/unit/**/*.spec.ts'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'],
+      globalSetup: '<rootDir>/test/support/integration-global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/integration-global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/support/integration-setup.ts'],
     },
     {
       ...common,

@@ -19,26 +19,17 @@ function darajaTimestamp(date = new Date()) {
 /** 10 uppercase alphanumerics, unique per index: `B` + the index in base 36, zero-padded. */
 const receiptFor = (i) => `B${i.toString(36).toUpperCase().padStart(9, '0')}`;
 
+/** Safaricom's success callback (docs/daraja.md §3.1), the same file test/fixtures/daraja.ts loads for the tests. */
+const STK_SUCCESS_CALLBACK = require('../test/fixtures/daraja/stk-callback-success.json');
+
 function callbackBody(t, receipt, when) {
-  return JSON.stringify({
-    Body: {
-      stkCallback: {
-        MerchantRequestID: t.merchantRequestId,
-        CheckoutRequestID: t.checkoutRequestId,
-        ResultCode: 0,
-        ResultDesc: 'The service request is processed successfully.',
-        CallbackMetadata: {
-          Item: [
-            { Name: 'Amount', Value: t.amount },
-            { Name: 'MpesaReceiptNumber', Value: receipt },
-            { Name: 'Balance' },
-            { Name: 'TransactionDate', Value: when },
-            { Name: 'PhoneNumber', Value: Number(t.phone) },
-          ],
-        },
-      },
-    },
-  });
+  const body = structuredClone(STK_SUCCESS_CALLBACK);
+  const callback = body.Body.stkCallback;
+  callback.MerchantRequestID = t.merchantRequestId;
+  callback.CheckoutRequestID = t.checkoutRequestId;
+  const values = { Amount: t.amount, MpesaReceiptNumber: receipt, TransactionDate: when, PhoneNumber: Number(t.phone) };
+  for (const item of callback.CallbackMetadata.Item) if (item.Name in values) item.Value = values[item.Name];
+  return JSON.stringify(body);
 }
 
 /** Creates pending payments through the API (autocannon, fixed count) and returns the phones that got a 201. */

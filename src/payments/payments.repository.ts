@@ -272,6 +272,7 @@ export class PaymentsRepository {
       .andWhere('p.initiatedAt < :cutoff', { cutoff })
       .andWhere('p.reviewReason IS NULL')
       .orderBy('p.initiatedAt', 'ASC')
+      .addOrderBy('p.id', 'ASC')
       .limit(limit)
       .getMany();
   }

@@ -176,7 +176,12 @@ export class PayoutsRepository {
       .where('p.status = :status', { status })
       .andWhere(`p.${column === 'submitted_at' ? 'submittedAt' : 'updatedAt'} < :before`, { before });
     if (options.unflaggedOnly) qb.andWhere('p.reviewReason IS NULL');
-    return qb.take(limit).getMany();
+    // Oldest first, so a backlog larger than one batch is worked through in order.
+    return qb
+      .orderBy(`p.${column === 'submitted_at' ? 'submittedAt' : 'updatedAt'}`, 'ASC')
+      .addOrderBy('p.id', 'ASC')
+      .take(limit)
+      .getMany();
   }
 
   list(kind: PayoutKind, page: number, limit: number): Promise<[Payout[], number]> {

@@ -2,6 +2,7 @@
 // waits in `unknown` until Transaction Status says whether money left, and nothing is ever sent a second time on
 // a guess. Also the ResultURL / QueueTimeOutURL themselves: what they carry and who may post to them.
 import { randomUUID } from 'node:crypto';
+import { b2cQueueTimeout, b2cSuccessResult } from '../fixtures/daraja';
 import { api, ApiResponse, db, sim, uniquePhone, waitFor } from '../support/app';
 import {
   auditEventsFor,
@@ -122,43 +123,6 @@ function postTo(darajaUrl: string, body: unknown, query: Record<string, string> 
   const url = new URL(darajaUrl);
   for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
   return api(`${pathname ?? url.pathname}${url.search}`, { method: 'POST', body });
-}
-
-/** A B2C success result shaped like Safaricom's (docs/daraja.md §5.3). */
-function b2cSuccessResult(p: { originatorConversationId: string; conversationId: string; amount: number }, receipt: string) {
-  return {
-    Result: {
-      ResultType: 0,
-      ResultCode: 0,
-      ResultDesc: 'The service request is processed successfully.',
-      OriginatorConversationID: p.originatorConversationId,
-      ConversationID: p.conversationId,
-      TransactionID: receipt,
-      ResultParameters: {
-        ResultParameter: [
-          { Key: 'TransactionAmount', Value: p.amount },
-          { Key: 'TransactionReceipt', Value: receipt },
-          { Key: 'B2CRecipientIsRegisteredCustomer', Value: 'Y' },
-        ],
-      },
-      ReferenceData: {
-        ReferenceItem: { Key: 'QueueTimeoutURL', Value: 'https://internalsandbox.safaricom.co.ke/mpesa/b2cresults/v1/submit' },
-      },
-    },
-  };
-}
-
-/** What the simulator posts to QueueTimeOutURL (Safaricom documents no sample; see B2C_QUEUE_TIMEOUT). */
-function queueTimeout(p: { originatorConversationId: string; conversationId: string }) {
-  return {
-    Result: {
-      ResultType: 0,
-      ResultCode: 1,
-      ResultDesc: 'The request timed out while waiting in the queue',
-      OriginatorConversationID: p.originatorConversationId,
-      ConversationID: p.conversationId,
-    },
-  };
 }
 
 /** What a forged callback must not touch. */
@@ -384,7 +348,7 @@ describe('ResultURL and QueueTimeOutURL', () => {
       const { id, sent } = await awaitingResult();
       const before = stateOf(await payout(id));
 
-      const res = await postTo(sent.resultUrl, b2cSuccessResult(sent, 'TFORGED001'), { token: 'f'.repeat(64) });
+      const res = await postTo(sent.resultUrl, b2cSuccessResult({ ...sent, receipt: 'TFORGED001' }), { token: 'f'.repeat(64) });
 
       expect(res.status).toBe(403);
       expect(res.body).toMatchObject({ success: false, code: 'CALLBACK_REJECTED' });
@@ -400,7 +364,7 @@ describe('ResultURL and QueueTimeOutURL', () => {
       const otherToken = new URL(other.sent.resultUrl).searchParams.get('token') as string;
       const before = [stateOf(await payout(target.id)), stateOf(await payout(other.id))];
 
-      const res = await postTo(target.sent.resultUrl, b2cSuccessResult(target.sent, 'TFORGED002'), { token: otherToken });
+      const res = await postTo(target.sent.resultUrl, b2cSuccessResult({ ...target.sent, receipt: 'TFORGED002' }), { token: otherToken });
 
       expect(res.status).toBe(403);
       expect([stateOf(await payout(target.id)), stateOf(await payout(other.id))]).toEqual(before);
@@ -409,7 +373,7 @@ describe('ResultURL and QueueTimeOutURL', () => {
     it('rejects a forged queue timeout with 403 and leaves the payout submitted', async () => {
       const { id, sent } = await awaitingResult();
 
-      const res = await postTo(sent.queueTimeoutUrl, queueTimeout(sent), { token: 'f'.repeat(64) });
+      const res = await postTo(sent.queueTimeoutUrl, b2cQueueTimeout(sent), { token: 'f'.repeat(64) });
 
       expect(res.status).toBe(403);
       expect((await payout(id)).status).toBe('submitted');
@@ -418,7 +382,7 @@ describe('ResultURL and QueueTimeOutURL', () => {
     it('audits a forged result as callback.rejected', async () => {
       const { id, sent } = await awaitingResult();
 
-      await postTo(sent.resultUrl, b2cSuccessResult(sent, 'TFORGED003'), { token: 'forged' });
+      await postTo(sent.resultUrl, b2cSuccessResult({ ...sent, receipt: 'TFORGED003' }), { token: 'forged' });
 
       const rejected = await auditEventsFor(id, 'callback.rejected');
       expect(rejected).toHaveLength(1);
@@ -436,7 +400,7 @@ describe('ResultURL and QueueTimeOutURL', () => {
     ])('guards %s the same way', async (pathname) => {
       const { id, sent } = await awaitingResult();
 
-      const res = await postTo(sent.resultUrl, b2cSuccessResult(sent, 'TFORGED004'), { token: 'f'.repeat(64) }, pathname);
+      const res = await postTo(sent.resultUrl, b2cSuccessResult({ ...sent, receipt: 'TFORGED004' }), { token: 'f'.repeat(64) }, pathname);
 
       expect(res.status).toBe(403);
       expect((await payout(id)).status).toBe('submitted');
@@ -450,7 +414,7 @@ describe('ResultURL and QueueTimeOutURL', () => {
     const sent = await simulatedPayout(phone, originatorConversationId);
     const before = stateOf(await payout(id));
 
-    const res = await postTo(sent.queueTimeoutUrl, queueTimeout(sent));
+    const res = await postTo(sent.queueTimeoutUrl, b2cQueueTimeout(sent));
 
     expect(res.status).toBe(200);
     expect(res.body).toStrictEqual({ ResultCode: 0, ResultDesc: 'Accepted' });
@@ -465,7 +429,12 @@ describe('ResultURL and QueueTimeOutURL', () => {
     const sent = await simulatedPayout(B2C_PHONES.queueTimeoutPaid, originatorConversationId);
     const before = stateOf(await payout(id));
 
-    const res = await postTo(sent.resultUrl, b2cSuccessResult(sent, sent.receipt as string), {}, '/api/payments/daraja/result');
+    const res = await postTo(
+      sent.resultUrl,
+      b2cSuccessResult({ ...sent, receipt: sent.receipt as string }),
+      {},
+      '/api/payments/daraja/result',
+    );
 
     expect(res.status).toBe(200);
     expect(res.body).toStrictEqual({ ResultCode: 0, ResultDesc: 'Accepted' });

@@ -1,5 +1,6 @@
 // Refunds: part or all of a completed payment goes back to the phone that paid it, by B2C v3, after a balance
 // check, never beyond what was paid and never paid twice for one request.
+import { b2cSuccessResult } from '../fixtures/daraja';
 import { api, ApiResponse, db, sim, uniquePhone, waitFor } from '../support/app';
 import {
   auditEventsFor,
@@ -84,30 +85,6 @@ async function queueB2cFault(kind: 'system_busy' | 'reset_after_processing'): Pr
 async function setUtilityBalance(kes: number): Promise<void> {
   expect((await sim('/balance', { method: 'POST', body: { utility: kes } })).status).toBe(200);
   await sleep(BALANCE_FRESHNESS_MS);
-}
-
-/** A B2C success result as Daraja sends it (docs/daraja.md §5.3), for what the simulator paid. */
-function b2cSuccessResult(p: SimulatedB2c) {
-  return {
-    Result: {
-      ResultType: 0,
-      ResultCode: 0,
-      ResultDesc: 'The service request is processed successfully.',
-      OriginatorConversationID: p.originatorConversationId,
-      ConversationID: p.conversationId,
-      TransactionID: p.receipt,
-      ResultParameters: {
-        ResultParameter: [
-          { Key: 'TransactionAmount', Value: p.amount },
-          { Key: 'TransactionReceipt', Value: p.receipt },
-          { Key: 'B2CRecipientIsRegisteredCustomer', Value: 'Y' },
-        ],
-      },
-      ReferenceData: {
-        ReferenceItem: { Key: 'QueueTimeoutURL', Value: 'https://internalsandbox.safaricom.co.ke/mpesa/b2cresults/v1/submit' },
-      },
-    },
-  };
 }
 
 async function refundRowsOf(paymentId: string): Promise<Record<string, any>[]> {
@@ -353,7 +330,10 @@ describe('what a completed refund leaves behind', () => {
     const [sent] = await b2cPaymentsTo(phone);
     const url = new URL(sent.resultUrl);
 
-    const res = await api(`${url.pathname}${url.search}`, { method: 'POST', body: b2cSuccessResult(sent) });
+    const res = await api(`${url.pathname}${url.search}`, {
+      method: 'POST',
+      body: b2cSuccessResult({ ...sent, receipt: sent.receipt as string }),
+    });
 
     expect(res.status).toBe(200);
     expect(res.body).toStrictEqual({ ResultCode: 0, ResultDesc: 'Accepted' });

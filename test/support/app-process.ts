@@ -21,8 +21,9 @@ export function tail(file: string, lines = 60): string {
 }
 
 export class E2eSetupError extends Error {
-  constructor(message: string) {
-    super(`\n\ne2e setup failed: ${message}\n`);
+  /** `tier` names the jest project whose setup failed (the integration tier migrates its database the same way). */
+  constructor(message: string, tier = 'e2e') {
+    super(`\n\n${tier} setup failed: ${message}\n`);
     this.name = 'E2eSetupError';
     this.stack = this.message; // the message says everything; jest need not print this file's frames
   }
@@ -37,7 +38,7 @@ function appendLog(file: string, text: string): void {
   }
 }
 
-export function runMigrations(env: NodeJS.ProcessEnv, logFile: string): void {
+export function runMigrations(env: NodeJS.ProcessEnv, logFile: string, tier = 'e2e'): void {
   appendLog(logFile, `===== ${new Date().toISOString()} node ${MIGRATE_ENTRY}\n`);
   const r = spawnSync(process.execPath, [MIGRATE_ENTRY], {
     cwd: PROJECT_ROOT,
@@ -56,6 +57,7 @@ export function runMigrations(env: NodeJS.ProcessEnv, logFile: string): void {
         : `exited with ${r.status}`;
     throw new E2eSetupError(
       `\`node ${MIGRATE_ENTRY}\` ${why}. Its output (also in ${rel(logFile)}):\n${output.trim().split('\n').slice(-60).join('\n') || '(none)'}`,
+      tier,
     );
   }
 }

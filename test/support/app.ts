@@ -14,7 +14,7 @@ export function e2e(): E2eState {
   if (!state) {
     throw new Error(
       `e2e state not found (${STATE_ENV_VAR}=${file ?? 'unset'}): run e2e tests through jest's e2e project ` +
-        '(`npm run test:integration` or `npx jest --selectProjects e2e`), whose globalSetup starts the app',
+        '(`npm run test:e2e` or `npx jest --selectProjects e2e`), whose globalSetup starts the app',
     );
   }
   cached = state;
@@ -114,7 +114,10 @@ export interface WaitOptions {
  * Calls `fn` until it returns a truthy value (returned) or the time is up. A throw counts as "not yet", so
  * `expect(...)` inside `fn` works; the last error is in the timeout message.
  */
-export async function waitFor<T>(fn: () => T | Promise<T>, options: WaitOptions = {}): Promise<NonNullable<T>> {
+/** What a truthy result of `fn` can be: `cond && value` returns the value once `cond` holds. */
+export type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+
+export async function waitFor<T>(fn: () => T | Promise<T>, options: WaitOptions = {}): Promise<Truthy<T>> {
   const { timeoutMs = 15_000, intervalMs = 200 } = options;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -122,7 +125,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, options: WaitOptions 
   for (;;) {
     try {
       const value = await fn();
-      if (value) return value as NonNullable<T>;
+      if (value) return value as Truthy<T>;
       lastValue = value;
       lastError = undefined;
     } catch (e) {

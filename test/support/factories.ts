@@ -4,6 +4,7 @@
 //   const res = await pushStk(client.token, stkPushBody());
 //   const row = await waitForPaymentStatus(res.body.data.paymentId, 'completed');
 import { randomUUID } from 'node:crypto';
+import { stkSuccessCallback as successCallbackFixture } from '../fixtures/daraja';
 import { api, ApiResponse, db, sim, tokenFor, uniquePhone, waitFor } from './app';
 
 export type PaymentTypeValue = 'consultation_fee' | 'appointment_fee' | 'case_filing_fee' | 'other';
@@ -236,25 +237,14 @@ export interface SimulatedTransaction {
   transactionDate?: string;
 }
 
-/** A success callback shaped like Safaricom's production capture (docs/daraja.md §3.1). */
+/** A success callback shaped like Safaricom's production capture (docs/daraja.md §3.1), from its fixture. */
 export function stkSuccessCallback(t: SimulatedTransaction, overrides: { amount?: number } = {}) {
-  return {
-    Body: {
-      stkCallback: {
-        MerchantRequestID: t.merchantRequestId,
-        CheckoutRequestID: t.checkoutRequestId,
-        ResultCode: 0,
-        ResultDesc: 'The service request is processed successfully.',
-        CallbackMetadata: {
-          Item: [
-            { Name: 'Amount', Value: overrides.amount ?? t.amount },
-            { Name: 'MpesaReceiptNumber', Value: t.receipt },
-            { Name: 'Balance' },
-            { Name: 'TransactionDate', Value: Number(t.transactionDate) },
-            { Name: 'PhoneNumber', Value: Number(t.phone) },
-          ],
-        },
-      },
-    },
-  };
+  return successCallbackFixture({
+    merchantRequestId: t.merchantRequestId,
+    checkoutRequestId: t.checkoutRequestId,
+    amount: overrides.amount ?? t.amount,
+    receipt: t.receipt,
+    transactionDate: Number(t.transactionDate),
+    phone: t.phone,
+  });
 }

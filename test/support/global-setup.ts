@@ -29,7 +29,7 @@ function checkBuild(): void {
     if (!existsSync(join(PROJECT_ROOT, entry))) {
       throw new E2eSetupError(
         `${entry} does not exist. The e2e tests run the built app: run \`npm run build\` first ` +
-          '(`npm test` and `npm run test:integration` do it for you).',
+          '(`npm test` and `npm run test:e2e` do it for you).',
       );
     }
   }

@@ -33,19 +33,21 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
 }
 
 /**
- * Test databases are named `legalpro_test_<jest pid>_<hex>`; those whose jest process is gone were left by an
- * interrupted run. Only called for a Postgres on this machine, where the pid means something.
+ * Test databases are named `<prefix>_<jest pid>_<hex>` (`legalpro_test_...` for e2e, `legalpro_int_...` for the
+ * integration tier); those whose jest process is gone were left by an interrupted run. Only called for a Postgres on
+ * this machine, where the pid means something.
  */
-export async function dropAbandonedDatabases(adminUrl: string): Promise<string[]> {
+export async function dropAbandonedDatabases(adminUrl: string, prefix = 'legalpro_test'): Promise<string[]> {
   const rows = await withClient(adminUrl, async (c) => {
     const r = await c.query<{ datname: string }>(
-      `SELECT datname FROM pg_database WHERE datname LIKE 'legalpro\\_test\\_%' AND pg_has_role(current_user, datdba, 'USAGE')`,
+      `SELECT datname FROM pg_database WHERE datname LIKE $1 AND pg_has_role(current_user, datdba, 'USAGE')`,
+      [`${prefix.replace(/_/g, '\\_')}\\_%`],
     );
     return r.rows.map((row: { datname: string }) => row.datname);
   });
   const dropped: string[] = [];
   for (const name of rows) {
-    const pid = Number(/^legalpro_test_(\d+)_[0-9a-f]+$/.exec(name)?.[1]);
+    const pid = Number(new RegExp(`^${prefix}_(\\d+)_[0-9a-f]+$`).exec(name)?.[1]);
     if (!pid || isAlive(pid)) continue;
     await dropDatabase(adminUrl, name).then(
       () => dropped.push(name),

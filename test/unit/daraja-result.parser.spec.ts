@@ -7,146 +7,27 @@ import {
   reversalDetails,
   transactionStatusDetails,
 } from '../../src/mpesa/daraja-result.parser';
+import { darajaFixture } from '../fixtures/daraja';
 
-// Samples copied from docs/daraja.md (Safaricom's Daraja 3.0 pages unless noted).
+// Samples from docs/daraja.md (Safaricom's Daraja 3.0 pages unless noted), in test/fixtures/daraja/.
 
 /** §5.3, D-B2C success. */
-const B2C_SUCCESS = {
-  Result: {
-    ResultType: 0,
-    ResultCode: 0,
-    ResultDesc: 'The service request is processed successfully.',
-    OriginatorConversationID: '53e3-4aa8-9fe0-8fb5e4092cdd3533373',
-    ConversationID: 'AG_20240706_2010364430d9bbdaf872',
-    TransactionID: 'SG632NMUAB',
-    ResultParameters: {
-      ResultParameter: [
-        { Key: 'TransactionAmount', Value: 10 },
-        { Key: 'TransactionReceipt', Value: 'SG632NMUAB' },
-        { Key: 'ReceiverPartyPublicName', Value: '254705912645 - NICHOLAS JOHN SONGOK' },
-        { Key: 'TransactionCompletedDateTime', Value: '06.07.2024 22:48:52' },
-        { Key: 'B2CUtilityAccountAvailableFunds', Value: 8959269.6 },
-        { Key: 'B2CWorkingAccountAvailableFunds', Value: 1199371.0 },
-        { Key: 'B2CRecipientIsRegisteredCustomer', Value: 'Y' },
-        { Key: 'B2CChargesPaidAccountAvailableFunds', Value: -1980.0 },
-      ],
-    },
-    ReferenceData: {
-      ReferenceItem: { Key: 'QueueTimeoutURL', Value: 'https://internalsandbox.safaricom.co.ke/mpesa/b2cresults/v1/submit' },
-    },
-  },
-};
+const B2C_SUCCESS = darajaFixture('b2c-result-success');
 
 /** §5.3, D-B2C failure: no ResultParameters. */
-const B2C_FAILURE = {
-  Result: {
-    ResultType: 0,
-    ResultCode: 2001,
-    ResultDesc: 'The initiator information is invalid.',
-    OriginatorConversationID: '53e3-4aa8-9fe0-8fb5e4092cdd3544366',
-    ConversationID: 'AG_20240707_201062f6f6f5804f7a33',
-    TransactionID: 'SG722NMVXQ',
-    ReferenceData: {
-      ReferenceItem: { Key: 'QueueTimeoutURL', Value: 'https://internalsandbox.safaricom.co.ke/mpesa/b2cresults/v1/submit' },
-    },
-  },
-};
+const B2C_FAILURE = darajaFixture('b2c-result-failure');
 
 /** §6, D-BAL: codes as strings. */
-const BALANCE = {
-  Result: {
-    ResultType: '0',
-    ResultCode: '0',
-    ResultDesc: 'The service request is processed successfully',
-    OriginatorConversationID: '16917-22577599-3',
-    ConversationID: 'AG_20200206_00005e091a8ec6b9eac5',
-    TransactionID: 'OA90000000',
-    ResultParameters: {
-      ResultParameter: [
-        {
-          Key: 'AccountBalance',
-          Value:
-            'Working Account|KES|700000.00|700000.00|0.00|0.00&Float Account|KES|0.00|0.00|0.00|0.00&Utility Account|KES|228037.00|228037.00|0.00|0.00&Charges Paid Account|KES|-1540.00|-1540.00|0.00|0.00&Organization Settlement Account|KES|0.00|0.00|0.00|0.00',
-        },
-        { Key: 'BOCompletedTime', Value: '20200109125710' },
-      ],
-    },
-    ReferenceData: {
-      ReferenceItem: { Key: 'QueueTimeoutURL', Value: 'https://internalsandbox.safaricom.co.ke/mpesa/abresults/v1/submit' },
-    },
-  },
-};
+const BALANCE = darajaFixture('account-balance-result');
 
 /** §7, D-REV success. */
-const REVERSAL_SUCCESS = {
-  Result: {
-    ResultType: 0,
-    ResultCode: 0,
-    ResultDesc: 'The service request is processed successfully.',
-    OriginatorConversationID: 'dad6-4c34-8787-c8cb963a496d1268232',
-    ConversationID: 'AG_20211114_201018edbbf9f1582eaa',
-    TransactionID: 'SKE52PAWR9',
-    ResultParameters: {
-      ResultParameter: [
-        { Key: 'DebitAccountBalance', Value: 'Utility Account|KES|7722179.62|7722179.62|0.00|0.00' },
-        { Key: 'Amount', Value: 1.0 },
-        { Key: 'TransCompletedTime', Value: 20211114132711 },
-        { Key: 'OriginalTransactionID', Value: 'SKC82PACB8' },
-        { Key: 'Charge', Value: 0.0 },
-        { Key: 'CreditPartyPublicName', Value: '254705912645 - NICHOLAS JOHN SONGOK' },
-        { Key: 'DebitPartyPublicName', Value: '600992 - Safaricom Daraja 992' },
-      ],
-    },
-    ReferenceData: {
-      ReferenceItem: { Key: 'QueueTimeoutURL', Value: 'https://internalsandbox.safaricom.co.ke/mpesa/reversalresults/v1/submit' },
-    },
-  },
-};
+const REVERSAL_SUCCESS = darajaFixture('reversal-result-success');
 
 /** §7, D-REV failure: an alphanumeric code. */
-const REVERSAL_FAILURE = {
-  Result: {
-    ResultType: 0,
-    ResultCode: 'R000002',
-    ResultDesc: 'The OriginalTransactionID is invalid.',
-    OriginatorConversationID: '3124-481d-b706-10bdd6fbc8e21792398',
-    ConversationID: 'AG_20211114_2010573069aefb6b625a',
-    TransactionID: 'SKE0000000',
-    ReferenceData: {
-      ReferenceItem: { Key: 'QueueTimeoutURL', Value: 'https://internalsandbox.safaricom.co.ke/mpesa/reversalresults/v1/submit' },
-    },
-  },
-};
+const REVERSAL_FAILURE = darajaFixture('reversal-result-failure');
 
 /** §8, D-TS: DebitPartyName twice, a parameter without Value, a ReferenceItem without Value. */
-const TRANSACTION_STATUS = {
-  Result: {
-    ConversationID: 'AG_20180223_0000493344ae97d86f75',
-    OriginatorConversationID: '3213-416199-2',
-    ReferenceData: { ReferenceItem: { Key: 'Occasion' } },
-    ResultCode: 0,
-    ResultDesc: 'The service request is processed successfully.',
-    ResultParameters: {
-      ResultParameter: [
-        { Key: 'DebitPartyName', Value: '600310 - Safaricom333' },
-        { Key: 'DebitPartyName', Value: '254708374149 - John Doe' },
-        { Key: 'OriginatorConversationID', Value: '3211-416020-3' },
-        { Key: 'InitiatedTime', Value: '20180223054112' },
-        { Key: 'DebitAccountType', Value: 'Utility Account' },
-        { Key: 'DebitPartyCharges', Value: 'Fee For B2C Payment|KES|22.40' },
-        { Key: 'TransactionReason' },
-        { Key: 'ReasonType', Value: 'Business Payment to Customer via API' },
-        { Key: 'TransactionStatus', Value: 'Completed' },
-        { Key: 'FinalisedTime', Value: '20180223054112' },
-        { Key: 'Amount', Value: '300' },
-        { Key: 'ConversationID', Value: 'AG_20180223_000041b09c22e613d6c9' },
-        { Key: 'ReceiptNo', Value: 'MBN31H462N' },
-      ],
-    },
-    ResultType: 0,
-    TransactionID: 'MBN0000000',
-  },
-};
+const TRANSACTION_STATUS = darajaFixture('transaction-status-result');
 
 function parsed(body: unknown): ParsedResult {
   const outcome = parseResultCallback(body);

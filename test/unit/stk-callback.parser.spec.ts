@@ -1,24 +1,8 @@
 import { parseStkCallback } from '../../src/payments/stk-callback.parser';
+import { darajaFixture, stkFailureCallback } from '../fixtures/daraja';
 
-const success = {
-  Body: {
-    stkCallback: {
-      MerchantRequestID: '29115-34620561-1',
-      CheckoutRequestID: 'ws_CO_191220191020363925',
-      ResultCode: 0,
-      ResultDesc: 'The service request is processed successfully.',
-      CallbackMetadata: {
-        Item: [
-          { Name: 'Amount', Value: 1.0 },
-          { Name: 'MpesaReceiptNumber', Value: 'NLJ7RT61SV' },
-          { Name: 'Balance' },
-          { Name: 'TransactionDate', Value: 20191219102115 },
-          { Name: 'PhoneNumber', Value: 254708374149 },
-        ],
-      },
-    },
-  },
-};
+/** §3.1: D-STK's sample with the `Balance` item production callbacks carry. */
+const success = darajaFixture('stk-callback-success');
 
 describe('parseStkCallback', () => {
   it("reads Safaricom's documented success payload, items by name", () => {
@@ -45,16 +29,13 @@ describe('parseStkCallback', () => {
   });
 
   it('reads a failure without metadata and strips the legacy tag', () => {
-    const result = parseStkCallback({
-      Body: {
-        stkCallback: {
-          MerchantRequestID: 'f1e2-4b95',
-          CheckoutRequestID: 'ws_CO_2107',
-          ResultCode: 1032,
-          ResultDesc: '[STK_CB - ]Request cancelled by user',
-        },
-      },
-    });
+    const result = parseStkCallback(
+      stkFailureCallback({
+        merchantRequestId: 'f1e2-4b95',
+        checkoutRequestId: 'ws_CO_2107',
+        resultDesc: '[STK_CB - ]Request cancelled by user',
+      }),
+    );
     expect(result).toEqual({
       ok: true,
       value: {
@@ -67,16 +48,7 @@ describe('parseStkCallback', () => {
   });
 
   it('accepts a string result code such as SFC_IC0003', () => {
-    const result = parseStkCallback({
-      Body: {
-        stkCallback: {
-          MerchantRequestID: '40617-1',
-          CheckoutRequestID: 'ws_CO_2206',
-          ResultCode: 'SFC_IC0003',
-          ResultDesc: 'The operator does not exist.',
-        },
-      },
-    });
+    const result = parseStkCallback(darajaFixture('stk-callback-operator-does-not-exist'));
     expect(result).toMatchObject({ ok: true, value: { resultCode: 'SFC_IC0003' } });
   });
 
