@@ -117,6 +117,8 @@ export interface MpesaSettings {
   resultUrl: string;
   callbackSecret: string;
   callbackAllowedIps: string[];
+  /** MPESA_CALLBACK_ALLOW_ANY_IP: production runs without a callback allowlist only when this says so on purpose. */
+  callbackAllowAnyIp: boolean;
   httpTimeoutMs: number;
   tokenRefreshMarginSeconds: number;
   /** One budget of Daraja calls shared by every process (src/mpesa/daraja-call-budget.service.ts). */
@@ -156,6 +158,15 @@ export interface PayoutSettings {
   statusCheckIntervalMs: number;
   /** After this many queries an unresolved payout goes to a person. */
   maxStatusChecks: number;
+  /**
+   * Transaction Status `2033` ("not found") right after a send may only mean M-Pesa has not indexed it yet: it counts
+   * as "not paid" only for a payout older than this (ms), and only on its second such answer.
+   */
+  notFoundMinAgeMs: number;
+  /** An Account Balance, Transaction Status or reversal request whose result never came ends `expired` after this (ms). */
+  resultWaitMaxMs: number;
+  /** A payout waiting for a balance answer asks again this often (ms). */
+  balanceRetryIntervalMs: number;
 }
 
 /** nodemailer's SMTP transport: SMTP_URL as it is, or the SMTP_HOST/SMTP_PORT/SMTP_USER/SMTP_PASSWORD parts. */
@@ -190,6 +201,8 @@ export interface AlertSettings {
   callbackSilenceMinPushes: number;
   /** Operators' addresses for alert emails (comma-separated); the webhook to LegalPro always gets them. */
   emailTo: string[];
+  /** A review left open longer than this raises `reviews_waiting`. */
+  reviewOpenMinutes: number;
 }
 
 /** The Prometheus endpoint (src/metrics). */
@@ -335,6 +348,7 @@ export function buildConfig(env: EnvironmentVariables): Config {
     resultUrl: env.MPESA_RESULT_URL ?? callbackDefault('result') ?? '',
     callbackSecret: secret('MPESA_CALLBACK_SECRET', DEV_CALLBACK_SECRET),
     callbackAllowedIps: list(env.MPESA_CALLBACK_ALLOWED_IPS),
+    callbackAllowAnyIp: env.MPESA_CALLBACK_ALLOW_ANY_IP === 'true',
     httpTimeoutMs: env.MPESA_HTTP_TIMEOUT_MS ?? 30_000,
     tokenRefreshMarginSeconds: env.MPESA_TOKEN_REFRESH_MARGIN_SECONDS ?? 120,
     callBudget: {
@@ -368,6 +382,12 @@ export function buildConfig(env: EnvironmentVariables): Config {
       problems.push('MPESA_BASE_URL: must use https:// in production');
     }
     if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: is required in production when WEBHOOK_URL is set');
+    // Daraja's callbacks are unsigned: in production only Safaricom's published addresses may post them.
+    if (!env.MPESA_CALLBACK_ALLOWED_IPS && env.MPESA_CALLBACK_ALLOW_ANY_IP !== 'true') {
+      problems.push(
+        "MPESA_CALLBACK_ALLOWED_IPS: is required in production (Safaricom's callback addresses, docs/daraja.md §11.1); set MPESA_CALLBACK_ALLOW_ANY_IP=true to accept callbacks from anywhere on purpose",
+      );
+    }
     if (!env.METRICS_TOKEN) warnings.push('METRICS_TOKEN is not set: GET /metrics answers anyone who can reach it');
     if (!env.TRUSTED_PROXIES) {
       warnings.push(
@@ -420,6 +440,9 @@ export function buildConfig(env: EnvironmentVariables): Config {
       firstStatusCheckDelayMs: env.PAYOUT_FIRST_STATUS_CHECK_DELAY_MS ?? 30_000,
       statusCheckIntervalMs: env.PAYOUT_STATUS_CHECK_INTERVAL_MS ?? 60_000,
       maxStatusChecks: env.PAYOUT_MAX_STATUS_CHECKS ?? 10,
+      notFoundMinAgeMs: env.PAYOUT_NOT_FOUND_MIN_AGE_MS ?? 600_000,
+      resultWaitMaxMs: env.RESULT_WAIT_MAX_MS ?? 900_000,
+      balanceRetryIntervalMs: env.BALANCE_RETRY_INTERVAL_MS ?? 30_000,
     },
     notifications: {
       webhookUrl: env.WEBHOOK_URL,
@@ -439,6 +462,7 @@ export function buildConfig(env: EnvironmentVariables): Config {
       callbackSilenceSeconds: env.ALERT_CALLBACK_SILENCE_SECONDS ?? 900,
       callbackSilenceMinPushes: env.ALERT_CALLBACK_SILENCE_MIN_PUSHES ?? 3,
       emailTo: list(env.ALERT_EMAIL_TO),
+      reviewOpenMinutes: env.ALERT_REVIEW_OPEN_MINUTES ?? 30,
     },
     metrics: {
       token: env.METRICS_TOKEN,

@@ -82,6 +82,7 @@ export class EnvironmentVariables {
   @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL without spaces' }) MPESA_RESULT_URL?: string;
   @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL without spaces' }) MPESA_BASE_URL?: string;
   @IsOptional() @IsString() MPESA_CALLBACK_ALLOWED_IPS?: string;
+  @IsOptional() @IsBooleanString() MPESA_CALLBACK_ALLOW_ANY_IP?: string;
   @IsOptional() @IsString() @MinLength(32, { message: 'must be at least 32 characters' }) MPESA_CALLBACK_SECRET?: string;
   @IsOptional() @IsString() TRUSTED_PROXIES?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(120000) MPESA_HTTP_TIMEOUT_MS?: number;
@@ -103,6 +104,9 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) PAYOUT_FIRST_STATUS_CHECK_DELAY_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(200) PAYOUT_STATUS_CHECK_INTERVAL_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100) PAYOUT_MAX_STATUS_CHECKS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) PAYOUT_NOT_FOUND_MIN_AGE_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) RESULT_WAIT_MAX_MS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1000) BALANCE_RETRY_INTERVAL_MS?: number;
 
   @IsOptional() @IsBooleanString() ALERTS_ENABLED?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1000) ALERT_EVALUATION_INTERVAL_MS?: number;
@@ -115,6 +119,7 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(86400) ALERT_CALLBACK_SILENCE_SECONDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) ALERT_CALLBACK_SILENCE_MIN_PUSHES?: number;
   @IsOptional() @IsString() ALERT_EMAIL_TO?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) ALERT_REVIEW_OPEN_MINUTES?: number;
 
   @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' }) METRICS_TOKEN?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) METRICS_PORT?: number;

@@ -62,6 +62,23 @@ describe('configuration', () => {
     );
   });
 
+  it('refuses production without a callback allowlist, unless MPESA_CALLBACK_ALLOW_ANY_IP says so', () => {
+    const production = {
+      MPESA_ENVIRONMENT: 'production',
+      MPESA_CONSUMER_KEY: 'k',
+      MPESA_CONSUMER_SECRET: 's',
+      MPESA_SHORTCODE: '600000',
+      MPESA_PASSKEY: 'p',
+      MPESA_STK_CALLBACK_URL: 'https://pay.example.com/cb',
+      JWT_SECRET: 'j'.repeat(32),
+      DATA_ENCRYPTION_KEY: 'ab'.repeat(32),
+      MPESA_CALLBACK_SECRET: 'c'.repeat(32),
+    };
+    expect(() => load(production)).toThrow(/MPESA_CALLBACK_ALLOWED_IPS: is required in production/);
+    expect(load({ ...production, MPESA_CALLBACK_ALLOWED_IPS: '196.201.214.200' }).mpesa.callbackAllowedIps).toEqual(['196.201.214.200']);
+    expect(load({ ...production, MPESA_CALLBACK_ALLOW_ANY_IP: 'true' }).mpesa.callbackAllowAnyIp).toBe(true);
+  });
+
   it('refuses the simulator when NODE_ENV is production', () => {
     expect(() => load({ NODE_ENV: 'production' })).toThrow(/MPESA_ENVIRONMENT: the simulator cannot be used in production/);
   });

@@ -32,6 +32,7 @@ describe('metrics configuration', () => {
       JWT_SECRET: 'x'.repeat(32),
       DATA_ENCRYPTION_KEY: 'ab'.repeat(32),
       MPESA_CALLBACK_SECRET: 'y'.repeat(32),
+      MPESA_CALLBACK_ALLOWED_IPS: '196.201.214.200',
     };
     const warning = 'METRICS_TOKEN is not set: GET /metrics answers anyone who can reach it';
 

@@ -21,7 +21,12 @@ const CERTS = join(__dirname, '..', '..', 'certs');
 const cert = (name: string): CertificateState => ({ ok: true, info: certificateInfo(readFileSync(join(CERTS, name))) });
 
 const HOST = 'https://pay.legalpro.example';
-const SECRETS = { JWT_SECRET: 'j'.repeat(32), DATA_ENCRYPTION_KEY: 'ab'.repeat(32), MPESA_CALLBACK_SECRET: 'c'.repeat(32) };
+const SECRETS = {
+  JWT_SECRET: 'j'.repeat(32),
+  DATA_ENCRYPTION_KEY: 'ab'.repeat(32),
+  MPESA_CALLBACK_SECRET: 'c'.repeat(32),
+  MPESA_CALLBACK_ALLOWED_IPS: '196.201.214.200',
+};
 const CALLBACKS = {
   MPESA_STK_CALLBACK_URL: `${HOST}/api/payments/daraja/stk-callback`,
   MPESA_B2C_CALLBACK_URL: `${HOST}/api/payments/daraja/b2c-callback`,

@@ -16,6 +16,7 @@ const PRODUCTION = {
   JWT_SECRET: 'j'.repeat(32),
   DATA_ENCRYPTION_KEY: 'ab'.repeat(32),
   MPESA_CALLBACK_SECRET: 'c'.repeat(32),
+  MPESA_CALLBACK_ALLOWED_IPS: '196.201.214.200',
 };
 
 function service(env: Record<string, string>, skew: () => Promise<number | undefined> = async () => 1_000) {

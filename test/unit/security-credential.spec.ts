@@ -208,6 +208,7 @@ describe('configuration of the certificate', () => {
           JWT_SECRET: 'x'.repeat(32),
           DATA_ENCRYPTION_KEY: 'ab'.repeat(32),
           MPESA_CALLBACK_SECRET: 'y'.repeat(32),
+          MPESA_CALLBACK_ALLOWED_IPS: '196.201.214.200',
           MPESA_CERTIFICATE_PATH: join(CERTS, 'simulator.cer'),
         }),
       ),
