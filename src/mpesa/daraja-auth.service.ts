@@ -8,7 +8,7 @@ import { REDIS_CLIENT, RedisKeys } from '../common/redis/redis.module';
 import { redact } from '../common/redaction';
 import { mpesaConfig } from '../config/configuration';
 import { DarajaCallBudgetService } from './daraja-call-budget.service';
-import { classifyNetworkError, DarajaError, DarajaErrorKind, readErrorBody } from './daraja-errors';
+import { classifyNetworkError, DarajaError, DarajaOutcome, readErrorBody } from './daraja-errors';
 import { DarajaCallObservers } from './daraja-call-observers';
 import { OAuthResponse } from './daraja.types';
 
@@ -96,7 +96,8 @@ export class DarajaAuthService {
       const token = await this.readCache();
       if (token) return token;
     }
-    throw new DarajaError(DarajaErrorKind.System, 'Timed out waiting for another process to fetch a Daraja token');
+    // No token, so the request that needed one was never sent.
+    throw new DarajaError(DarajaOutcome.NotSent, 'Timed out waiting for another process to fetch a Daraja token');
   }
 
   private async fetchAndStore(): Promise<string> {
@@ -126,8 +127,9 @@ export class DarajaAuthService {
         // Daraja answers bad credentials with an empty 400: say what that usually means.
         const reason = errorMessage ?? (status === 400 ? 'Invalid consumer key or secret' : `HTTP ${status} ${response.statusText}`);
         await this.record(endpoint, status, body, started, 'daraja_error');
+        // The request that needed the token was never sent: resendable unless the credentials themselves are refused.
         throw new DarajaError(
-          status >= 500 ? DarajaErrorKind.System : DarajaErrorKind.Rejected,
+          status >= 400 && status < 500 ? DarajaOutcome.Rejected : DarajaOutcome.NotSent,
           `Daraja OAuth failed: ${reason}`,
           status,
           errorCode ?? null,
@@ -149,10 +151,10 @@ export class DarajaAuthService {
         status,
         { error: networkError.message },
         started,
-        networkError.kind === DarajaErrorKind.NotSent ? 'network_error' : 'timeout',
+        networkError.outcome === DarajaOutcome.NotSent ? 'network_error' : 'timeout',
       );
-      // Fetching a token moves no money: any network failure is safe to retry.
-      throw new DarajaError(DarajaErrorKind.System, `Daraja OAuth failed: ${networkError.message}`);
+      // Fetching a token moves no money, and without one the request that needed it was never sent.
+      throw new DarajaError(DarajaOutcome.NotSent, `Daraja OAuth failed: ${networkError.message}`);
     }
   }
 

@@ -17,7 +17,7 @@ import {
   nextBudgetStep,
   queryJitterMs,
 } from './daraja-call-budget';
-import { DarajaError, DarajaErrorKind } from './daraja-errors';
+import { DarajaError, DarajaOutcome } from './daraja-errors';
 
 /** The budget's state, for metrics and health (read-only; never takes a slot). */
 export interface DarajaBudgetState {
@@ -85,7 +85,7 @@ export class DarajaCallBudgetService {
           step.reason === 'paused' && priority === 'query'
             ? 'status queries and balance checks are paused after Daraja answered spike arrest / quota violation'
             : `no slot in the Daraja call budget (${rate} calls/s${answer.coolingDown ? ' during a cool-down' : ''}) within ${maxWaitMs} ms`;
-        throw new DarajaError(DarajaErrorKind.NotSent, `Not sent: ${why}; retry later`);
+        throw new DarajaError(DarajaOutcome.NotSent, `Not sent: ${why}; retry later`, null, null, 'budget');
       }
       // Node's timers have millisecond granularity: a sub-millisecond wait (budgets above 1000/s) is not worth one.
       if (step.afterMs >= 1) await sleep(step.afterMs);
@@ -145,8 +145,11 @@ export class DarajaCallBudgetService {
       reply = await this.script(op, priority, maxWaitMs);
     } catch (e) {
       throw new DarajaError(
-        DarajaErrorKind.NotSent,
+        DarajaOutcome.NotSent,
         `Not sent: the Daraja call budget could not be read from Redis (${(e as Error)?.message ?? e})`,
+        null,
+        null,
+        'budget',
       );
     }
     const [granted, waitUs, cooling] = reply;

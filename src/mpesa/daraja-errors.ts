@@ -1,85 +1,94 @@
 import { DarajaErrorBody } from './daraja.types';
 
 /**
- * What a failed Daraja call means for the caller. The kind, not the message text, decides retries:
- * - `InvalidToken`: the gateway refused our token; refresh and resend once (safe: nothing was processed).
- * - `Busy`: spike arrest / quota / "system is busy" / HTTP 429: Daraja did not take the request; retry with backoff.
- *   The client also starts the fleet-wide cool-down (DarajaCallBudgetService.reportRateLimited).
- * - `System`: Daraja answered with a server error and did not accept the request; retry with backoff.
- * - `Rejected`: a definite refusal (bad input, wrong credentials, subscriber locked); never retried.
- * - `StillProcessing`: STK Query's "The transaction is being processed": pending, not an error.
- * - `NotSent`: the connection failed before the request left (refused, DNS); safe to retry.
- * - `OutcomeUnknown`: the request may have reached Daraja (timeout, connection dropped): never resend blindly.
+ * How a Daraja call that was not accepted ended. One table, in this file, for every API (STK Push, B2C, Reversal,
+ * Account Balance, Transaction Status); the products hold no ambiguity rules of their own (docs/outcome-model.md):
+ * - `not_sent`: it certainly did not reach M-Pesa: no connection (refused, DNS, TLS before the request was written),
+ *   or our own call budget refused it. Safe to resend.
+ * - `rejected_transient`: a documented "not processed, try later": HTTP 503 or 429, 500.003.02 (spike arrest,
+ *   system busy), 500.003.03 (quota), or the gateway still refusing our token after one refresh. Safe to resend.
+ * - `rejected`: a documented refusal that will not change by resending: 400.002.02 "Bad Request - Invalid ...",
+ *   500.001.1001 "Merchant does not exist" / wrong credentials / "Unable to lock subscriber", and our own refusals
+ *   before sending. Nothing was processed; the request is final.
+ * - `unknown`: everything else: a timeout after the request was written, a dropped connection, any other 5xx, an HTML
+ *   or unreadable body, "Duplicate OriginatorConversationID". Never resent: resolved by asking (STK Query,
+ *   Transaction Status) or by the callback.
  */
-export enum DarajaErrorKind {
-  InvalidToken = 'invalid_token',
-  Busy = 'busy',
-  System = 'system',
-  Rejected = 'rejected',
-  StillProcessing = 'still_processing',
+export enum DarajaOutcome {
   NotSent = 'not_sent',
-  OutcomeUnknown = 'outcome_unknown',
+  RejectedTransient = 'rejected_transient',
+  Rejected = 'rejected',
+  Unknown = 'unknown',
 }
 
 /**
- * A refusal that callers treat apart from other refusals. `subscriber_busy`: 500.001.1001 "Unable to lock subscriber, a
- * transaction is already in process for the current subscriber": the customer's phone is busy with another prompt.
+ * Why, when a caller treats the case apart:
+ * - `invalid_token`: the gateway refused our access token (the client refreshes it and resends once first);
+ * - `busy`: Daraja's rate limits or "system is busy" (the client also starts the fleet-wide cool-down);
+ * - `subscriber_busy`: 500.001.1001 "Unable to lock subscriber": the customer's phone has another prompt open;
+ * - `still_processing`: STK Query's "The transaction is being processed": the payment is still pending;
+ * - `duplicate_request`: "Duplicate OriginatorConversationID": an earlier request with our id arrived;
+ * - `budget`: our own call budget refused the call;
+ * - `timeout`, `connection_dropped`, `unreadable_answer`: why an outcome is unknown.
  */
-export type DarajaRefusal = 'subscriber_busy';
+export type DarajaReason =
+  | 'invalid_token'
+  | 'busy'
+  | 'subscriber_busy'
+  | 'still_processing'
+  | 'duplicate_request'
+  | 'budget'
+  | 'timeout'
+  | 'connection_dropped'
+  | 'unreadable_answer';
 
 export class DarajaError extends Error {
   constructor(
-    readonly kind: DarajaErrorKind,
+    readonly outcome: DarajaOutcome,
     message: string,
     readonly httpStatus: number | null = null,
     readonly errorCode: string | null = null,
-    readonly refusal?: DarajaRefusal,
+    readonly reason?: DarajaReason,
   ) {
     super(message);
     this.name = 'DarajaError';
   }
 
-  /** Retrying cannot take money twice: Daraja certainly did not act on the request. */
-  get retryable(): boolean {
-    return this.kind === DarajaErrorKind.Busy || this.kind === DarajaErrorKind.System || this.kind === DarajaErrorKind.NotSent;
+  /** Resending cannot take money twice: M-Pesa certainly did not act on the request. */
+  get resendable(): boolean {
+    return this.outcome === DarajaOutcome.NotSent || this.outcome === DarajaOutcome.RejectedTransient;
   }
 }
 
 /**
- * A Daraja API was called without the settings it needs (initiator, credential, certificate). Nothing was sent.
- * A `Rejected` DarajaError so that callers already treating refusals as final do the same here; `variables`
- * names what to set.
+ * A Daraja API was called without the settings it needs (initiator, credential, certificate). Nothing was sent, and
+ * resending will not help until someone sets `variables`: `rejected`.
  */
 export class DarajaConfigurationError extends DarajaError {
   constructor(
     message: string,
     readonly variables: string[],
   ) {
-    super(DarajaErrorKind.Rejected, message);
+    super(DarajaOutcome.Rejected, message);
     this.name = 'DarajaConfigurationError';
   }
 }
 
-/** 500.002.1001 "Duplicate OriginatorConversationID.": this id was already used; the first request's outcome stands. */
-export const DUPLICATE_ORIGINATOR_CONVERSATION_ID = '500.002.1001';
-
-/** B2C v3 refused a resend because its OriginatorConversationID was already used (docs/daraja.md §5.2). */
+/** "Duplicate OriginatorConversationID": an earlier request with this id reached M-Pesa; its outcome must be asked for. */
 export function isDuplicateOriginatorConversationId(error: unknown): boolean {
-  return (
-    error instanceof DarajaError &&
-    error.kind === DarajaErrorKind.Rejected &&
-    error.errorCode === DUPLICATE_ORIGINATOR_CONVERSATION_ID &&
-    DUPLICATE.test(error.message)
-  );
+  return error instanceof DarajaError && error.reason === 'duplicate_request';
 }
 
 const INVALID_TOKEN = /invalid access token/i;
-// 500.002.1001 carries both "Duplicate OriginatorConversationID." (a refusal) and "System internal error." (retryable),
-// and 500.003.1001 "Duplicate notification info": only the message tells them apart (docs/daraja.md §1.5).
+// 500.002.1001 carries both "Duplicate OriginatorConversationID." and "System internal error.", and 500.003.1001
+// "Duplicate notification info": only the message tells them apart (docs/daraja.md §1.5).
 const DUPLICATE = /duplicate/i;
 const STILL_PROCESSING = /being processed/i;
 const SUBSCRIBER_LOCKED = /unable to lock subscriber/i;
 const BUSY_CODES = new Set(['500.003.02', '500.003.03']);
+const BUSY_TEXT = /spike ?arrest|quota|system is busy/i;
+/** 500.001.1001's documented refusals (its other messages are not: they are `unknown`). */
+const FINAL_REFUSALS = /merchant does not exist|wrong credentials|invalid credentials/i;
 
 /** Reads the error envelope whatever its casing (`errorCode` / `ErrorCode`), or the Apigee fault shape. */
 export function readErrorBody(body: unknown): DarajaErrorBody {
@@ -103,42 +112,58 @@ export function readErrorBody(body: unknown): DarajaErrorBody {
   };
 }
 
-/** Classifies a non-2xx Daraja answer. Pure: unit-tested against the documented error table. */
+/** Classifies a Daraja answer that is not an acceptance. Pure: unit-tested against the documented error table. */
 export function classifyDarajaError(httpStatus: number, body: unknown): DarajaError {
   const { errorCode, errorMessage } = readErrorBody(body);
   const message = errorMessage ?? (typeof body === 'string' && body ? body.slice(0, 200) : `HTTP ${httpStatus}`);
   const code = errorCode ?? null;
-  let kind: DarajaErrorKind;
-  if (INVALID_TOKEN.test(message)) kind = DarajaErrorKind.InvalidToken;
-  else if (code === '500.001.1001' && STILL_PROCESSING.test(message)) kind = DarajaErrorKind.StillProcessing;
-  // 429 is a gateway rate limit whatever the body (Apigee's SpikeArrest/Quota policies answer it): never processed.
-  else if ((code && BUSY_CODES.has(code)) || /spike ?arrest|quota|system is busy/i.test(message) || httpStatus === 429)
-    kind = DarajaErrorKind.Busy;
-  else if (DUPLICATE.test(message)) kind = DarajaErrorKind.Rejected;
-  else if (code === '500.001.1001') kind = DarajaErrorKind.Rejected;
-  else if (httpStatus >= 500) kind = DarajaErrorKind.System;
-  else kind = DarajaErrorKind.Rejected;
-  return new DarajaError(
-    kind,
-    message,
-    httpStatus,
-    code,
-    code === '500.001.1001' && SUBSCRIBER_LOCKED.test(message) ? 'subscriber_busy' : undefined,
-  );
+  const answer = (outcome: DarajaOutcome, reason?: DarajaReason) => new DarajaError(outcome, message, httpStatus, code, reason);
+  if (INVALID_TOKEN.test(message)) return answer(DarajaOutcome.RejectedTransient, 'invalid_token');
+  if (code === '500.001.1001' && STILL_PROCESSING.test(message)) return answer(DarajaOutcome.Unknown, 'still_processing');
+  // 503, and 429 whatever the body (Apigee's SpikeArrest/Quota policies answer it): documented "not processed".
+  if (httpStatus === 503 || httpStatus === 429 || (code && BUSY_CODES.has(code)) || BUSY_TEXT.test(message)) {
+    return answer(DarajaOutcome.RejectedTransient, 'busy');
+  }
+  if (DUPLICATE.test(message)) return answer(DarajaOutcome.Unknown, 'duplicate_request');
+  if (code === '500.001.1001' && SUBSCRIBER_LOCKED.test(message)) return answer(DarajaOutcome.Rejected, 'subscriber_busy');
+  if (code === '500.001.1001' && FINAL_REFUSALS.test(message)) return answer(DarajaOutcome.Rejected);
+  // A WAF or load-balancer page: we cannot tell whether the request was acted on.
+  if (!body || typeof body !== 'object') return answer(DarajaOutcome.Unknown, 'unreadable_answer');
+  if (httpStatus >= 400 && httpStatus < 500) return answer(DarajaOutcome.Rejected);
+  return answer(DarajaOutcome.Unknown);
 }
 
-/** Turns a fetch failure into NotSent (connection never made) or OutcomeUnknown (it may have arrived). */
+/** Codes of a connection that failed before the request was written: nothing reached M-Pesa. */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Turns a fetch failure into `not_sent` (no connection, TLS refused) or `unknown` (it may have arrived). */
 export function classifyNetworkError(error: unknown): DarajaError {
   const err = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') {
-    return new DarajaError(DarajaErrorKind.OutcomeUnknown, 'Daraja did not answer in time');
+    return new DarajaError(DarajaOutcome.Unknown, 'Daraja did not answer in time', null, null, 'timeout');
   }
   const code = err?.cause?.code ?? '';
-  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'].includes(code)) {
-    return new DarajaError(DarajaErrorKind.NotSent, `Could not connect to Daraja (${code})`);
+  if (NOT_SENT_CODES.has(code) || code.startsWith('ERR_SSL_')) {
+    return new DarajaError(DarajaOutcome.NotSent, `Could not connect to Daraja (${code})`);
   }
   return new DarajaError(
-    DarajaErrorKind.OutcomeUnknown,
+    DarajaOutcome.Unknown,
     `Connection to Daraja failed after sending (${code || err?.cause?.message || err?.message || 'unknown'})`,
+    null,
+    null,
+    'connection_dropped',
   );
 }

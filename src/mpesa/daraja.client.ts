@@ -5,7 +5,7 @@ import { mpesaConfig } from '../config/configuration';
 import { DarajaAuthService, parseJson } from './daraja-auth.service';
 import { DarajaCallBudgetService } from './daraja-call-budget.service';
 import { DarajaCallObservers } from './daraja-call-observers';
-import { classifyDarajaError, classifyNetworkError, DarajaError, DarajaErrorKind } from './daraja-errors';
+import { classifyDarajaError, classifyNetworkError, DarajaError, DarajaOutcome } from './daraja-errors';
 import { cleanResultDesc, normalizeResultCode } from './daraja-result-codes';
 import { darajaTimestamp, stkPassword } from './daraja-time';
 import { SecurityCredentialService } from './security-credential';
@@ -83,7 +83,10 @@ export interface TransactionStatusInput {
 }
 
 export type StkQueryResult =
-  { state: 'pending'; raw: unknown } | { state: 'settled'; resultCode: string; resultDesc: string; raw: StkQueryResponse };
+  | { state: 'pending'; raw: unknown }
+  | { state: 'settled'; resultCode: string; resultDesc: string; raw: StkQueryResponse }
+  /** Daraja answered about another CheckoutRequestID than the one asked about. */
+  | { state: 'mismatched'; answeredFor: string; raw: StkQueryResponse };
 
 /** Only characters Daraja is known to accept in prompts (special characters break requests: docs/daraja.md §2.1). */
 export function sanitizeDarajaText(text: string, max: number): string {
@@ -148,7 +151,7 @@ export class DarajaClient {
     );
     if (String(response.ResponseCode) !== '0') {
       throw new DarajaError(
-        DarajaErrorKind.Rejected,
+        DarajaOutcome.Rejected,
         response.ResponseDescription || `ResponseCode ${response.ResponseCode}`,
         200,
         String(response.ResponseCode),
@@ -173,12 +176,16 @@ export class DarajaClient {
         { ...context },
         () => checkoutRequestId,
       );
+      // An answer about another checkout says nothing of ours (docs/outcome-model.md): the caller must not use it.
+      if (typeof raw.CheckoutRequestID === 'string' && raw.CheckoutRequestID !== checkoutRequestId) {
+        return { state: 'mismatched', answeredFor: raw.CheckoutRequestID, raw };
+      }
       const resultCode = normalizeResultCode(raw.ResultCode);
       if (resultCode === undefined) return { state: 'pending', raw };
       return { state: 'settled', resultCode, resultDesc: cleanResultDesc(raw.ResultDesc) ?? '', raw };
     } catch (error) {
       // "The transaction is being processed" is Daraja's way of saying pending (docs/daraja.md §4).
-      if (error instanceof DarajaError && error.kind === DarajaErrorKind.StillProcessing)
+      if (error instanceof DarajaError && error.reason === 'still_processing')
         return { state: 'pending', raw: { errorMessage: error.message } };
       throw error;
     }
@@ -192,12 +199,11 @@ export class DarajaClient {
   async b2cPayment(input: B2cPaymentInput, context: DarajaCallContext = {}): Promise<AsyncRequestAccepted> {
     // Refused before anything is sent (a definite, final refusal): a malformed number could be someone else's.
     if (!/^254[17]\d{8}$/.test(input.phone))
-      throw new DarajaError(DarajaErrorKind.Rejected, 'B2C not sent: the phone is not a 2547XXXXXXXX / 2541XXXXXXXX MSISDN');
+      throw new DarajaError(DarajaOutcome.Rejected, 'B2C not sent: the phone is not a 2547XXXXXXXX / 2541XXXXXXXX MSISDN');
     if (!Number.isInteger(input.amount) || input.amount <= 0)
-      throw new DarajaError(DarajaErrorKind.Rejected, 'B2C not sent: the amount must be whole shillings');
-    const v3 = this.settings.b2cApiVersion === 'v3';
+      throw new DarajaError(DarajaOutcome.Rejected, 'B2C not sent: the amount must be whole shillings');
     const body: B2cPaymentRequest = {
-      ...(v3 ? { OriginatorConversationID: input.originatorConversationId } : {}),
+      OriginatorConversationID: input.originatorConversationId,
       InitiatorName: this.credentials.initiatorName(),
       SecurityCredential: this.credentials.credential(),
       CommandID: input.commandId,
@@ -209,13 +215,13 @@ export class DarajaClient {
       ResultURL: input.resultUrl,
       ...(occasion(input.occasion) ? { Occassion: occasion(input.occasion) } : {}),
     };
-    const path = v3 ? '/mpesa/b2c/v3/paymentrequest' : '/mpesa/b2c/v1/paymentrequest';
+    // v3 only: v1 sends no OriginatorConversationID, so nothing would stop a resend from paying twice.
     return this.initiatorCall(
       'B2C',
-      path,
+      '/mpesa/b2c/v3/paymentrequest',
       body,
       context,
-      (r) => r?.OriginatorConversationID ?? (v3 ? input.originatorConversationId : undefined),
+      (r) => r?.OriginatorConversationID ?? input.originatorConversationId,
     );
   }
 
@@ -258,10 +264,7 @@ export class DarajaClient {
    */
   async transactionStatus(input: TransactionStatusInput, context: DarajaCallContext = {}): Promise<AsyncRequestAccepted> {
     if (!input.transactionId && !input.originatorConversationId) {
-      throw new DarajaError(
-        DarajaErrorKind.Rejected,
-        'Transaction Status not sent: it needs a transactionId or an originatorConversationId',
-      );
+      throw new DarajaError(DarajaOutcome.Rejected, 'Transaction Status not sent: it needs a transactionId or an originatorConversationId');
     }
     const body: TransactionStatusRequest = {
       Initiator: this.credentials.initiatorName(),
@@ -292,7 +295,7 @@ export class DarajaClient {
     const response = await this.post<AsyncRequestAccepted>(api, path, body, context, transactionIdOf);
     if (String(response.ResponseCode) !== '0') {
       throw new DarajaError(
-        DarajaErrorKind.Rejected,
+        DarajaOutcome.Rejected,
         response.ResponseDescription || `ResponseCode ${response.ResponseCode}`,
         200,
         String(response.ResponseCode),
@@ -313,7 +316,7 @@ export class DarajaClient {
     try {
       return await this.send<T>(api, path, body, token, context, transactionIdOf);
     } catch (error) {
-      if (!(error instanceof DarajaError) || error.kind !== DarajaErrorKind.InvalidToken) throw error;
+      if (!(error instanceof DarajaError) || error.reason !== 'invalid_token') throw error;
       this.logger.warn(`Daraja refused the access token on ${path}; fetching a new one and resending once`);
       await this.auth.invalidate(token);
       token = await this.auth.getToken();
@@ -347,7 +350,7 @@ export class DarajaClient {
       if (!response.ok) {
         const error = classifyDarajaError(status, parsed);
         // Spike arrest / quota: the whole fleet slows down; this caller still gets Busy and its job backs off.
-        if (error.kind === DarajaErrorKind.Busy) await this.budget.reportRateLimited(api, error);
+        if (error.reason === 'busy') await this.budget.reportRateLimited(api, error);
         await this.record({
           api,
           path,
@@ -374,7 +377,7 @@ export class DarajaClient {
           context,
           transactionId: transactionIdOf(undefined),
         });
-        throw new DarajaError(DarajaErrorKind.OutcomeUnknown, `Daraja answered HTTP ${status} without JSON`, status);
+        throw new DarajaError(DarajaOutcome.Unknown, `Daraja answered HTTP ${status} without JSON`, status, null, 'unreadable_answer');
       }
       await this.record({ api, path, body, parsed, status, started, outcome: 'ok', context, transactionId: transactionIdOf(parsed as T) });
       return parsed as T;
@@ -388,7 +391,7 @@ export class DarajaClient {
         parsed: { error: networkError.message },
         status,
         started,
-        outcome: networkError.kind === DarajaErrorKind.NotSent ? 'network_error' : 'timeout',
+        outcome: networkError.outcome === DarajaOutcome.NotSent ? 'network_error' : 'timeout',
         context,
         transactionId: transactionIdOf(undefined),
       });

@@ -4,12 +4,13 @@
 //   const res = await pushStk(client.token, stkPushBody());
 //   const row = await waitForPaymentStatus(res.body.data.paymentId, 'completed');
 import { randomUUID } from 'node:crypto';
+import type { FaultKind, SimulatedEndpoint } from '../../src/mpesa/simulator/simulator-faults';
 import { stkSuccessCallback as successCallbackFixture } from '../fixtures/daraja';
 import { api, ApiResponse, db, sim, tokenFor, uniquePhone, waitFor } from './app';
 
 export type PaymentTypeValue = 'consultation_fee' | 'appointment_fee' | 'case_filing_fee' | 'other';
 export const PAYMENT_TYPES: readonly PaymentTypeValue[] = ['consultation_fee', 'appointment_fee', 'case_filing_fee', 'other'];
-export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled', 'timeout'] as const;
+export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled', 'timeout', 'expired'] as const;
 export type PaymentStatusValue = 'pending' | (typeof TERMINAL_STATUSES)[number];
 
 /** The simulator's scenario numbers (src/mpesa/simulator/simulator-scenarios.ts): one pending payment each. */
@@ -99,6 +100,12 @@ export async function paymentRow(paymentId: string): Promise<Record<string, any>
   return rows[0];
 }
 
+/** The reviews opened on a payment, payout or reversal, oldest first (rows as stored). */
+export async function reviewsOf(entityId: string): Promise<Record<string, any>[]> {
+  const { rows } = await db().query('SELECT * FROM reviews WHERE entity_id = $1 ORDER BY opened_at, id', [entityId]);
+  return rows;
+}
+
 export async function paymentRowsOf(clientId: string): Promise<Record<string, any>[]> {
   const { rows } = await db().query('SELECT * FROM payments WHERE client_id = $1 ORDER BY created_at', [clientId]);
   return rows;
@@ -182,8 +189,7 @@ export async function simulatorStats(): Promise<SimulatorStats> {
   return (await sim<SimulatorStats>('/stats')).body;
 }
 
-export type SimulatedEndpoint = 'oauth' | 'stkpush' | 'stkquery';
-export type FaultKind = 'system_busy' | 'spike_arrest' | 'internal_error' | 'reset' | 'reset_after_processing' | 'delay' | 'invalid_token';
+export type { FaultKind, SimulatedEndpoint } from '../../src/mpesa/simulator/simulator-faults';
 
 /** Makes the next `count` requests to `endpoint` misbehave (see src/mpesa/simulator/simulator-faults.ts). */
 export async function queueSimulatorFault(

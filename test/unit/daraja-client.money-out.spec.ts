@@ -6,7 +6,7 @@ import { buildConfig, MpesaSettings } from '../../src/config/configuration';
 import { validateEnv } from '../../src/config/env.validation';
 import { DarajaAuthService } from '../../src/mpesa/daraja-auth.service';
 import { DarajaCallBudgetService } from '../../src/mpesa/daraja-call-budget.service';
-import { DarajaConfigurationError, DarajaError, DarajaErrorKind, isDuplicateOriginatorConversationId } from '../../src/mpesa/daraja-errors';
+import { DarajaConfigurationError, DarajaError, DarajaOutcome, isDuplicateOriginatorConversationId } from '../../src/mpesa/daraja-errors';
 import { DarajaClient } from '../../src/mpesa/daraja.client';
 import { DarajaCallRecord } from '../../src/mpesa/daraja.types';
 import { SecurityCredentialService } from '../../src/mpesa/security-credential';
@@ -98,11 +98,9 @@ describe('DarajaClient.b2cPayment', () => {
     expect((fetchMock.mock.calls[0][1] as RequestInit).headers).toMatchObject({ Authorization: 'Bearer token-1' });
   });
 
-  it('uses the v1 path without OriginatorConversationID when MPESA_B2C_API_VERSION=v1', async () => {
-    const { client } = setup({ MPESA_B2C_API_VERSION: 'v1' });
-    await client.b2cPayment(input);
-    expect(sent().url).toMatch(/\/mpesa\/b2c\/v1\/paymentrequest$/);
-    expect(sent().body).not.toHaveProperty('OriginatorConversationID');
+  it('never sends B2C v1 (no OriginatorConversationID): MPESA_B2C_API_VERSION=v1 stops the start', () => {
+    expect(() => setup({ MPESA_B2C_API_VERSION: 'v1' })).toThrow(/MPESA_B2C_API_VERSION: must be v3/);
+    expect(fetchMock).not.toHaveBeenCalled();
   });
 
   it('records the call redacted, keeping the initiator', async () => {
@@ -142,7 +140,7 @@ describe('DarajaClient.b2cPayment', () => {
   it('treats a non-zero ResponseCode as a refusal', async () => {
     const { client } = setup();
     fetchMock.mockResolvedValueOnce(answer(200, { ...ACCEPTED, ResponseCode: '1', ResponseDescription: 'Rejected' }));
-    await expect(client.b2cPayment(input)).rejects.toMatchObject({ kind: DarajaErrorKind.Rejected, errorCode: '1', message: 'Rejected' });
+    await expect(client.b2cPayment(input)).rejects.toMatchObject({ outcome: DarajaOutcome.Rejected, errorCode: '1', message: 'Rejected' });
   });
 
   it('fails before sending anything when the initiator is not configured', async () => {
@@ -241,7 +239,7 @@ describe('DarajaClient.b2cPayment guards', () => {
   ])('refuses %j before sending', async (input, message) => {
     const { client } = setup();
     await expect(client.b2cPayment({ ...base, ...input })).rejects.toThrow(message);
-    await expect(client.b2cPayment({ ...base, ...input })).rejects.toMatchObject({ kind: DarajaErrorKind.Rejected });
+    await expect(client.b2cPayment({ ...base, ...input })).rejects.toMatchObject({ outcome: DarajaOutcome.Rejected });
     expect(fetchMock).not.toHaveBeenCalled();
   });
 });

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { normalizeResultCode } from '../../src/mpesa/daraja-result-codes';
 import { b2cResultDetails, parseResultCallback } from '../../src/mpesa/daraja-result.parser';
-import { classifyDarajaError, DarajaErrorKind } from '../../src/mpesa/daraja-errors';
+import { classifyDarajaError } from '../../src/mpesa/daraja-errors';
 import { parseStkCallback } from '../../src/payments/stk-callback.parser';
 import {
   b2cQueueTimeout,
@@ -56,7 +56,7 @@ describe('darajaFixture', () => {
   });
 
   it('stk-query-still-processing is the "being processed" error that means pending', () => {
-    expect(classifyDarajaError(500, darajaFixture('stk-query-still-processing')).kind).toBe(DarajaErrorKind.StillProcessing);
+    expect(classifyDarajaError(500, darajaFixture('stk-query-still-processing')).reason).toBe('still_processing');
   });
 });
 

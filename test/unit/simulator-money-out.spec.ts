@@ -245,6 +245,11 @@ describe('simulator B2C scenarios', () => {
     expect(b2cScenarioFor('254700000011')).toMatchObject({ paid: true, delivery: 'queue_timeout' });
     expect(b2cScenarioFor('254700000012')).toMatchObject({ paid: true, delivery: 'none' });
   });
+
+  it('hides 254700000007 from two status queries and pays 254700000008 to another receiver', () => {
+    expect(b2cScenarioFor('254700000007')).toMatchObject({ paid: true, delivery: 'none', statusMisses: 2 });
+    expect(b2cScenarioFor('254700000008')).toMatchObject({ paid: true, delivery: 'result', receiver: '254705912645' });
+  });
 });
 
 describe('simulator money-out wire', () => {
@@ -289,6 +294,11 @@ describe('simulator money-out wire', () => {
       Key: 'QueueTimeoutURL',
       Value: 'https://internalsandbox.safaricom.co.ke/mpesa/b2cresults/v1/submit',
     });
+  });
+
+  it('names the receiver the money reached when it differs from PartyB', () => {
+    const params = b2cResultPayload({ ...paid, receiverPhone: '254711000001' }).Result.ResultParameters?.ResultParameter;
+    expect(params).toContainEqual({ Key: 'ReceiverPartyPublicName', Value: '254711000001 - JOHN DOE' });
   });
 
   it('leaves ResultParameters out of a failure', () => {

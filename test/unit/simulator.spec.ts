@@ -7,7 +7,7 @@ import {
   checkStkPushFields,
   parseBasicAuth,
 } from '../../src/mpesa/simulator/simulator-checks';
-import { faultEffect } from '../../src/mpesa/simulator/simulator-faults';
+import { FAULT_KINDS, faultAppliesTo, faultEffect, SIMULATED_ENDPOINTS } from '../../src/mpesa/simulator/simulator-faults';
 import {
   callbackDelaysMs,
   DEFAULT_STK_SCENARIO,
@@ -75,6 +75,13 @@ describe('simulator scenarios', () => {
 
   it('delivers the late callback at lateCallbackMs', () => {
     expect(callbackDelaysMs(stkScenarioFor('254700000003'), timings)).toEqual([45_000]);
+  });
+
+  it('answers 254700000006 with a 500 although its success callback comes at lateCallbackMs', () => {
+    const s = stkScenarioFor('254700000006');
+    expect(s).toMatchObject({ resultCode: 0, response: 'internal_error' });
+    expect(callbackDelaysMs(s, timings)).toEqual([45_000]);
+    expect(STK_SCENARIOS.filter((x) => x.response !== undefined).map((x) => x.phone)).toEqual(['254700000006']);
   });
 });
 
@@ -181,5 +188,38 @@ describe('simulator faults', () => {
 
   it('processes before delaying, with 35 s by default', () => {
     expect(faultEffect('stkquery', { kind: 'delay' })).toEqual({ when: 'after', action: 'delay', delayMs: 35_000 });
+  });
+
+  it('gives internal_error and internal_error_after_processing the same envelope, before and after processing', () => {
+    const before = faultEffect('stkpush', { kind: 'internal_error' });
+    const after = faultEffect('stkpush', { kind: 'internal_error_after_processing' });
+    expect(after).toMatchObject({ when: 'after', action: 'answer', reply: { status: 500, body: { errorCode: '500.003.1001' } } });
+    expect(before.when === 'before' && before.action === 'answer' && before.reply.body).toEqual({
+      ...(after.when === 'after' && after.action === 'answer' ? (after.reply.body as object) : {}),
+      requestId: expect.any(String),
+    });
+  });
+
+  it('answers the HTML faults with a 502 text/html page, before or after processing', () => {
+    for (const [kind, when] of [
+      ['html_error', 'before'],
+      ['html_after_processing', 'after'],
+    ] as const) {
+      expect(faultEffect('b2c', { kind })).toMatchObject({ when, action: 'answer', reply: { status: 502, contentType: 'text/html' } });
+    }
+  });
+
+  it('changes the processing for other_checkout and no_result', () => {
+    expect(faultEffect('stkquery', { kind: 'other_checkout' })).toEqual({ when: 'during', variant: 'other_checkout' });
+    expect(faultEffect('b2c', { kind: 'no_result' })).toEqual({ when: 'during', variant: 'no_result' });
+  });
+
+  it('keeps every earlier kind on every endpoint and restricts only the endpoint-specific ones', () => {
+    const restricted = ['subscriber_locked', 'other_checkout', 'invalid_checkout', 'no_result', 'duplicate_originator'];
+    for (const kind of FAULT_KINDS.filter((k) => !restricted.includes(k))) {
+      expect(SIMULATED_ENDPOINTS.every((e) => faultAppliesTo(kind, e))).toBe(true);
+    }
+    expect(SIMULATED_ENDPOINTS.filter((e) => faultAppliesTo('no_result', e))).toEqual(['b2c', 'balance', 'reversal', 'transactionstatus']);
+    expect(SIMULATED_ENDPOINTS.filter((e) => faultAppliesTo('duplicate_originator', e))).toEqual(['b2c']);
   });
 });

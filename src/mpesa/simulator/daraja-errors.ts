@@ -16,6 +16,8 @@ export interface DarajaReply {
   body?: unknown;
   /** HTTP reason phrase; Daraja puts the only hint for bad OAuth credentials there (docs/daraja.md §1.4). */
   statusText?: string;
+  /** Set only for a body that is not JSON (a proxy's HTML page); `body` is then sent as this text. */
+  contentType?: string;
 }
 
 /** Looks like the `11259-2330641-1` request ids real Daraja errors carry. */
@@ -55,3 +57,13 @@ export const systemBusy = () => darajaError(500, '500.003.02', 'System is busy. 
 export const spikeArrest = () => darajaError(500, '500.003.02', 'Error Occurred: Spike Arrest Violation');
 export const quotaViolation = () => darajaError(500, '500.003.03', 'Quota Violation');
 export const internalServerError = () => darajaError(500, '500.003.1001', 'Internal Server Error');
+
+/**
+ * What a load balancer in front of Daraja answers when its upstream fails: HTML, not Daraja's JSON. Daraja's own
+ * edge is known to answer HTML (Apigee's portal page, Incapsula's 503, docs/daraja.md §1.4); this is the
+ * shape of nginx's stock 502 page, so clients meet a body they cannot parse as JSON.
+ */
+export const BAD_GATEWAY_HTML =
+  '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n' +
+  '<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+export const badGatewayHtml = (): DarajaReply => ({ status: 502, body: BAD_GATEWAY_HTML, contentType: 'text/html' });

@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Public, SkipRateLimits } from '../../common/decorators/route-access';
 import { normalizeKenyanPhone } from '../../common/phone-number';
 import { CallbacksSwitchDto, QueueFaultsDto, SetBalancesDto } from './simulator-control.dto';
+import { FAULT_ENDPOINTS, faultAppliesTo } from './simulator-faults';
 import { kesNumber, SimulatedBalances } from './simulator-money-out-wire';
 import { SimulatorMoneyOutService } from './simulator-money-out.service';
 import { DarajaSimulatorService } from './simulator.service';
@@ -25,6 +26,11 @@ export class SimulatorControlController {
   /** Queues `count` faults; each is consumed by one request to `endpoint`, across all app processes. */
   @Post('faults')
   async queueFaults(@Body(validBody) dto: QueueFaultsDto, @Res() reply: FastifyReply): Promise<void> {
+    if (!faultAppliesTo(dto.kind, dto.endpoint)) {
+      const endpoints = (FAULT_ENDPOINTS[dto.kind] ?? []).join(', ');
+      reply.status(400).send({ statusCode: 400, message: `${dto.kind} applies to ${endpoints} only, not ${dto.endpoint}` });
+      return;
+    }
     const count = dto.count ?? 1;
     const pending = await this.simulator.queueFaults(dto.endpoint, { kind: dto.kind, delayMs: dto.delayMs }, count);
     reply.status(200).send({ endpoint: dto.endpoint, kind: dto.kind, queued: count, pending });

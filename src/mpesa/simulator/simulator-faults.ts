@@ -1,10 +1,14 @@
 import {
+  badGatewayHtml,
   DarajaReply,
+  duplicateOriginatorConversationId,
   internalServerError,
   invalidAccessToken,
   invalidCredentials,
+  invalidField,
   quotaViolation,
   spikeArrest,
+  subscriberLocked,
   systemBusy,
 } from './daraja-errors';
 
@@ -21,8 +25,29 @@ export const FAULT_KINDS = [
   'reset_after_processing',
   'delay',
   'invalid_token',
+  'internal_error_after_processing',
+  'html_error',
+  'html_after_processing',
+  'subscriber_locked',
+  'other_checkout',
+  'invalid_checkout',
+  'no_result',
+  'duplicate_originator',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** The kinds that make sense on some endpoints only; every other kind applies to all of them. */
+export const FAULT_ENDPOINTS: Partial<Record<FaultKind, readonly SimulatedEndpoint[]>> = {
+  subscriber_locked: ['stkpush'],
+  other_checkout: ['stkquery'],
+  invalid_checkout: ['stkquery'],
+  no_result: ['b2c', 'reversal', 'balance', 'transactionstatus'],
+  duplicate_originator: ['b2c'],
+};
+
+export function faultAppliesTo(kind: FaultKind, endpoint: SimulatedEndpoint): boolean {
+  return FAULT_ENDPOINTS[kind]?.includes(endpoint) ?? true;
+}
 
 /** One queued fault, consumed by the next request to its endpoint (LPOP, so exactly one process gets it). */
 export interface SimulatorFault {
@@ -34,16 +59,28 @@ export interface SimulatorFault {
 export const DEFAULT_FAULT_DELAY_MS = 35_000;
 
 /**
+ * Faults that change how a request is processed rather than how it is answered; the endpoint's service method
+ * receives the variant:
+ * - `other_checkout` (STK Query): a well-formed success naming another CheckoutRequestID;
+ * - `no_result` (B2C, Reversal, Balance, Transaction Status): accepted and stored as usual, but neither the result
+ *   nor the queue timeout is ever sent.
+ */
+export type ProcessingVariant = 'other_checkout' | 'no_result';
+
+/**
  * What a fault does to a request:
- * - `answer`: reply with this instead of processing;
- * - `drop`: destroy the socket without processing;
- * - `drop_after` / `delay_after`: process fully (state stored, callbacks scheduled), then drop or answer late.
+ * - `before`: `answer` with this reply, or `drop` the socket, without processing;
+ * - `during`: process with a variant (see ProcessingVariant) and answer what that processing answers;
+ * - `after`: process fully (state stored, callbacks scheduled), then `drop`, answer late (`delay`) or `answer`
+ *   this reply instead of the real one.
  */
 export type FaultEffect =
   | { when: 'before'; action: 'answer'; reply: DarajaReply }
   | { when: 'before'; action: 'drop' }
+  | { when: 'during'; variant: ProcessingVariant }
   | { when: 'after'; action: 'drop' }
-  | { when: 'after'; action: 'delay'; delayMs: number };
+  | { when: 'after'; action: 'delay'; delayMs: number }
+  | { when: 'after'; action: 'answer'; reply: DarajaReply };
 
 export function faultEffect(endpoint: SimulatedEndpoint, fault: SimulatorFault): FaultEffect {
   switch (fault.kind) {
@@ -64,5 +101,24 @@ export function faultEffect(endpoint: SimulatedEndpoint, fault: SimulatorFault):
       return { when: 'after', action: 'drop' };
     case 'delay':
       return { when: 'after', action: 'delay', delayMs: fault.delayMs ?? DEFAULT_FAULT_DELAY_MS };
+    case 'internal_error_after_processing':
+      // The very answer `internal_error` gives: a client cannot tell "processed" from "not processed" by it.
+      return { when: 'after', action: 'answer', reply: internalServerError() };
+    case 'html_error':
+      return { when: 'before', action: 'answer', reply: badGatewayHtml() };
+    case 'html_after_processing':
+      // 502, not 200: a proxy that lost the upstream's answer says so in its status as well as in its page.
+      return { when: 'after', action: 'answer', reply: badGatewayHtml() };
+    case 'subscriber_locked':
+      return { when: 'before', action: 'answer', reply: subscriberLocked() };
+    case 'invalid_checkout':
+      // docs/daraja.md §2.4: Daraja names the rejected field; the simulator answers an unknown id the same way.
+      return { when: 'before', action: 'answer', reply: invalidField('CheckoutRequestID') };
+    case 'duplicate_originator':
+      // Refused before the id is claimed, so a resend with the same id is then accepted as new.
+      return { when: 'before', action: 'answer', reply: duplicateOriginatorConversationId() };
+    case 'other_checkout':
+    case 'no_result':
+      return { when: 'during', variant: fault.kind };
   }
 }

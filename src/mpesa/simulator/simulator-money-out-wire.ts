@@ -33,6 +33,10 @@ export interface SimulatedB2cPayment {
   transactionId?: string;
   /** Paid only. */
   receipt?: string;
+  /** Paid only, receiver-mismatch scenario: the MSISDN the money reached instead of PartyB. */
+  receiverPhone?: string;
+  /** Paid only: Transaction Status answers this many queries that find the payout with 2033 before showing it. */
+  statusMisses?: number;
   /** Paid only: the balances right after the debit, reported in the result. */
   utilityAfterCents?: number;
   workingAfterCents?: number;
@@ -209,7 +213,7 @@ export function b2cResultPayload(p: SimulatedB2cPayment): DarajaResult {
       ? [
           { Key: 'TransactionAmount', Value: p.amount },
           { Key: 'TransactionReceipt', Value: p.receipt },
-          { Key: 'ReceiverPartyPublicName', Value: customerPublicName(p.phone) },
+          { Key: 'ReceiverPartyPublicName', Value: customerPublicName(p.receiverPhone ?? p.phone) },
           { Key: 'TransactionCompletedDateTime', Value: b2cCompletedDateTime(new Date(p.completedAt)) },
           { Key: 'B2CUtilityAccountAvailableFunds', Value: kesNumber(p.utilityAfterCents ?? 0) },
           { Key: 'B2CWorkingAccountAvailableFunds', Value: kesNumber(p.workingAfterCents ?? 0) },

@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public, SkipRateLimits } from '../../common/decorators/route-access';
 import type { DarajaReply } from './daraja-errors';
-import type { SimulatedEndpoint } from './simulator-faults';
+import type { ProcessingVariant, SimulatedEndpoint } from './simulator-faults';
 import { serveDaraja } from './simulator-http';
 import { SimulatorMoneyOutService } from './simulator-money-out.service';
 import { DarajaSimulatorService } from './simulator.service';
@@ -25,7 +25,7 @@ export class SimulatorMoneyOutController {
     @Body() body: unknown,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    await this.serve('b2c', reply, () => this.moneyOut.b2cPayment('v3', authorization, body));
+    await this.serve('b2c', reply, (variant) => this.moneyOut.b2cPayment('v3', authorization, body, variant));
   }
 
   @Post('mpesa/b2c/v1/paymentrequest')
@@ -34,7 +34,7 @@ export class SimulatorMoneyOutController {
     @Body() body: unknown,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    await this.serve('b2c', reply, () => this.moneyOut.b2cPayment('v1', authorization, body));
+    await this.serve('b2c', reply, (variant) => this.moneyOut.b2cPayment('v1', authorization, body, variant));
   }
 
   @Post('mpesa/accountbalance/v1/query')
@@ -43,7 +43,7 @@ export class SimulatorMoneyOutController {
     @Body() body: unknown,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    await this.serve('balance', reply, () => this.moneyOut.accountBalance(authorization, body));
+    await this.serve('balance', reply, (variant) => this.moneyOut.accountBalance(authorization, body, variant));
   }
 
   @Post('mpesa/reversal/v1/request')
@@ -52,7 +52,7 @@ export class SimulatorMoneyOutController {
     @Body() body: unknown,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    await this.serve('reversal', reply, () => this.moneyOut.reversal(authorization, body));
+    await this.serve('reversal', reply, (variant) => this.moneyOut.reversal(authorization, body, variant));
   }
 
   @Post('mpesa/transactionstatus/v1/query')
@@ -61,10 +61,14 @@ export class SimulatorMoneyOutController {
     @Body() body: unknown,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    await this.serve('transactionstatus', reply, () => this.moneyOut.transactionStatus(authorization, body));
+    await this.serve('transactionstatus', reply, (variant) => this.moneyOut.transactionStatus(authorization, body, variant));
   }
 
-  private serve(endpoint: SimulatedEndpoint, reply: FastifyReply, process: () => Promise<DarajaReply>): Promise<void> {
+  private serve(
+    endpoint: SimulatedEndpoint,
+    reply: FastifyReply,
+    process: (variant?: ProcessingVariant) => Promise<DarajaReply>,
+  ): Promise<void> {
     return serveDaraja((e) => this.simulator.beginCall(e), endpoint, reply, process);
   }
 }

@@ -17,6 +17,7 @@ import {
   ValidStatusQuery,
 } from './simulator-checks';
 import { decryptSecurityCredential, loadSimulatorKey } from './simulator-credential';
+import type { ProcessingVariant } from './simulator-faults';
 import {
   b2cResponse,
   b2cResultPayload,
@@ -50,6 +51,7 @@ import {
   B2C_WRONG_PASSWORD_SCENARIO,
   b2cScenarioFor,
   B2cScenario,
+  REVERSAL_REFUSED_AMOUNT,
 } from './simulator-scenarios';
 import type { SimulatedStkTransaction } from './simulator-wire';
 import { DarajaSimulatorService } from './simulator.service';
@@ -110,7 +112,13 @@ export class SimulatorMoneyOutService {
 
   // ---- Daraja endpoints ----
 
-  async b2cPayment(version: 'v1' | 'v3', authorization: string | undefined, body: unknown): Promise<DarajaReply> {
+  /** `no_result`: on every endpoint here, processed and acknowledged as usual, but nothing is ever POSTed back. */
+  async b2cPayment(
+    version: 'v1' | 'v3',
+    authorization: string | undefined,
+    body: unknown,
+    variant?: ProcessingVariant,
+  ): Promise<DarajaReply> {
     if (!(await this.simulator.isTokenCurrent(authorization))) return invalidAccessToken();
     const checked = checkB2cRequest(body, version, this.expected, this.decrypt);
     if (!checked.ok) return checked.reply;
@@ -120,13 +128,13 @@ export class SimulatorMoneyOutService {
     const originatorConversationId = await this.claimOriginatorConversationId(checked.value.originatorConversationId, conversationId);
     if (!originatorConversationId) return duplicateOriginatorConversationId();
 
-    const payment = await this.process({ originatorConversationId, conversationId }, version, checked.value, now);
+    const payment = await this.process({ originatorConversationId, conversationId }, version, checked.value, now, variant);
     await this.storePayment(payment);
     this.deliver(payment);
     return { status: 200, body: b2cResponse(payment) };
   }
 
-  async accountBalance(authorization: string | undefined, body: unknown): Promise<DarajaReply> {
+  async accountBalance(authorization: string | undefined, body: unknown, variant?: ProcessingVariant): Promise<DarajaReply> {
     if (!(await this.simulator.isTokenCurrent(authorization))) return invalidAccessToken();
     const checked = checkBalanceQuery(body, this.expected, this.decrypt);
     if (!checked.ok) return checked.reply;
@@ -136,34 +144,40 @@ export class SimulatorMoneyOutService {
     const payload = checked.value.initiatorValid
       ? balanceResultPayload(ids, await this.balances(), new Date())
       : balanceFailurePayload(ids, 2001, B2C_RESULT_DESCRIPTIONS[2001]);
-    this.simulator.schedulePost(`Account balance result ${ids.originatorConversationId}`, checked.value.resultUrl, payload, this.delayMs);
+    if (variant !== 'no_result') {
+      this.simulator.schedulePost(`Account balance result ${ids.originatorConversationId}`, checked.value.resultUrl, payload, this.delayMs);
+    }
     return { status: 200, body: initiatorResponse(ids, false) };
   }
 
-  async reversal(authorization: string | undefined, body: unknown): Promise<DarajaReply> {
+  async reversal(authorization: string | undefined, body: unknown, variant?: ProcessingVariant): Promise<DarajaReply> {
     if (!(await this.simulator.isTokenCurrent(authorization))) return invalidAccessToken();
     const checked = checkReversalRequest(body, this.expected, this.decrypt);
     if (!checked.ok) return checked.reply;
 
     const ids = await this.newConversation();
     const payload = await this.reverse(checked.value, ids, new Date());
-    this.simulator.schedulePost(`Reversal result ${ids.originatorConversationId}`, checked.value.resultUrl, payload, this.delayMs);
+    if (variant !== 'no_result') {
+      this.simulator.schedulePost(`Reversal result ${ids.originatorConversationId}`, checked.value.resultUrl, payload, this.delayMs);
+    }
     return { status: 200, body: initiatorResponse(ids) };
   }
 
-  async transactionStatus(authorization: string | undefined, body: unknown): Promise<DarajaReply> {
+  async transactionStatus(authorization: string | undefined, body: unknown, variant?: ProcessingVariant): Promise<DarajaReply> {
     if (!(await this.simulator.isTokenCurrent(authorization))) return invalidAccessToken();
     const checked = checkStatusQuery(body, this.expected, this.decrypt);
     if (!checked.ok) return checked.reply;
 
     const ids = await this.newConversation();
     const payload = await this.status(checked.value, ids, new Date());
-    this.simulator.schedulePost(
-      `Transaction status result ${ids.originatorConversationId}`,
-      checked.value.resultUrl,
-      payload,
-      this.delayMs,
-    );
+    if (variant !== 'no_result') {
+      this.simulator.schedulePost(
+        `Transaction status result ${ids.originatorConversationId}`,
+        checked.value.resultUrl,
+        payload,
+        this.delayMs,
+      );
+    }
     return { status: 200, body: initiatorResponse(ids) };
   }
 
@@ -250,16 +264,24 @@ export class SimulatorMoneyOutService {
   }
 
   /** Decides the payout when it is accepted, moving the money if it is paid, so every later answer agrees. */
-  private async process(ids: ConversationIds, version: 'v1' | 'v3', request: ValidB2c, now: Date): Promise<SimulatedB2cPayment> {
+  private async process(
+    ids: ConversationIds,
+    version: 'v1' | 'v3',
+    request: ValidB2c,
+    now: Date,
+    variant?: ProcessingVariant,
+  ): Promise<SimulatedB2cPayment> {
     let scenario: B2cScenario = request.initiatorValid ? b2cScenarioFor(request.phone) : B2C_WRONG_PASSWORD_SCENARIO;
     let after: SimulatedBalances | undefined;
     if (scenario.paid) {
       after = await this.debitUtility(request.amount * 100);
       if (!after) scenario = B2C_INSUFFICIENT_BALANCE_SCENARIO;
     }
+    // The `no_result` fault silences whichever URL the scenario would have called; what happened to the money stays.
+    const delivery = variant === 'no_result' ? 'none' : scenario.delivery;
     // A failure result carries a TransactionID too (docs/daraja.md §5.3); a payout nobody hears of needs one only if paid.
     const transactionId =
-      scenario.paid || scenario.delivery === 'result'
+      scenario.paid || delivery === 'result'
         ? await this.simulator.reserveReceipt(`b2c:${ids.originatorConversationId}`, MONEY_OUT_TTL_SECONDS)
         : undefined;
     const resultCode = scenario.resultCode ?? undefined;
@@ -276,11 +298,13 @@ export class SimulatorMoneyOutService {
       queueTimeoutUrl: request.queueTimeoutUrl,
       outcome: scenario.outcome,
       paid: scenario.paid,
-      delivery: scenario.delivery,
+      delivery,
       resultCode,
       resultDesc: resultCode === undefined ? undefined : B2C_RESULT_DESCRIPTIONS[resultCode],
       transactionId,
       receipt: scenario.paid ? transactionId : undefined,
+      receiverPhone: scenario.paid ? scenario.receiver : undefined,
+      statusMisses: scenario.paid ? scenario.statusMisses : undefined,
       utilityAfterCents: after?.utilityCents,
       workingAfterCents: after?.workingCents,
       createdAt: now.toISOString(),
@@ -340,6 +364,7 @@ export class SimulatorMoneyOutService {
     const fail = (code: number | string, desc: string) =>
       failureResultPayload(ids, code, desc, placeholderTransactionId(request.transactionId), 'reversalresults');
     if (!request.initiatorValid) return fail(2001, B2C_RESULT_DESCRIPTIONS[2001]);
+    if (request.amount === REVERSAL_REFUSED_AMOUNT) return fail(REVERSAL_UNKNOWN.code, REVERSAL_UNKNOWN.desc);
 
     const payment = await this.completedStk(request.transactionId, now);
     if (!payment?.receipt) return fail(REVERSAL_UNKNOWN.code, REVERSAL_UNKNOWN.desc);
@@ -366,7 +391,13 @@ export class SimulatorMoneyOutService {
       utilityAfterCents: after.utilityCents,
       createdAt: now.toISOString(),
     };
-    await this.redis.set(marker, JSON.stringify(reversal), 'EX', MONEY_OUT_TTL_SECONDS);
+    await this.redis
+      .multi()
+      .set(marker, JSON.stringify(reversal), 'EX', MONEY_OUT_TTL_SECONDS)
+      // Transaction Status finds a reversal by the ids its acknowledgement gave, like a payout (docs/daraja.md §8).
+      .set(this.reversalIdKey(ids.originatorConversationId), receipt, 'EX', MONEY_OUT_TTL_SECONDS)
+      .set(this.reversalIdKey(ids.conversationId), receipt, 'EX', MONEY_OUT_TTL_SECONDS)
+      .exec();
     return reversalResultPayload(reversal, this.mpesa.shortcode);
   }
 
@@ -382,28 +413,52 @@ export class SimulatorMoneyOutService {
     return payment.resultCode === 0 && payment.receipt !== undefined && Date.parse(payment.settlesAt) <= now.getTime();
   }
 
-  /** The first given id that names a completed transaction decides; none does: 2033 (see STATUS_NOT_FOUND). */
+  /**
+   * The first given id that names a completed transaction decides; none does: 2033 (see STATUS_NOT_FOUND). A payout
+   * with `statusMisses` stays "not found" for that many queries that find it (counted once per query).
+   */
   private async status(query: ValidStatusQuery, ids: ConversationIds, now: Date): Promise<DarajaResult> {
     if (!query.initiatorValid) return statusFailurePayload(ids, 2001, B2C_RESULT_DESCRIPTIONS[2001], query.occasion);
     for (const id of query.ids) {
       const found = await this.findCompleted(id, now);
-      if (found) return statusResultPayload(ids, found, query.occasion);
+      if (!found) continue;
+      if (found.payout && (await this.stillHidden(found.payout))) break;
+      return statusResultPayload(ids, found.view, query.occasion);
     }
     return statusFailurePayload(ids, STATUS_NOT_FOUND.code, STATUS_NOT_FOUND.desc, query.occasion);
   }
 
-  /** Looks `id` up as a receipt (B2C, reversal or STK), a B2C OriginatorConversationID or ConversationID, or a CheckoutRequestID. */
-  private async findCompleted(id: string, now: Date): Promise<StatusView | undefined> {
+  /** Counts a Transaction Status query that found the payout; true while the count is within its `statusMisses`. */
+  private async stillHidden(p: SimulatedB2cPayment): Promise<boolean> {
+    if (!p.statusMisses) return false;
+    const key = this.statusQueriesKey(p.originatorConversationId);
+    const replies = await this.redis.multi().incr(key).expire(key, MONEY_OUT_TTL_SECONDS).exec();
+    return Number(replies?.[0]?.[1]) <= p.statusMisses;
+  }
+
+  /**
+   * Looks `id` up as a receipt (B2C, reversal or STK), a B2C or reversal OriginatorConversationID or ConversationID,
+   * or a CheckoutRequestID. `payout` is set when the transaction found is a B2C payout.
+   */
+  private async findCompleted(id: string, now: Date): Promise<{ view: StatusView; payout?: SimulatedB2cPayment } | undefined> {
+    const view = (v: StatusView | undefined) => (v ? { view: v } : undefined);
     const owner = /^[A-Za-z0-9]{10}$/.test(id) ? await this.simulator.receiptOwner(id.toUpperCase()) : undefined;
-    if (owner?.startsWith('b2c:')) return this.b2cView(await this.findPayment(owner.slice('b2c:'.length)));
-    if (owner?.startsWith('reversal:')) return this.reversalView(await this.reversalOf(owner.slice('reversal:'.length)));
-    if (owner) return this.stkView(await this.simulator.findTransaction(owner), now);
+    if (owner?.startsWith('b2c:')) return this.b2cFound(await this.findPayment(owner.slice('b2c:'.length)));
+    if (owner?.startsWith('reversal:')) return view(this.reversalView(await this.reversalOf(owner.slice('reversal:'.length))));
+    if (owner) return view(this.stkView(await this.simulator.findTransaction(owner), now));
 
     const byOriginatorId = await this.findPayment(id);
-    if (byOriginatorId) return this.b2cView(byOriginatorId);
+    if (byOriginatorId) return this.b2cFound(byOriginatorId);
     const originatorId = await this.redis.get(this.conversationKey(id));
-    if (originatorId) return this.b2cView(await this.findPayment(originatorId));
-    return this.stkView(await this.simulator.findTransaction(id), now);
+    if (originatorId) return this.b2cFound(await this.findPayment(originatorId));
+    const reversedReceipt = await this.redis.get(this.reversalIdKey(id));
+    if (reversedReceipt) return view(this.reversalView(await this.reversalOf(reversedReceipt)));
+    return view(this.stkView(await this.simulator.findTransaction(id), now));
+  }
+
+  private b2cFound(p: SimulatedB2cPayment | undefined): { view: StatusView; payout: SimulatedB2cPayment } | undefined {
+    const view = this.b2cView(p);
+    return p && view ? { view, payout: p } : undefined;
   }
 
   private b2cView(p: SimulatedB2cPayment | undefined): StatusView | undefined {
@@ -412,7 +467,7 @@ export class SimulatorMoneyOutService {
       receipt: p.receipt,
       amount: p.amount,
       debitPartyName: organisationPublicName(p.partyA),
-      creditPartyName: customerPublicName(p.phone),
+      creditPartyName: customerPublicName(p.receiverPhone ?? p.phone),
       originatorConversationId: p.originatorConversationId,
       conversationId: p.conversationId,
       initiatedAt: new Date(p.createdAt),
@@ -472,6 +527,13 @@ export class SimulatorMoneyOutService {
   }
   private reversalKey(receipt: string) {
     return this.keys.key('sim', 'reversal', receipt);
+  }
+  /** A reversal's OriginatorConversationID or ConversationID -> the original receipt (reversalKey's suffix). */
+  private reversalIdKey(id: string) {
+    return this.keys.key('sim', 'reversal-id', id);
+  }
+  private statusQueriesKey(originatorConversationId: string) {
+    return this.keys.key('sim', 'b2c-status-queries', originatorConversationId);
   }
 }
 

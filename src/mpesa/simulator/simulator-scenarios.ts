@@ -10,7 +10,8 @@ export type StkOutcome =
   | 'duplicate_callbacks'
   | 'late_callback'
   | 'callback_before_response'
-  | 'no_callback';
+  | 'no_callback'
+  | 'processed_internal_error';
 
 /** When the transaction settles (query stops saying "being processed", the subscriber lock lifts). */
 export type SettleClock = 'callback_delay' | 'late_callback' | 'no_answer' | 'immediately';
@@ -25,6 +26,11 @@ export interface StkScenario {
   resultCode: StkResultCode;
   settles: SettleClock;
   callbacks: CallbackPlan;
+  /**
+   * The push's own HTTP answer: the acknowledgement (default) or, for `internal_error`, the `internal_error`
+   * fault's 500 envelope, although the push was processed in full.
+   */
+  response?: 'internal_error';
   /** One line for the README table. */
   summary: string;
 }
@@ -126,6 +132,18 @@ export const STK_SCENARIOS: readonly StkScenario[] = [
     callbacks: 'never',
     summary: 'success but no callback ever: only the query tells (settled after SIMULATOR_CALLBACK_DELAY_MS)',
   },
+  {
+    // The subscriber lock (held until the push settles) is what answers the resends.
+    phone: '254700000006',
+    outcome: 'processed_internal_error',
+    resultCode: 0,
+    settles: 'late_callback',
+    callbacks: 'once',
+    response: 'internal_error',
+    summary:
+      'processed (prompt sent, success callback after SIMULATOR_LATE_CALLBACK_MS) but answered HTTP 500 500.003.1001; ' +
+      'every later push to the number until then answers 500.001.1001 "Unable to lock subscriber"',
+  },
 ];
 
 const BY_PHONE = new Map(STK_SCENARIOS.map((s) => [s.phone, s]));
@@ -169,7 +187,14 @@ export function callbackDelaysMs(scenario: StkScenario, timings: SimulatorTiming
 
 /** What happens to a simulated B2C payout. */
 export type B2cOutcome =
-  'success' | 'insufficient_funds' | 'initiator_invalid' | 'queue_timeout_not_paid' | 'queue_timeout_paid' | 'no_result';
+  | 'success'
+  | 'insufficient_funds'
+  | 'initiator_invalid'
+  | 'queue_timeout_not_paid'
+  | 'queue_timeout_paid'
+  | 'no_result'
+  | 'not_found_then_paid'
+  | 'receiver_mismatch';
 
 /** Which of the two URLs hears about it (after SIMULATOR_CALLBACK_DELAY_MS); `none`: only Transaction Status tells. */
 export type B2cDelivery = 'result' | 'queue_timeout' | 'none';
@@ -192,6 +217,10 @@ export interface B2cScenario {
   delivery: B2cDelivery;
   /** The Result's code when `delivery` is `result`; a paid payout's is 0 even when nobody is told. */
   resultCode: B2cResultCode | null;
+  /** How many Transaction Status queries that find the paid payout answer 2033 (not found) before it shows. */
+  statusMisses?: number;
+  /** The MSISDN the money reached when it is not PartyB (result and Transaction Status name it). */
+  receiver?: string;
   /** One line for the README table. */
   summary: string;
 }
@@ -255,6 +284,24 @@ export const B2C_SCENARIOS: readonly B2cScenario[] = [
     resultCode: 0,
     summary: 'PAID, and neither URL is ever called; only Transaction Status shows it Completed',
   },
+  {
+    phone: '254700000007',
+    outcome: 'not_found_then_paid',
+    paid: true,
+    delivery: 'none',
+    resultCode: 0,
+    statusMisses: 2,
+    summary: 'PAID, neither URL is ever called; Transaction Status answers 2033 (not found) twice, then Completed with its receipt',
+  },
+  {
+    phone: '254700000008',
+    outcome: 'receiver_mismatch',
+    paid: true,
+    delivery: 'result',
+    resultCode: 0,
+    receiver: '254705912645',
+    summary: "paid; result ResultCode 0 whose ReceiverPartyPublicName names 254705912645 (Transaction Status's CreditPartyName too)",
+  },
 ];
 
 /**
@@ -288,6 +335,13 @@ const B2C_BY_PHONE = new Map(B2C_SCENARIOS.map((s) => [s.phone, s]));
 export function b2cScenarioFor(phone: string): B2cScenario {
   return B2C_BY_PHONE.get(phone) ?? DEFAULT_B2C_SCENARIO;
 }
+
+/**
+ * Reversal: a request with this Amount (the app sends the payment's amount, so: reversing an STK payment of KES 2,002)
+ * is accepted like any other, and its result refuses it with R000002 "The OriginalTransactionID is invalid." even for a
+ * valid receipt. Daraja reports reversal refusals in the result, never in the synchronous answer (docs/daraja.md §7).
+ */
+export const REVERSAL_REFUSED_AMOUNT = 2_002;
 
 /**
  * What the simulator POSTs to QueueTimeOutURL. Safaricom documents no sample (docs/daraja.md §5.5): this code and

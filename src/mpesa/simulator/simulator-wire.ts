@@ -99,6 +99,8 @@ export interface StkCallbackPayload {
 }
 
 const ACCEPTED = 'Success. Request accepted for processing';
+/** STK Query's ResponseDescription for any answered query (docs/daraja.md §4). */
+export const STK_QUERY_ACCEPTED = 'The service request has been accepted successfully';
 
 export function stkPushResponse(t: SimulatedStkTransaction): StkPushResponse {
   return {
@@ -113,7 +115,7 @@ export function stkPushResponse(t: SimulatedStkTransaction): StkPushResponse {
 export function stkQueryResponse(t: SimulatedStkTransaction): StkQueryResponse {
   return {
     ResponseCode: '0',
-    ResponseDescription: 'The service request has been accepted successfully',
+    ResponseDescription: STK_QUERY_ACCEPTED,
     MerchantRequestID: t.merchantRequestId,
     CheckoutRequestID: t.checkoutRequestId,
     ResultCode: String(t.resultCode),

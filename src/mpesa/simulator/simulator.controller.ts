@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public, SkipRateLimits } from '../../common/decorators/route-access';
 import type { DarajaReply } from './daraja-errors';
-import type { SimulatedEndpoint } from './simulator-faults';
+import type { ProcessingVariant, SimulatedEndpoint } from './simulator-faults';
 import { serveDaraja } from './simulator-http';
 import { DarajaSimulatorService } from './simulator.service';
 
@@ -42,10 +42,14 @@ export class DarajaSimulatorController {
     @Body() body: unknown,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    await this.serve('stkquery', reply, () => this.simulator.stkQuery(authorization, body));
+    await this.serve('stkquery', reply, (variant) => this.simulator.stkQuery(authorization, body, variant));
   }
 
-  private serve(endpoint: SimulatedEndpoint, reply: FastifyReply, process: () => Promise<DarajaReply>): Promise<void> {
+  private serve(
+    endpoint: SimulatedEndpoint,
+    reply: FastifyReply,
+    process: (variant?: ProcessingVariant) => Promise<DarajaReply>,
+  ): Promise<void> {
     return serveDaraja((e) => this.simulator.beginCall(e), endpoint, reply, process);
   }
 }

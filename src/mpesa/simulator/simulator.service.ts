@@ -6,6 +6,7 @@ import { mpesaConfig, simulatorConfig } from '../../config/configuration';
 import { darajaTimestamp } from '../daraja-time';
 import {
   DarajaReply,
+  internalServerError,
   invalidAccessToken,
   invalidAuthentication,
   invalidCredentials,
@@ -23,7 +24,7 @@ import {
   parseBasicAuth,
   ValidStkPush,
 } from './simulator-checks';
-import { SIMULATED_ENDPOINTS, SimulatedEndpoint, SimulatorFault } from './simulator-faults';
+import { ProcessingVariant, SIMULATED_ENDPOINTS, SimulatedEndpoint, SimulatorFault } from './simulator-faults';
 import { callbackDelaysMs, settleDelayMs, STK_RESULT_DESCRIPTIONS, stkScenarioFor, StkScenario } from './simulator-scenarios';
 import {
   newAccessToken,
@@ -34,7 +35,9 @@ import {
   SimulatedStkSummary,
   SimulatedStkTransaction,
   stkCallbackPayload,
+  STK_QUERY_ACCEPTED,
   stkPushResponse,
+  StkQueryResponse,
   stkQueryResponse,
   summarize,
 } from './simulator-wire';
@@ -155,15 +158,19 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
       this.schedulePost(label, transaction.callbackUrl, stkCallbackPayload(transaction), delay);
     }
 
+    // Processed in full (the lock holds, the callback is on its way), yet the caller hears a 5xx.
+    if (scenario.response === 'internal_error') return internalServerError();
     return { status: 200, body: stkPushResponse(transaction) };
   }
 
-  async stkQuery(authorization: string | undefined, body: unknown): Promise<DarajaReply> {
+  /** `other_checkout`: after the usual checks, a settled success that names another push (see otherCheckoutAnswer). */
+  async stkQuery(authorization: string | undefined, body: unknown, variant?: ProcessingVariant): Promise<DarajaReply> {
     if (!(await this.isTokenCurrent(authorization))) return invalidAccessToken();
     const security = checkMerchantSecurity(body, this.expectedMerchant, new Date());
     if (!security.ok) return security.reply;
     const id = checkCheckoutRequestId(body);
     if (!id.ok) return id.reply;
+    if (variant === 'other_checkout') return this.otherCheckoutAnswer(id.value);
 
     const transaction = await this.findTransaction(id.value);
     if (!transaction) return invalidField('CheckoutRequestID');
@@ -315,6 +322,24 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
   }
 
   // ---- Internals ----
+
+  /**
+   * A well-formed STK Query success (ResultCode "0") whose MerchantRequestID and CheckoutRequestID are fresh ids that
+   * name no push at all, so a client that does not check the id it asked about settles the wrong payment.
+   */
+  private async otherCheckoutAnswer(askedAbout: string): Promise<DarajaReply> {
+    let checkoutRequestId = newCheckoutRequestId();
+    while (checkoutRequestId === askedAbout) checkoutRequestId = newCheckoutRequestId();
+    const body: StkQueryResponse = {
+      ResponseCode: '0',
+      ResponseDescription: STK_QUERY_ACCEPTED,
+      MerchantRequestID: newMerchantRequestId(await this.nextSequence()),
+      CheckoutRequestID: checkoutRequestId,
+      ResultCode: '0',
+      ResultDesc: STK_RESULT_DESCRIPTIONS[0],
+    };
+    return { status: 200, body };
+  }
 
   private get expectedMerchant(): ExpectedMerchant {
     return { shortcode: this.mpesa.shortcode, passkey: this.mpesa.passkey, partyB: this.mpesa.partyB };
