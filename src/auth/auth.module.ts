@@ -9,6 +9,7 @@ import { MetricsModule } from '../metrics/metrics.module';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { JwtAuthGuard } from './jwt-auth.guard';
+import { jwtVerifyOptions } from './jwt-policy';
 
 @Module({
   imports: [
@@ -21,8 +22,15 @@ import { JwtAuthGuard } from './jwt-auth.guard';
         // A KeyObject, not a string: jsonwebtoken otherwise tries the string as a PEM public key on every verify
         // (about 350 µs per request) before treating it as an HMAC secret.
         secret: createSecretKey(Buffer.from(app.jwtSecret, 'utf8')) as unknown as string,
-        signOptions: { algorithm: 'HS256', expiresIn: '1h' },
-        verifyOptions: { algorithms: ['HS256'] },
+        // Whatever this service signs passes its own guard: iss and aud when they are required.
+        signOptions: {
+          algorithm: 'HS256',
+          expiresIn: Math.min(3_600, app.jwtMaxAgeSeconds),
+          ...(app.jwtIssuer ? { issuer: app.jwtIssuer } : {}),
+          ...(app.jwtAudience ? { audience: app.jwtAudience } : {}),
+        },
+        // The guard passes the same options (and checks the token's lifetime); these hold for any other verify.
+        verifyOptions: jwtVerifyOptions({ maxAgeSeconds: app.jwtMaxAgeSeconds, issuer: app.jwtIssuer, audience: app.jwtAudience }),
       }),
     }),
   ],

@@ -2,7 +2,6 @@ import { registerAs } from '@nestjs/config';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
-  B2cApiVersion,
   CLIENT_NOTIFICATION_EVENT_NAMES,
   ClientNotificationEventName,
   ConfigValidationError,
@@ -70,6 +69,15 @@ export interface AppSettings {
   publicBaseUrl: string;
   logLevel: string;
   jwtSecret: string;
+  /**
+   * JWT_MAX_AGE_SECONDS: the longest a bearer token may live. A token is refused without `exp`, with `exp` further
+   * ahead than this, or with an `iat` longer ago than this (src/auth/jwt-policy.ts).
+   */
+  jwtMaxAgeSeconds: number;
+  /** JWT_ISSUER: when set, a token's `iss` must equal it. */
+  jwtIssuer?: string;
+  /** JWT_AUDIENCE: when set, a token's `aud` must be (or contain) it. */
+  jwtAudience?: string;
   trustedProxies: string[];
 }
 
@@ -110,7 +118,6 @@ export interface MpesaSettings {
   certificateOverridden: boolean;
   /** The paying party (PartyA) of B2C, Account Balance and Transaction Status; defaults to `shortcode`. */
   b2cShortcode: string;
-  b2cApiVersion: B2cApiVersion;
   stkCallbackUrl: string;
   b2cCallbackUrl: string;
   timeoutUrl: string;
@@ -140,6 +147,8 @@ export interface WorkerSettings {
   sweepIntervalMs: number;
   queryMinAgeMs: number;
   maxPendingMs: number;
+  /** After a payment expired, M-Pesa is asked again this long after the expiry, once each (ascending). */
+  lateQueryDelaysMs: number[];
   concurrency: number;
   idempotencyTtlHours: number;
 }
@@ -236,6 +245,8 @@ export interface RateLimitSettings {
   authFailuresPerIp: number;
   /** STK pushes a minute per phone number (never below 5). */
   stkPushesPerPhone: number;
+  /** Rejected callbacks (bad token or source IP) recorded a minute per IP and process; beyond, 429 unrecorded. */
+  rejectedCallbacksPerIp: number;
 }
 
 export interface SimulatorSettings {
@@ -303,8 +314,10 @@ export function buildConfig(env: EnvironmentVariables): Config {
   if (isProduction && environment === 'simulator') {
     problems.push('MPESA_ENVIRONMENT: the simulator cannot be used in production (set sandbox or production)');
   }
-  if (environment === 'production' && env.SIMULATOR_ENABLED === 'true') {
-    problems.push('SIMULATOR_ENABLED: the embedded simulator cannot run with MPESA_ENVIRONMENT=production');
+  // Whatever MPESA_ENVIRONMENT says: the simulator's control routes would let anyone script payment outcomes.
+  if (isProduction && env.SIMULATOR_ENABLED === 'true') {
+    const why = nodeEnv === 'production' ? 'NODE_ENV=production' : 'MPESA_ENVIRONMENT=production';
+    problems.push(`SIMULATOR_ENABLED: the embedded simulator cannot run in production (${why})`);
   }
 
   const jwtSecret = secret('JWT_SECRET', DEV_JWT_SECRET);
@@ -341,7 +354,6 @@ export function buildConfig(env: EnvironmentVariables): Config {
     certificatePath: env.MPESA_CERTIFICATE_PATH ? resolve(env.MPESA_CERTIFICATE_PATH) : SHIPPED_CERTIFICATES[environment],
     certificateOverridden: Boolean(env.MPESA_CERTIFICATE_PATH),
     b2cShortcode: '',
-    b2cApiVersion: env.MPESA_B2C_API_VERSION ?? 'v3',
     stkCallbackUrl: required('MPESA_STK_CALLBACK_URL', callbackDefault('stk-callback')),
     b2cCallbackUrl: env.MPESA_B2C_CALLBACK_URL ?? callbackDefault('b2c-callback') ?? '',
     timeoutUrl: env.MPESA_TIMEOUT_URL ?? callbackDefault('timeout') ?? '',
@@ -388,7 +400,8 @@ export function buildConfig(env: EnvironmentVariables): Config {
         "MPESA_CALLBACK_ALLOWED_IPS: is required in production (Safaricom's callback addresses, docs/daraja.md §11.1); set MPESA_CALLBACK_ALLOW_ANY_IP=true to accept callbacks from anywhere on purpose",
       );
     }
-    if (!env.METRICS_TOKEN) warnings.push('METRICS_TOKEN is not set: GET /metrics answers anyone who can reach it');
+    // The scrape names queues, amounts and failure rates: not for whoever can reach the port.
+    if (!env.METRICS_TOKEN) problems.push('METRICS_TOKEN: is required in production (GET /metrics would answer anyone who can reach it)');
     if (!env.TRUSTED_PROXIES) {
       warnings.push(
         "TRUSTED_PROXIES is not set: behind a load balancer every caller shares its IP, so one client's failed logins rate-limit all of them",
@@ -414,6 +427,10 @@ export function buildConfig(env: EnvironmentVariables): Config {
       publicBaseUrl,
       logLevel: env.LOG_LEVEL ?? 'info',
       jwtSecret,
+      // A day: LegalPro's backend signs short-lived tokens; anything older is a token that leaked or was never meant to end.
+      jwtMaxAgeSeconds: env.JWT_MAX_AGE_SECONDS ?? 86_400,
+      jwtIssuer: env.JWT_ISSUER,
+      jwtAudience: env.JWT_AUDIENCE,
       trustedProxies: list(env.TRUSTED_PROXIES),
     },
     database: {
@@ -430,6 +447,8 @@ export function buildConfig(env: EnvironmentVariables): Config {
       sweepIntervalMs: env.STATUS_SWEEP_INTERVAL_MS ?? 15_000,
       queryMinAgeMs: env.STATUS_QUERY_MIN_AGE_MS ?? 30_000,
       maxPendingMs: env.PAYMENT_MAX_PENDING_MS ?? 180_000,
+      // A customer who entered the PIN late has paid: 5, 15 and 60 minutes after the expiry, the payment is asked about.
+      lateQueryDelaysMs: (env.PAYMENT_LATE_QUERY_DELAYS_MS?.split(',').map(Number) ?? [300_000, 900_000, 3_600_000]).sort((a, b) => a - b),
       concurrency: env.WORKER_CONCURRENCY ?? 8,
       idempotencyTtlHours: env.IDEMPOTENCY_TTL_HOURS ?? 24,
     },
@@ -483,6 +502,8 @@ export function buildConfig(env: EnvironmentVariables): Config {
       perIp: env.RATE_LIMIT_IP_PER_MINUTE ?? 30_000,
       authFailuresPerIp: env.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE ?? MIN_AUTH_FAILURES_PER_MINUTE,
       stkPushesPerPhone: env.RATE_LIMIT_STK_PUSHES_PER_PHONE_PER_MINUTE ?? MIN_STK_PUSHES_PER_PHONE_PER_MINUTE,
+      // Counted per process (no Redis on the callback path): with N API processes an IP gets up to N times this.
+      rejectedCallbacksPerIp: env.RATE_LIMIT_REJECTED_CALLBACKS_PER_MINUTE ?? 30,
     },
     simulator: {
       enabled: env.SIMULATOR_ENABLED ? env.SIMULATOR_ENABLED === 'true' : isSimulator,

@@ -6,7 +6,8 @@ export type MpesaEnvironment = (typeof MPESA_ENVIRONMENTS)[number];
 export const PROCESS_MODES = ['api', 'worker', 'all'] as const;
 export type ProcessMode = (typeof PROCESS_MODES)[number];
 export const STK_TRANSACTION_TYPES = ['CustomerPayBillOnline', 'CustomerBuyGoodsOnline'] as const;
-export const B2C_API_VERSIONS = ['v3', 'v1'] as const;
+/** v1 is refused: it carries no OriginatorConversationID, so Daraja cannot refuse a resent payout as a duplicate. */
+export const B2C_API_VERSIONS = ['v3'] as const;
 export type B2cApiVersion = (typeof B2C_API_VERSIONS)[number];
 /** What a client is told about by email and SMS (CLIENT_NOTIFICATION_EVENTS picks among them). */
 export const CLIENT_NOTIFICATION_EVENT_NAMES = ['payment.received', 'payment.failed', 'refund.sent'] as const;
@@ -36,6 +37,10 @@ export class EnvironmentVariables {
   @IsOptional() @Matches(/^[A-Za-z0-9_-]+$/, { message: 'may hold only letters, digits, _ and -' }) REDIS_KEY_PREFIX?: string;
 
   @IsOptional() @IsString() @MinLength(32, { message: 'must be at least 32 characters' }) JWT_SECRET?: string;
+  // A minute to 30 days: a longer-lived bearer token is a leaked password that never changes.
+  @IsOptional() @Transform(toInt) @IsInt() @Min(60) @Max(2_592_000) JWT_MAX_AGE_SECONDS?: number;
+  @IsOptional() @IsString() @MaxLength(256) JWT_ISSUER?: string;
+  @IsOptional() @IsString() @MaxLength(256) JWT_AUDIENCE?: string;
   @IsOptional()
   @Matches(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, { message: 'must be 32 bytes as 64 hex characters or base64' })
   DATA_ENCRYPTION_KEY?: string;
@@ -75,7 +80,12 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() MPESA_INITIATOR_PASSWORD?: string;
   @IsOptional() @IsString() MPESA_CERTIFICATE_PATH?: string;
   @IsOptional() @Matches(/^\d{5,7}$/, { message: 'must be a 5-7 digit shortcode' }) MPESA_B2C_SHORTCODE?: string;
-  @IsOptional() @IsIn(B2C_API_VERSIONS) MPESA_B2C_API_VERSION?: B2cApiVersion;
+  @IsOptional()
+  @IsIn(B2C_API_VERSIONS, {
+    message:
+      'must be v3: v1 sends no OriginatorConversationID, so Daraja cannot refuse a resent payout as a duplicate and a retry could pay twice',
+  })
+  MPESA_B2C_API_VERSION?: B2cApiVersion;
   @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL without spaces' }) MPESA_STK_CALLBACK_URL?: string;
   @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL without spaces' }) MPESA_B2C_CALLBACK_URL?: string;
   @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL without spaces' }) MPESA_TIMEOUT_URL?: string;
@@ -96,6 +106,11 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(200) STATUS_SWEEP_INTERVAL_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) STATUS_QUERY_MIN_AGE_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1000) PAYMENT_MAX_PENDING_MS?: number;
+  @IsOptional()
+  @Matches(/^\s*\d+(\s*,\s*\d+){0,9}\s*$/, {
+    message: 'must be a comma-separated list of 1 to 10 delays in ms, e.g. "300000,900000,3600000"',
+  })
+  PAYMENT_LATE_QUERY_DELAYS_MS?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) IDEMPOTENCY_TTL_HOURS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(64) WORKER_CONCURRENCY?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86400) BALANCE_FRESHNESS_SECONDS?: number;
@@ -119,7 +134,7 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(86400) ALERT_CALLBACK_SILENCE_SECONDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) ALERT_CALLBACK_SILENCE_MIN_PUSHES?: number;
   @IsOptional() @IsString() ALERT_EMAIL_TO?: string;
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) ALERT_REVIEW_OPEN_MINUTES?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) ALERT_REVIEW_OPEN_MINUTES?: number;
 
   @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' }) METRICS_TOKEN?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) METRICS_PORT?: number;
@@ -151,6 +166,7 @@ export class EnvironmentVariables {
   })
   @Max(1_000_000)
   RATE_LIMIT_STK_PUSHES_PER_PHONE_PER_MINUTE?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) RATE_LIMIT_REJECTED_CALLBACKS_PER_MINUTE?: number;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) SIMULATOR_CALLBACK_DELAY_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) SIMULATOR_LATE_CALLBACK_MS?: number;

@@ -1,10 +1,9 @@
-import { SetMetadata } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 
 /** Every limit counts over one minute, so that "30 a minute" in the settings means what it says. */
 export const RATE_LIMIT_WINDOW_MS = 60_000;
 
-/** The named throttlers (ThrottlerModule) and what each one counts. */
+/** The named limits and what each one counts: IP and CLIENT are throttlers (ThrottlerModule), STK_PHONE is PhoneRateLimiter. */
 export enum RateLimit {
   /** Requests from one source IP, whoever sends them. */
   IP = 'ip',
@@ -21,11 +20,6 @@ export const RATE_LIMIT_MESSAGES: Readonly<Record<RateLimit | 'auth-failures', s
   [RateLimit.STK_PHONE]: 'Too many payment requests to this phone number',
   'auth-failures': 'Too many failed authentications from this IP address',
 };
-
-export const PHONE_FIELD_KEY = 'rate-limit:phone-field';
-
-/** Counts requests to this route per phone number found in `field` of the body (see RateLimit.STK_PHONE). */
-export const LimitPerPhone = (field: string) => SetMetadata(PHONE_FIELD_KEY, field);
 
 /**
  * Trackers are `<limit>:<identity>`: the limit's name tells the 429 which message to give, and the identity is

@@ -1,7 +1,8 @@
 // GET /metrics: what an operator's Prometheus sees after payments, callbacks and refused requests. The app is shared
 // with other test files, so every check compares a scrape before with one after (counters only grow).
 import { randomInt } from 'node:crypto';
-import { api, ApiResponse, sim, waitFor } from '../support/app';
+import { sign } from 'jsonwebtoken';
+import { api, ApiResponse, sim, testEnv, waitFor } from '../support/app';
 import { ExtraApp, startExtraApp } from '../support/extra-app';
 import {
   newClient,
@@ -132,14 +133,21 @@ describe('GET /metrics', () => {
   it('counts requests refused by the JWT guard, by reason', async () => {
     const before = await scrape();
 
+    const now = Math.floor(Date.now() / 1000);
+    const signed = (payload: object) => sign({ sub: client.id, role: 'client', ...payload }, testEnv().JWT_SECRET, { algorithm: 'HS256' });
     expect((await api('/api/payments', { token: 'not.a.jwt' })).status).toBe(401);
     expect((await api('/api/payments')).status).toBe(401);
+    // Without exp: a claim the service refuses. Issued two days ago (JWT_MAX_AGE_SECONDS is a day): too old, like expired.
+    expect((await api('/api/payments', { token: signed({}) })).status).toBe(401);
+    expect((await api('/api/payments', { token: signed({ iat: now - 2 * 86_400, exp: now + 3600 }) })).status).toBe(401);
 
     const after = await scrape();
     const delta = (reason: string) =>
       after.value('legalpro_auth_failures_total', { reason }) - before.value('legalpro_auth_failures_total', { reason });
     expect(delta('invalid_token')).toBeGreaterThanOrEqual(1);
     expect(delta('missing_token')).toBeGreaterThanOrEqual(1);
+    expect(delta('invalid_claims')).toBeGreaterThanOrEqual(1);
+    expect(delta('expired_token')).toBeGreaterThanOrEqual(1);
   });
 
   it('counts a status-query job that failed on a dropped connection, then the settlement by status query', async () => {

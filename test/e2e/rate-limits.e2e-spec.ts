@@ -1,5 +1,6 @@
-// Inbound rate limits (src/rate-limit): per client, per IP, per phone for STK pushes, and failed authentications per
-// IP; 429 with Retry-After in the API's error shape; Daraja callbacks, health, metrics and the simulator exempt.
+// Inbound rate limits (src/rate-limit): per client, per IP, per phone for STK pushes (counted only once the request
+// is valid), and failed authentications per IP; 429 with Retry-After in the API's error shape; Daraja callbacks,
+// health, metrics and the simulator exempt.
 // The shared app runs the defaults; the low limits run on an app of their own, behind a trusted proxy so that each
 // test can call from IP addresses of its own (X-Forwarded-For) and none depends on another's counters.
 import { randomUUID } from 'node:crypto';
@@ -76,6 +77,29 @@ describe('Inbound rate limits', () => {
       const res = await pushStk(first.token, stkPushBody({ phoneNumber: another }));
       expect(res.status).toBe(201);
       expect(await simulatedPushesTo(another)).toHaveLength(1);
+    });
+
+    it("answers 12 malformed pushes to one phone with 400, without using up that phone's pushes", async () => {
+      // Otherwise anyone could keep a customer from being asked to pay by sending garbage with their number.
+      const sender = client();
+      const phone = uniquePhone();
+      for (let i = 0; i < 12; i++) {
+        const res = await pushStk(sender.token, stkPushBody({ phoneNumber: phone, amount: 0 }));
+        expect([res.status, res.body.code, res.body.message]).toEqual([
+          400,
+          'VALIDATION_ERROR',
+          expect.stringMatching(/amount must be at least 1/),
+        ]);
+      }
+      expect(await paymentRowsOf(sender.id)).toHaveLength(0);
+      expect(await simulatedPushesTo(phone)).toHaveLength(0);
+
+      const payer = client();
+      const res = await pushStk(payer.token, stkPushBody({ phoneNumber: phone }));
+
+      expect(res.status).toBe(201);
+      expect(await paymentRowsOf(payer.id)).toHaveLength(1);
+      expect(await simulatedPushesTo(phone)).toHaveLength(1);
     });
   });
 

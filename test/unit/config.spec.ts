@@ -57,7 +57,7 @@ describe('configuration', () => {
         'JWT_SECRET: is required in production',
         'DATA_ENCRYPTION_KEY: is required in production',
         'MPESA_CALLBACK_SECRET: is required in production',
-        'SIMULATOR_ENABLED: the embedded simulator cannot run with MPESA_ENVIRONMENT=production',
+        'SIMULATOR_ENABLED: the embedded simulator cannot run in production (MPESA_ENVIRONMENT=production)',
       ]),
     );
   });
@@ -73,6 +73,7 @@ describe('configuration', () => {
       JWT_SECRET: 'j'.repeat(32),
       DATA_ENCRYPTION_KEY: 'ab'.repeat(32),
       MPESA_CALLBACK_SECRET: 'c'.repeat(32),
+      METRICS_TOKEN: 'm'.repeat(16),
     };
     expect(() => load(production)).toThrow(/MPESA_CALLBACK_ALLOWED_IPS: is required in production/);
     expect(load({ ...production, MPESA_CALLBACK_ALLOWED_IPS: '196.201.214.200' }).mpesa.callbackAllowedIps).toEqual(['196.201.214.200']);
@@ -81,5 +82,68 @@ describe('configuration', () => {
 
   it('refuses the simulator when NODE_ENV is production', () => {
     expect(() => load({ NODE_ENV: 'production' })).toThrow(/MPESA_ENVIRONMENT: the simulator cannot be used in production/);
+  });
+
+  describe('in production', () => {
+    /** A start NODE_ENV=production accepts: the sandbox, every secret and allowlist set. */
+    const sandboxInProduction = {
+      NODE_ENV: 'production',
+      MPESA_ENVIRONMENT: 'sandbox',
+      MPESA_CONSUMER_KEY: 'k',
+      MPESA_CONSUMER_SECRET: 's',
+      MPESA_STK_CALLBACK_URL: 'https://pay.example.com/api/payments/daraja/stk-callback',
+      JWT_SECRET: 'j'.repeat(32),
+      DATA_ENCRYPTION_KEY: 'ab'.repeat(32),
+      MPESA_CALLBACK_SECRET: 'c'.repeat(32),
+      MPESA_CALLBACK_ALLOWED_IPS: '196.201.214.200',
+      METRICS_TOKEN: 'm'.repeat(16),
+    };
+
+    it('starts with a complete sandbox configuration and the simulator off', () => {
+      expect(load(sandboxInProduction).simulator.enabled).toBe(false);
+    });
+
+    it('refuses SIMULATOR_ENABLED=true when NODE_ENV=production, whatever MPESA_ENVIRONMENT says', () => {
+      expect(() => load({ ...sandboxInProduction, SIMULATOR_ENABLED: 'true' })).toThrow(
+        /SIMULATOR_ENABLED: the embedded simulator cannot run in production \(NODE_ENV=production\)/,
+      );
+      expect(() => load({ ...sandboxInProduction, MPESA_ENVIRONMENT: 'simulator' })).toThrow(
+        /MPESA_ENVIRONMENT: the simulator cannot be used in production/,
+      );
+    });
+
+    it('lets SIMULATOR_ENABLED=true run beside the sandbox outside production', () => {
+      expect(load({ ...sandboxInProduction, NODE_ENV: 'development', SIMULATOR_ENABLED: 'true' }).simulator.enabled).toBe(true);
+    });
+  });
+
+  describe('MPESA_B2C_API_VERSION', () => {
+    it('is v3 by default and when set to v3', () => {
+      expect(() => load({})).not.toThrow();
+      expect(() => load({ MPESA_B2C_API_VERSION: 'v3' })).not.toThrow();
+    });
+
+    it('refuses v1, naming the variable and why: without an OriginatorConversationID a resent payout could pay twice', () => {
+      expect(() => load({ MPESA_B2C_API_VERSION: 'v1' })).toThrow(
+        /MPESA_B2C_API_VERSION: must be v3: v1 sends no OriginatorConversationID, so Daraja cannot refuse a resent payout as a duplicate/,
+      );
+    });
+  });
+
+  describe('JWT settings', () => {
+    it('allows tokens a day old at most, and checks no issuer or audience, by default', () => {
+      expect(load({}).app).toMatchObject({ jwtMaxAgeSeconds: 86_400, jwtIssuer: undefined, jwtAudience: undefined });
+    });
+
+    it('takes JWT_MAX_AGE_SECONDS, JWT_ISSUER and JWT_AUDIENCE', () => {
+      const app = load({ JWT_MAX_AGE_SECONDS: '3600', JWT_ISSUER: 'https://legalpro.example', JWT_AUDIENCE: 'legalpro-payments' }).app;
+      expect(app).toMatchObject({ jwtMaxAgeSeconds: 3600, jwtIssuer: 'https://legalpro.example', jwtAudience: 'legalpro-payments' });
+    });
+
+    it('refuses a maximum age below a minute or above 30 days, naming the variable', () => {
+      expect(() => load({ JWT_MAX_AGE_SECONDS: '59' })).toThrow(/JWT_MAX_AGE_SECONDS:/);
+      expect(() => load({ JWT_MAX_AGE_SECONDS: '2592001' })).toThrow(/JWT_MAX_AGE_SECONDS:/);
+      expect(() => load({ JWT_MAX_AGE_SECONDS: 'a day' })).toThrow(/JWT_MAX_AGE_SECONDS:/);
+    });
   });
 });

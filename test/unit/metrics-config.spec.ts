@@ -20,7 +20,7 @@ describe('metrics configuration', () => {
     expect(() => load({ METRICS_PORT: '70000' })).toThrow(/METRICS_PORT:/);
   });
 
-  it('warns in production when /metrics is open to anyone', () => {
+  it('refuses to start in production without METRICS_TOKEN', () => {
     const production = {
       NODE_ENV: 'production',
       MPESA_ENVIRONMENT: 'production',
@@ -34,9 +34,16 @@ describe('metrics configuration', () => {
       MPESA_CALLBACK_SECRET: 'y'.repeat(32),
       MPESA_CALLBACK_ALLOWED_IPS: '196.201.214.200',
     };
-    const warning = 'METRICS_TOKEN is not set: GET /metrics answers anyone who can reach it';
 
-    expect(load(production).warnings).toContain(warning);
-    expect(load({ ...production, METRICS_TOKEN: 'z'.repeat(16) }).warnings).not.toContain(warning);
+    expect(() => load(production)).toThrow(
+      /METRICS_TOKEN: is required in production \(GET \/metrics would answer anyone who can reach it\)/,
+    );
+    expect(() => load({ ...production, MPESA_ENVIRONMENT: 'sandbox' })).toThrow(/METRICS_TOKEN: is required in production/);
+    expect(load({ ...production, METRICS_TOKEN: 'z'.repeat(16) }).metrics.token).toBe('z'.repeat(16));
+  });
+
+  it('leaves METRICS_TOKEN optional outside production', () => {
+    expect(load({ NODE_ENV: 'development' }).metrics.token).toBeUndefined();
+    expect(load({ NODE_ENV: 'test' }).warnings.join('\n')).not.toMatch(/METRICS_TOKEN/);
   });
 });

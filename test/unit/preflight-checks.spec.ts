@@ -26,6 +26,7 @@ const SECRETS = {
   DATA_ENCRYPTION_KEY: 'ab'.repeat(32),
   MPESA_CALLBACK_SECRET: 'c'.repeat(32),
   MPESA_CALLBACK_ALLOWED_IPS: '196.201.214.200',
+  METRICS_TOKEN: 'm'.repeat(16),
 };
 const CALLBACKS = {
   MPESA_STK_CALLBACK_URL: `${HOST}/api/payments/daraja/stk-callback`,

@@ -17,6 +17,7 @@ const PRODUCTION = {
   DATA_ENCRYPTION_KEY: 'ab'.repeat(32),
   MPESA_CALLBACK_SECRET: 'c'.repeat(32),
   MPESA_CALLBACK_ALLOWED_IPS: '196.201.214.200',
+  METRICS_TOKEN: 'm'.repeat(16),
 };
 
 function service(env: Record<string, string>, skew: () => Promise<number | undefined> = async () => 1_000) {

@@ -261,7 +261,7 @@ describe(SecurityCredentialService.name, () => {
       credentials.credential();
     } catch (error) {
       expect((error as DarajaConfigurationError).variables).toEqual(['MPESA_INITIATOR_PASSWORD', 'MPESA_SECURITY_CREDENTIAL']);
-      expect((error as DarajaConfigurationError).retryable).toBe(false);
+      expect((error as DarajaConfigurationError).resendable).toBe(false);
     }
   });
 
