@@ -6,6 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import { AppModule } from './app.module';
+import { CallbackGate } from './callbacks/callback-gate';
 import { ValidationError } from './common/errors/app-error';
 import { isUsableRequestId, requestContextHook } from './common/request-context';
 import { Config, loadConfig } from './config/configuration';
@@ -55,6 +56,8 @@ async function startApi(config: Config): Promise<void> {
     });
   // Before listen(): bull-board adds its routes while the app initialises, and each one must get the admin check.
   protectQueuesDashboard(app);
+  // Forged callbacks are refused before their body is read (src/callbacks/callback-gate.ts).
+  app.get(CallbackGate).register(app);
 
   const document = SwaggerModule.createDocument(
     app,

@@ -10,6 +10,32 @@ export const RESULT_KINDS: readonly ResultKind[] = ['payout', 'balance', 'revers
 /** What a callback URL is for: an STK push's result, or an initiator API's result (by kind). */
 export type CallbackKind = 'stk' | ResultKind;
 
+/** The routes Daraja posts to: the STK CallBackURL, and the initiator APIs' ResultURL and QueueTimeOutURL. */
+export type CallbackRoute = 'stk' | 'result' | 'timeout';
+
+const LOG_TYPES: Record<ResultKind, string> = {
+  payout: 'B2C',
+  balance: 'ACCOUNT_BALANCE',
+  reversal: 'REVERSAL',
+  tstatus: 'TRANSACTION_STATUS',
+};
+
+/** How a callback is named in the transaction log, the metrics and the audit trail. */
+export interface CallbackLabels {
+  /** `transaction_logs.transaction_type`: STK_CALLBACK, B2C_RESULT, REVERSAL_TIMEOUT... */
+  logType: string;
+  /** The callback metrics' `kind` label: stk, b2c_result, account_balance_timeout... */
+  metricsKind: string;
+  /** Its audit actor id: stk-callback, payout-result, reversal-timeout... */
+  actorId: string;
+}
+
+export function callbackLabels(route: CallbackRoute, kind: CallbackKind | undefined): CallbackLabels {
+  if (route === 'stk') return { logType: 'STK_CALLBACK', metricsKind: 'stk', actorId: 'stk-callback' };
+  const logType = `${kind && kind !== 'stk' ? LOG_TYPES[kind] : 'UNKNOWN'}_${route === 'timeout' ? 'TIMEOUT' : 'RESULT'}`;
+  return { logType, metricsKind: logType.toLowerCase(), actorId: `${kind ?? 'unknown'}-${route}` };
+}
+
 /**
  * Daraja does not sign callbacks, so every URL we hand out names its row and carries HMAC(secret, kind:id):
  * unguessable, checked in constant time, and it ties the callback to our row even when it arrives before the

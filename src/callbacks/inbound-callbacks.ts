@@ -7,7 +7,7 @@ import { httpStatusFor } from '../common/errors/app-error.filter';
 import { withRequestId } from '../common/request-context';
 import { mpesaConfig } from '../config/configuration';
 import { MetricsService } from '../metrics/metrics.service';
-import { CallbackKind, CallbackUrls } from './callback-urls';
+import { CallbackKind, callbackLabels, CallbackRoute, CallbackUrls } from './callback-urls';
 
 /** What Daraja gets back for a callback it may stop resending. */
 export const DARAJA_ACK = { ResultCode: 0, ResultDesc: 'Accepted' } as const;
@@ -122,12 +122,8 @@ export class InboundCallbacks {
     let statusCode = 500;
     let logged = false;
     try {
-      if (this.settings.callbackAllowedIps.length > 0 && !this.settings.callbackAllowedIps.includes(inbound.ipAddress)) {
-        throw new CallbackRejection('rejected_ip', 'source IP not in MPESA_CALLBACK_ALLOWED_IPS');
-      }
-      if (!inbound.kind || !this.urls.verify(inbound.kind, inbound.id, inbound.token)) {
-        throw new CallbackRejection('rejected_token', 'missing or invalid callback token');
-      }
+      const rejection = this.screen(inbound);
+      if (rejection) throw rejection;
       const parsed = handler.parse(inbound.body);
       if (!parsed.ok) {
         outcome = 'rejected_malformed';
@@ -156,6 +152,49 @@ export class InboundCallbacks {
       if (logged) this.transactionLog.logReceived(row);
       else await this.transactionLog.recordInbound(row).catch((e: unknown) => this.logger.error(`Could not log a callback: ${String(e)}`));
     }
+  }
+
+  /**
+   * The checks that need no body: the source IP and the URL's token. Run before Fastify parses the body
+   * (CallbackGate), and again here: a forged callback costs us an HMAC, never a parse or a write of its body.
+   */
+  screen(inbound: Pick<InboundCallback, 'kind' | 'id' | 'token' | 'ipAddress'>): CallbackRejection | undefined {
+    if (this.settings.callbackAllowedIps.length > 0 && !this.settings.callbackAllowedIps.includes(inbound.ipAddress)) {
+      return new CallbackRejection('rejected_ip', 'source IP not in MPESA_CALLBACK_ALLOWED_IPS');
+    }
+    if (!inbound.kind || !this.urls.verify(inbound.kind, inbound.id, inbound.token)) {
+      return new CallbackRejection('rejected_token', 'missing or invalid callback token');
+    }
+    return undefined;
+  }
+
+  /**
+   * Records a callback refused before its body was read: a bounded record (the route, our id from the URL, the
+   * source), never its body. Counted, audited, logged like every rejection.
+   */
+  async recordEarlyRejection(
+    route: CallbackRoute,
+    inbound: Omit<InboundCallback, 'body' | 'token'>,
+    rejection: CallbackRejection,
+  ): Promise<void> {
+    const labels = callbackLabels(route, inbound.kind);
+    const id = typeof inbound.id === 'string' ? inbound.id.slice(0, 64) : null;
+    const actor: Actor = { type: 'daraja', id: labels.actorId, ipAddress: inbound.ipAddress, requestId: inbound.requestId };
+    this.metrics.callbackHandled(labels.metricsKind, rejection.outcome);
+    this.logger.warn(`Rejected a ${inbound.kind ?? 'callback'} callback from ${inbound.ipAddress} before reading it: ${rejection.reason}`);
+    await this.auditRejection(inbound.kind, id, actor, rejection.reason);
+    await this.transactionLog.recordInbound({
+      transactionType: labels.logType,
+      reference: id,
+      endpoint: inbound.endpoint,
+      payload: null,
+      statusCode: httpStatusFor(ErrorCode.CALLBACK_REJECTED),
+      outcome: rejection.outcome,
+      durationMs: 0,
+      ipAddress: inbound.ipAddress,
+      userAgent: inbound.userAgent,
+      requestId: inbound.requestId,
+    });
   }
 
   /** Runs `work` filed under the request whose Daraja call the callback answers (see CallbackContext). */

@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Queue } from 'bullmq';
+import { addJob } from '../common/queues/add-job';
 import { currentRequestId } from '../common/request-context';
 import { notificationsConfig } from '../config/configuration';
 import { ClientNotificationEventName } from '../config/env.validation';
@@ -114,7 +115,7 @@ export class NotificationsService {
       const requestId = currentRequestId();
       const job = { name, data: { notificationId: row.id, ...(requestId ? { requestId } : {}) } } as AnyNotificationJob;
       try {
-        await this.queue.add(job.name, job.data, { ...NOTIFICATION_JOB_DEFAULTS[job.name], jobId: `notification-${row.id}` });
+        await addJob(this.queue, job.name, job.data, { ...NOTIFICATION_JOB_DEFAULTS[job.name], jobId: `notification-${row.id}` });
       } catch (e) {
         // The row is committed: the outbox sweep will enqueue it again.
         this.logger.warn(`Could not enqueue notification ${row.id}: ${String(e)}`);

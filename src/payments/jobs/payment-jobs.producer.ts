@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
+import { addJob } from '../../common/queues/add-job';
 import { traced } from '../../common/request-context';
 import { AnyPaymentJob, JOB_DEFAULTS, PaymentJob, PAYMENTS_QUEUE } from './payment-jobs';
 
@@ -24,6 +25,6 @@ export class PaymentJobsProducer {
 
   // jobId dedupes, so add() rather than addBulk(): a payment already queued is not queued twice.
   private async add(job: AnyPaymentJob, jobId: string): Promise<void> {
-    await this.queue.add(job.name, job.data, { ...JOB_DEFAULTS[job.name], jobId });
+    await addJob(this.queue, job.name, job.data, { ...JOB_DEFAULTS[job.name], jobId });
   }
 }
