@@ -49,7 +49,7 @@ export class AppModule {
         AuthModule,
         PaymentsModule.register(workers),
         PayoutsModule.register(workers),
-        TreasuryModule,
+        TreasuryModule.register(workers),
         AlertsModule.register(workers),
         PrivacyModule.register(workers),
         HealthModule,

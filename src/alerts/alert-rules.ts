@@ -7,13 +7,15 @@ export enum AlertRule {
   AuthenticationFailures = 'authentication_failures',
   DarajaSystemErrors = 'daraja_system_errors',
   CallbacksStopped = 'callbacks_stopped',
+  /** A review (src/reviews) has waited longer than ALERT_REVIEW_OPEN_MINUTES for a person. */
+  ReviewsWaiting = 'reviews_waiting',
 }
 
 /** What the database says about the trailing window; one statement measures it all (AlertsRepository.measure). */
 export interface AlertMeasurements {
   /** Payments created in the window that have left `pending` (cancelled by the customer included). */
   settledPayments: number;
-  /** Of those, `failed` or `timeout`: the customer wanted to pay and could not. */
+  /** Of those, `failed`, `timeout` or `expired` (no answer in time): the customer wanted to pay and could not, as far as we know. */
   failedPayments: number;
   darajaCalls: number;
   /** Mean duration of the Daraja calls in the window, null when there were none. */
@@ -25,6 +27,8 @@ export interface AlertMeasurements {
   pushesAwaitingCallback: number;
   /** STK callbacks accepted in the last `callbackSilenceSeconds`. */
   recentStkCallbacks: number;
+  /** Reviews still open after `reviewOpenMinutes`. */
+  reviewsWaiting: number;
 }
 
 export interface AlertFinding {
@@ -50,7 +54,7 @@ export function evaluateAlertRules(m: AlertMeasurements, s: AlertSettings): Aler
       breached: m.settledPayments >= s.failureRateMinPayments && failureRate > s.failureRatePercent,
       value: round(failureRate),
       threshold: s.failureRatePercent,
-      summary: `${m.failedPayments} of ${m.settledPayments} payments failed or timed out in the last ${window} (${round(failureRate)}% > ${s.failureRatePercent}%)`,
+      summary: `${m.failedPayments} of ${m.settledPayments} payments failed, timed out or expired in the last ${window} (${round(failureRate)}% > ${s.failureRatePercent}%)`,
     },
     {
       rule: AlertRule.DarajaSlowResponses,
@@ -81,6 +85,13 @@ export function evaluateAlertRules(m: AlertMeasurements, s: AlertSettings): Aler
       summary:
         `${m.pushesAwaitingCallback} accepted pushes are waiting for their callback and none arrived in the last ` +
         `${minutes(s.callbackSilenceSeconds)}: check the callback URL, TLS and Safaricom's status`,
+    },
+    {
+      rule: AlertRule.ReviewsWaiting,
+      breached: m.reviewsWaiting > 0,
+      value: m.reviewsWaiting,
+      threshold: 0,
+      summary: `${m.reviewsWaiting} review(s) have waited more than ${s.reviewOpenMinutes} min for a person: GET /api/reviews?status=open`,
     },
   ];
 }

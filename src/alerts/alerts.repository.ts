@@ -36,14 +36,16 @@ export class AlertsRepository {
       sql`WITH w AS (SELECT now() - make_interval(secs => ${s.windowSeconds}) AS since, now() - make_interval(secs => ${s.callbackSilenceSeconds}) AS silent_since)
        SELECT
          (SELECT count(*) FROM payments p, w WHERE p.created_at >= w.since AND p.status <> 'pending')::int AS settled,
-         (SELECT count(*) FROM payments p, w WHERE p.created_at >= w.since AND p.status IN ('failed', 'timeout'))::int AS failed,
+         (SELECT count(*) FROM payments p, w WHERE p.created_at >= w.since AND p.status IN ('failed', 'timeout', 'expired'))::int AS failed,
          t.calls, t.average_ms, t.system_errors,
          (SELECT count(*) FROM audit_events a, w WHERE a.action = 'auth.failed' AND a.created_at >= w.since)::int AS auth_failures,
          (SELECT count(*) FROM payments p, w
            WHERE p.created_at >= w.since AND p.initiated_at < w.silent_since
              AND p.checkout_request_id IS NOT NULL AND NOT p.callback_received)::int AS awaiting_callback,
          (SELECT count(*) FROM transaction_logs l, w
-           WHERE l.transaction_type = 'STK_CALLBACK' AND l.created_at >= w.silent_since AND l.status_code < 300)::int AS recent_callbacks
+           WHERE l.transaction_type = 'STK_CALLBACK' AND l.created_at >= w.silent_since AND l.status_code < 300)::int AS recent_callbacks,
+         (SELECT count(*) FROM reviews r
+           WHERE r.status = 'open' AND r.opened_at < now() - make_interval(mins => ${s.reviewOpenMinutes}))::int AS reviews_waiting
        FROM w,
          LATERAL (SELECT count(*)::int AS calls, avg(l.duration)::float8 AS average_ms,
                          (count(*) FILTER (WHERE l.outcome IN ('network_error', 'timeout') OR l.status_code >= 500))::int AS system_errors
@@ -60,6 +62,7 @@ export class AlertsRepository {
       darajaSystemErrors: row.system_errors,
       pushesAwaitingCallback: row.awaiting_callback,
       recentStkCallbacks: row.recent_callbacks,
+      reviewsWaiting: row.reviews_waiting,
     };
   }
 

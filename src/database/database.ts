@@ -41,6 +41,15 @@ export class Database {
     return this.dataSource.transaction(work);
   }
 
+  /** A raw row (snake_case columns, as `RETURNING *` gives it) as an instance of the entity. */
+  toEntity<T extends object>(target: new () => T, row: Record<string, unknown>): T {
+    const entity = new target();
+    for (const column of this.dataSource.getMetadata(target).columns) {
+      if (column.databaseName in row) (entity as Record<string, unknown>)[column.propertyName] = row[column.databaseName];
+    }
+    return entity;
+  }
+
   /** TypeORM's entity manager, for repositories' typed reads (find, query builder). */
   get manager(): EntityManager {
     return this.dataSource.manager;

@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { Gauge } from 'prom-client';
 import { REDIS_CLIENT, RedisKeys } from '../common/redis/redis.module';
 import { CachedSnapshot } from './cached-snapshot';
-import { MetricsRepository, PaymentTotalsRow, PayoutTotalsRow } from './metrics.repository';
+import { MetricsRepository, OpenReviewsRow, PaymentTotalsRow, PayoutTotalsRow } from './metrics.repository';
 import { MetricsService } from './metrics.service';
 
 /** Long enough that a scrape storm costs Postgres one query per table per period, short enough to look live. */
@@ -24,6 +24,7 @@ export class DatabaseMetrics {
   private readonly logger = new Logger(DatabaseMetrics.name);
   private readonly payments: CachedSnapshot<PaymentTotalsRow[]>;
   private readonly payouts: CachedSnapshot<PayoutTotalsRow[]>;
+  private readonly reviews: CachedSnapshot<OpenReviewsRow[]>;
 
   constructor(
     private readonly metrics: MetricsService,
@@ -37,6 +38,7 @@ export class DatabaseMetrics {
     this.payouts = new CachedSnapshot(DATABASE_SNAPSHOT_TTL_MS, () =>
       this.fleetShared('payouts', () => repository.totalPayoutsByStatusAndKind()),
     );
+    this.reviews = new CachedSnapshot(DATABASE_SNAPSHOT_TTL_MS, () => this.fleetShared('reviews', () => repository.openReviewsByReason()));
     const registers = [metrics.registry];
 
     new Gauge({
@@ -76,6 +78,15 @@ export class DatabaseMetrics {
       registers,
       collect: this.collector(this.payouts, (gauge, rows) => {
         gauge.set(rows.filter((r) => r.kind === 'refund' && r.status === 'completed').reduce((sum, r) => sum + r.amount, 0));
+      }),
+    });
+    new Gauge({
+      name: 'legalpro_reviews_open',
+      help: 'Reviews waiting for a person (src/reviews), by reason and record type',
+      labelNames: ['reason', 'entity_type'] as const,
+      registers,
+      collect: this.collector(this.reviews, (gauge, rows) => {
+        for (const row of rows) gauge.set({ reason: row.reason, entity_type: row.entityType }, row.count);
       }),
     });
   }

@@ -17,6 +17,12 @@ export interface PayoutTotalsRow {
   amount: number;
 }
 
+export interface OpenReviewsRow {
+  reason: string;
+  entityType: string;
+  count: number;
+}
+
 /**
  * The figures behind the business gauges: one aggregate per table, whatever the number of gauges that read it.
  * Both are a single GROUP BY over a handful of groups; MetricsService's callers cache them for a few seconds.
@@ -37,5 +43,12 @@ export class MetricsRepository {
       sql`SELECT status, kind, count(*) AS count, coalesce(sum(amount), 0) AS amount FROM payouts GROUP BY status, kind`,
     );
     return rows.map((r) => ({ status: r.status, kind: r.kind, count: Number(r.count), amount: Number(r.amount) }));
+  }
+
+  async openReviewsByReason(): Promise<OpenReviewsRow[]> {
+    const rows = await this.db.query<{ reason: string; entity_type: string; count: string }>(
+      sql`SELECT reason, entity_type, count(*) AS count FROM reviews WHERE status = 'open' GROUP BY reason, entity_type`,
+    );
+    return rows.map((r) => ({ reason: r.reason, entityType: r.entity_type, count: Number(r.count) }));
   }
 }

@@ -1,6 +1,6 @@
 import { PaymentClientPayload } from '../notifications/client-notifications';
 import { Payment } from './payment.entity';
-import { PaymentStatus } from './payment-status';
+import { PaymentStatus, SettledBy } from './payment-status';
 import { SettlementChange } from './payments.repository';
 
 /**
@@ -38,7 +38,14 @@ export function paymentWebhookPayload(payment: Payment, maskedPhone: string): Re
     settledBy: payment.settledBy,
     completedAt: payment.completedAt,
     failedAt: payment.failedAt,
+    // Proof that arrived after we had let the payment expire: LegalPro may have told the client it failed.
+    ...(isLate(payment) ? { late: true } : {}),
   };
+}
+
+/** Settled by evidence that came after our own give-up. */
+export function isLate(payment: Payment): boolean {
+  return payment.settledBy === SettledBy.LateCallback || payment.settledBy === SettledBy.LateStatusQuery;
 }
 
 /** What the client's email/SMS about a payment says: the settled row's facts, no personal data. */

@@ -1,24 +1,51 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { Actor, AuditService } from '../audit/audit.service';
 import { InboundCallbackLog, TransactionLogService } from '../audit/transaction-log.service';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { AppError, ErrorCode } from '../common/errors/app-error';
 import { maskPhone, normalizeKenyanPhone } from '../common/phone-number';
 import { redact } from '../common/redaction';
-import { Database } from '../database/database';
+import { Database, Tx } from '../database/database';
 import { IF_CHANGED } from '../database/sql';
 import { isUniqueViolation } from '../database/unique-violation';
 import { MetricsService } from '../metrics/metrics.service';
 import { stkOutcome } from '../mpesa/daraja-result-codes';
+import { WrittenNotification } from '../notifications/notifications.repository';
 import { NotificationsService } from '../notifications/notifications.service';
+import { ReviewResolvers } from '../reviews/review-resolvers';
+import { Review, ReviewEntity, ReviewReason, ReviewResolution } from '../reviews/review.entity';
+import { OpenedReview, ReviewsService } from '../reviews/reviews.service';
 import { Payment } from './payment.entity';
 import { paymentClientPayload, paymentWebhookPayload, settledState, settlementAuditAfter } from './payment-events';
-import { canTransition, PaymentStatus, SettledBy } from './payment-status';
+import { canTransition, PAID_STATUSES, PaymentStatus, SettledBy, UNPAID_VERDICTS } from './payment-status';
 import { Effects, PaymentsRepository, SettlementChange, UNIQUE_RECEIPT } from './payments.repository';
 import { ParsedStkCallback } from './stk-callback.parser';
 
 export type SettleResult = 'applied' | 'already_settled';
-/** `applied` means the callback's transaction-log row was written with the settlement. */
-export type CallbackResult = 'applied' | 'duplicate' | 'flagged' | 'receipt_recorded';
+/**
+ * What a piece of evidence did to its payment. `applied`: the callback's transaction-log row was written with the
+ * settlement. `flagged`: a review holds the evidence. `duplicate`: the payment already holds exactly this. `ignored`:
+ * it was not evidence of money (a failure naming another checkout).
+ */
+export type EvidenceResult = 'applied' | 'duplicate' | 'flagged' | 'receipt_recorded' | 'ignored';
+
+/** Where a piece of evidence came from. */
+type Source = 'callback' | 'status_query';
+
+/** What M-Pesa said about a payment, however it said it. */
+interface Verdict {
+  source: Source;
+  status: SettlementChange['to'];
+  resultCode: string;
+  resultDesc: string;
+  receipt?: string;
+  amount?: number;
+  phone?: string;
+  transactionDate?: Date;
+  checkoutRequestId?: string;
+  merchantRequestId?: string;
+  payload?: unknown;
+}
 
 const STATUS_FOR_OUTCOME = {
   completed: PaymentStatus.Completed,
@@ -27,13 +54,20 @@ const STATUS_FOR_OUTCOME = {
   failed: PaymentStatus.Failed,
 } as const;
 
+/** How many times evidence that lost a race is weighed again against what won it. */
+const RACE_RETRIES = 2;
+
 /**
- * How a payment leaves `pending` (settle), and what an STK callback does to a payment (applyStkCallback): each
- * change is a guarded UPDATE written with its audit event and its outbox rows in one statement; the delivery jobs
- * are queued after it committed. Refunds and reversals change a completed payment through PaymentAdjustments.
+ * Every change of a payment's state before money out, and what evidence of money does to a payment:
+ * - a settlement is a guarded UPDATE written with its audit event and outbox rows (and a callback's log row) in one
+ *   statement; the notification jobs are queued after it committed;
+ * - evidence of money is never dropped: it completes a pending or expired payment, or it opens a review (a success
+ *   M-Pesa itself had contradicted, another amount, phone or checkout, a receipt used elsewhere), and a person's
+ *   decision on that review is applied here too.
+ * Refunds and reversals change a completed payment through PaymentAdjustments.
  */
 @Injectable()
-export class PaymentSettlementService {
+export class PaymentSettlementService implements OnModuleInit {
   private readonly logger = new Logger(PaymentSettlementService.name);
 
   constructor(
@@ -42,32 +76,372 @@ export class PaymentSettlementService {
     private readonly audit: AuditService,
     private readonly transactionLog: TransactionLogService,
     private readonly notifications: NotificationsService,
+    private readonly reviews: ReviewsService,
+    private readonly resolvers: ReviewResolvers,
     private readonly crypto: FieldEncryptionService,
     private readonly metrics: MetricsService,
   ) {}
+
+  onModuleInit(): void {
+    this.resolvers.register(ReviewEntity.Payment, (tx, review, resolution, actor) => this.resolveReview(tx, review, resolution, actor));
+  }
 
   statusForResultCode(resultCode: string): PaymentStatus {
     return STATUS_FOR_OUTCOME[stkOutcome(resultCode)];
   }
 
   /**
-   * Settles a pending payment: the guarded UPDATE, its audit event, its outbox rows and (for a callback) the
-   * callback's transaction-log row are one statement; the notification jobs are queued after it committed.
+   * Settles a payment that is in one of `from` (pending by default): the guarded UPDATE, its audit event, its outbox
+   * rows and (for a callback) the callback's transaction-log row are one statement; the notification jobs are queued
+   * after it committed.
    */
   async settle(
     paymentOrId: Payment | string,
     change: SettlementChange,
     actor: Actor,
-    callbackLog?: InboundCallbackLog,
+    options: { callbackLog?: InboundCallbackLog; from?: PaymentStatus[] } = {},
   ): Promise<SettleResult> {
-    if (!canTransition(PaymentStatus.Pending, change.to)) throw new Error(`Illegal transition pending -> ${change.to}`);
     const payment = typeof paymentOrId === 'string' ? await this.payments.findById(paymentOrId) : paymentOrId;
     if (!payment) return 'already_settled';
+    const written = await this.write(payment, change, actor, { ...options, from: options.from ?? [PaymentStatus.Pending] });
+    if (!written) return 'already_settled';
+    await this.notifications.dispatch(written);
+    if (change.to === PaymentStatus.Completed) await this.checkDoublePayment(payment, actor);
+    return 'applied';
+  }
+
+  /** A callback: authenticated, well formed, about this payment (see StkCallbackService). */
+  async applyStkCallback(
+    payment: Payment,
+    callback: ParsedStkCallback,
+    rawPayload: unknown,
+    actor: Actor,
+    callbackLog: InboundCallbackLog,
+  ): Promise<EvidenceResult> {
+    const verdict: Verdict = {
+      source: 'callback',
+      status: this.statusForResultCode(callback.resultCode) as Verdict['status'],
+      resultCode: callback.resultCode,
+      resultDesc: callback.resultDesc,
+      receipt: callback.receiptNumber,
+      amount: callback.amount,
+      phone: callback.phoneNumber,
+      transactionDate: callback.transactionDate,
+      checkoutRequestId: callback.checkoutRequestId,
+      merchantRequestId: callback.merchantRequestId,
+      payload: redact(rawPayload),
+    };
+    // A callback on this payment's URL about another prompt than the one Daraja acknowledged: when it says the
+    // customer paid, that is money a person must place; otherwise it tells nothing about this payment.
+    if (payment.checkoutRequestId && payment.checkoutRequestId !== callback.checkoutRequestId) {
+      if (verdict.status !== PaymentStatus.Completed) return 'ignored';
+      return this.flag(
+        payment,
+        ReviewReason.CheckoutMismatch,
+        verdict,
+        `Success for CheckoutRequestID ${callback.checkoutRequestId}, not ${payment.checkoutRequestId}`,
+        actor,
+      );
+    }
+    return this.weigh(payment, verdict, actor, callbackLog);
+  }
+
+  /** An STK Query's answer for a pending or expired payment (it carries no receipt, amount or phone). */
+  async applyStatusQuery(payment: Payment, resultCode: string, resultDesc: string, actor: Actor): Promise<EvidenceResult> {
+    const status = this.statusForResultCode(resultCode) as Verdict['status'];
+    return this.weigh(payment, { source: 'status_query', status, resultCode, resultDesc }, actor);
+  }
+
+  /** What M-Pesa's verdict does to the payment as it stands now. */
+  private async weigh(
+    payment: Payment,
+    verdict: Verdict,
+    actor: Actor,
+    callbackLog?: InboundCallbackLog,
+    attempt = 0,
+  ): Promise<EvidenceResult> {
+    const paid = verdict.status === PaymentStatus.Completed;
+    if (payment.status === PaymentStatus.Pending || payment.status === PaymentStatus.Expired) {
+      // A person is deciding this payment: a success joins the review, anything else tells them nothing new.
+      if (payment.reviewReason) {
+        if (!paid) return 'ignored';
+        const mismatch = this.findMismatch(payment, verdict);
+        return this.flag(
+          payment,
+          mismatch?.reason ?? ReviewReason.ContradictingResult,
+          verdict,
+          mismatch?.detail ?? `A success while the payment waits on a review (${payment.reviewReason})`,
+          actor,
+        );
+      }
+      const mismatch = paid ? this.findMismatch(payment, verdict) : undefined;
+      if (mismatch) return this.flag(payment, mismatch.reason, verdict, mismatch.detail, actor);
+      const late = payment.status === PaymentStatus.Expired;
+      const settledBy =
+        verdict.source === 'callback'
+          ? late
+            ? SettledBy.LateCallback
+            : SettledBy.Callback
+          : late
+            ? SettledBy.LateStatusQuery
+            : SettledBy.StatusQuery;
+      let result: SettleResult;
+      try {
+        result = await this.settle(
+          payment,
+          {
+            to: verdict.status,
+            settledBy,
+            resultCode: verdict.resultCode,
+            resultDesc: verdict.resultDesc,
+            receiptNumber: verdict.receipt ?? null,
+            transactionDate: verdict.transactionDate ?? null,
+            checkoutRequestId: verdict.checkoutRequestId,
+            merchantRequestId: verdict.merchantRequestId,
+            ...(verdict.source === 'callback' ? { callbackPayload: verdict.payload } : {}),
+          },
+          actor,
+          { callbackLog, from: [payment.status] },
+        );
+      } catch (error) {
+        if (isUniqueViolation(error, UNIQUE_RECEIPT)) {
+          return this.flag(
+            payment,
+            ReviewReason.DuplicateReceipt,
+            verdict,
+            `Receipt ${verdict.receipt} already belongs to another payment`,
+            actor,
+          );
+        }
+        throw error;
+      }
+      if (result === 'applied') {
+        if (late) this.logger.warn(`Payment ${payment.id} ${verdict.status} by ${settledBy} after it had expired`);
+        return 'applied';
+      }
+      // Another path moved the payment between our read and our UPDATE (a status query, a second callback):
+      // weigh the evidence again against what won, so a receipt is never lost to the race.
+      const now = await this.payments.findById(payment.id);
+      if (!now || attempt >= RACE_RETRIES) return 'duplicate';
+      // Nothing was written by the statement that lost, so the callback's log row is still to be written.
+      return this.weigh(now, verdict, actor, callbackLog, attempt + 1);
+    }
+    if ((PAID_STATUSES as readonly PaymentStatus[]).includes(payment.status)) {
+      if (!paid || (verdict.receipt !== undefined && verdict.receipt === payment.mpesaReceiptNumber)) return 'duplicate';
+      if (!verdict.receipt) return 'duplicate'; // a status query's "paid" for a payment we know is paid
+      if (!payment.mpesaReceiptNumber) return this.recordLateReceipt(payment, verdict, actor);
+      return this.flag(
+        payment,
+        ReviewReason.ContradictingResult,
+        verdict,
+        `A second receipt ${verdict.receipt} for a payment paid with ${payment.mpesaReceiptNumber}`,
+        actor,
+      );
+    }
+    if ((UNPAID_VERDICTS as readonly PaymentStatus[]).includes(payment.status)) {
+      if (!paid) return 'duplicate';
+      return this.flag(
+        payment,
+        ReviewReason.ContradictingResult,
+        verdict,
+        `M-Pesa reports ${verdict.receipt ? `receipt ${verdict.receipt}` : 'a success'} for a payment it had reported ${payment.status} (ResultCode ${payment.resultCode ?? '-'})`,
+        actor,
+      );
+    }
+    return 'duplicate';
+  }
+
+  /** A status query (which carries no receipt) completed the payment first: the callback's receipt is kept. */
+  private async recordLateReceipt(payment: Payment, verdict: Verdict, actor: Actor): Promise<EvidenceResult> {
+    const mismatch = this.findMismatch(payment, verdict);
+    if (mismatch) return this.flag(payment, mismatch.reason, verdict, mismatch.detail, actor);
+    try {
+      const recorded = await this.db.transaction(async (tx) => {
+        const done = await this.payments.recordReceipt(
+          tx,
+          payment.id,
+          verdict.receipt as string,
+          verdict.transactionDate ?? null,
+          verdict.payload,
+        );
+        if (!done) return false;
+        await this.audit.record(
+          actor,
+          {
+            action: 'payment.receipt_recorded',
+            entityType: 'payment',
+            entityId: payment.id,
+            before: { mpesaReceiptNumber: null },
+            after: { mpesaReceiptNumber: verdict.receipt },
+          },
+          tx,
+        );
+        return true;
+      });
+      return recorded ? 'receipt_recorded' : 'duplicate';
+    } catch (error) {
+      if (isUniqueViolation(error, UNIQUE_RECEIPT)) {
+        return this.flag(
+          payment,
+          ReviewReason.DuplicateReceipt,
+          verdict,
+          `Receipt ${verdict.receipt} already belongs to another payment`,
+          actor,
+        );
+      }
+      throw error;
+    }
+  }
+
+  private findMismatch(payment: Payment, verdict: Verdict): { reason: ReviewReason; detail: string } | undefined {
+    if (verdict.amount !== undefined && verdict.amount !== payment.amount) {
+      return { reason: ReviewReason.AmountMismatch, detail: `M-Pesa reports KES ${verdict.amount}, the payment is KES ${payment.amount}` };
+    }
+    if (verdict.phone !== undefined) {
+      const phone = normalizeKenyanPhone(verdict.phone);
+      // Newer payloads may mask the number; only a readable number that differs is a mismatch.
+      if (phone && this.crypto.lookupHash(phone) !== payment.phoneNumberHash) {
+        return { reason: ReviewReason.PhoneMismatch, detail: `M-Pesa reports phone ${maskPhone(phone)}, not the payment's` };
+      }
+    }
+    return undefined;
+  }
+
+  /** Keeps the evidence in a review and marks the payment; its status changes only when a person decides. */
+  private async flag(payment: Payment, reason: ReviewReason, verdict: Verdict, detail: string, actor: Actor): Promise<EvidenceResult> {
+    const opened = await this.db.transaction((tx) => this.openReview(tx, payment, reason, verdict, detail, actor));
+    await this.reviews.announce([opened]);
+    return 'flagged';
+  }
+
+  private async openReview(
+    tx: Tx,
+    payment: Payment,
+    reason: ReviewReason,
+    verdict: Verdict,
+    detail: string,
+    actor: Actor,
+  ): Promise<OpenedReview | null> {
+    const phone = verdict.phone !== undefined ? normalizeKenyanPhone(verdict.phone) : undefined;
+    const evidence = {
+      detail,
+      source: verdict.source,
+      paymentStatus: payment.status,
+      resultCode: verdict.resultCode,
+      resultDesc: verdict.resultDesc,
+      receipt: verdict.receipt ?? null,
+      amount: verdict.amount ?? null,
+      phoneNumber: phone ? maskPhone(phone) : (verdict.phone ?? null),
+      transactionDate: verdict.transactionDate ?? null,
+      checkoutRequestId: verdict.checkoutRequestId ?? null,
+      payload: verdict.payload ?? null,
+    };
+    const fingerprint =
+      verdict.receipt ?? `${verdict.source}:${verdict.checkoutRequestId ?? payment.checkoutRequestId ?? '-'}:${verdict.resultCode}`;
+    const opened = await this.reviews.open(
+      tx,
+      { entityType: ReviewEntity.Payment, entityId: payment.id, reason, evidence, fingerprint },
+      actor,
+    );
+    if (!opened) return null;
+    // The review's own audit event (review.opened, on this payment's trail) records the mark.
+    await this.payments.markUnderReview(tx, payment.id, reason, `${new Date().toISOString()} review ${opened.review.id}: ${detail}`);
+    this.logger.warn(`Payment ${payment.id} flagged for review: ${reason} (${detail})`);
+    return opened;
+  }
+
+  /** Two paid payments of one client for the same appointment: a person checks whether the client paid twice. */
+  private async checkDoublePayment(payment: Payment, actor: Actor): Promise<void> {
+    const others = await this.payments.findOtherPaidForAppointment(payment);
+    if (!others.length) return;
+    const current = (await this.payments.findById(payment.id)) ?? payment;
+    const opened = await this.db.transaction(async (tx) => {
+      const results: Array<OpenedReview | null> = [];
+      for (const other of others) {
+        const reason = ReviewReason.PossibleDoublePayment;
+        const detail = `Payment ${other.id} (${other.status}, KES ${other.amount}) is for the same client and appointment ${payment.appointmentId}`;
+        const evidence = { detail, otherPaymentId: other.id, otherReceipt: other.mpesaReceiptNumber, appointmentId: payment.appointmentId };
+        const review = await this.reviews.open(
+          tx,
+          { entityType: ReviewEntity.Payment, entityId: payment.id, reason, evidence, fingerprint: other.id },
+          actor,
+        );
+        if (review)
+          await this.payments.markUnderReview(tx, payment.id, reason, `${new Date().toISOString()} review ${review.review.id}: ${detail}`);
+        results.push(review);
+      }
+      return results;
+    });
+    if (opened.some(Boolean)) this.logger.warn(`Payment ${current.id}: possible double payment for appointment ${payment.appointmentId}`);
+    await this.reviews.announce(opened);
+  }
+
+  /**
+   * A person's decision on a payment's review: `complete` makes it completed with the receipt the evidence recorded,
+   * `fail` makes a payment still without a verdict failed, `dismiss` changes nothing. Runs in the review's transaction.
+   */
+  private async resolveReview(tx: Tx, review: Review, resolution: ReviewResolution, actor: Actor): Promise<WrittenNotification[]> {
+    const payment = await this.payments.lockForMoneyOut(tx, review.entityId);
+    if (!payment) throw new AppError(ErrorCode.NOT_FOUND, 'The payment of this review no longer exists');
+    let written: WrittenNotification[] = [];
+    const evidence = review.evidence as { receipt?: string | null; transactionDate?: string | null; resultCode?: string | null };
+    const note = `Resolved by review ${review.id} (${review.reason})`;
+    if (resolution === ReviewResolution.Complete && canTransition(payment.status, PaymentStatus.Completed)) {
+      try {
+        written =
+          (await this.write(
+            payment,
+            {
+              to: PaymentStatus.Completed,
+              settledBy: SettledBy.Review,
+              resultCode: evidence.resultCode ?? '0',
+              resultDesc: note,
+              receiptNumber: evidence.receipt ?? null,
+              transactionDate: evidence.transactionDate ? new Date(evidence.transactionDate) : null,
+            },
+            actor,
+            { from: [payment.status], tx },
+          )) ?? [];
+      } catch (error) {
+        if (isUniqueViolation(error, UNIQUE_RECEIPT)) {
+          throw new AppError(ErrorCode.CONFLICT, `Receipt ${evidence.receipt} already belongs to another payment: resolve that one first`);
+        }
+        throw error;
+      }
+    } else if (resolution === ReviewResolution.Fail) {
+      if ((PAID_STATUSES as readonly PaymentStatus[]).includes(payment.status)) {
+        throw new AppError(
+          ErrorCode.CONFLICT,
+          `This payment is ${payment.status}: money arrived; refund or reverse it instead of failing it`,
+        );
+      }
+      if (payment.status === PaymentStatus.Pending || payment.status === PaymentStatus.Expired) {
+        written =
+          (await this.write(payment, { to: PaymentStatus.Failed, settledBy: SettledBy.Review, resultDesc: note }, actor, {
+            from: [payment.status],
+            tx,
+          })) ?? [];
+      }
+    }
+    await this.payments.setReviewMark(tx, payment.id, await this.reviews.oldestOpenReason(tx, payment.id));
+    return written;
+  }
+
+  /** The settling statement; the outbox rows it wrote (to dispatch after commit), or null when it did not apply. */
+  private async write(
+    payment: Payment,
+    change: SettlementChange,
+    actor: Actor,
+    options: { callbackLog?: InboundCallbackLog; from: PaymentStatus[]; tx?: Tx },
+  ): Promise<WrittenNotification[] | null> {
+    for (const from of options.from) {
+      if (!canTransition(from, change.to)) throw new Error(`Illegal transition ${from} -> ${change.to}`);
+    }
     const settled = settledState(payment, change, new Date());
     const event = `payment.${settled.status}`;
-    // Our own give-up (no ResultCode: M-Pesa never said how it ended) tells the client nothing: the customer may
-    // have paid, and "no money was taken" would invite a second payment. A late success is reconciled by a person.
-    const tellClient = !(change.to === PaymentStatus.Timeout && !change.resultCode);
+    // Our own give-up tells the client nothing: the customer may have paid, and "no money was taken" would invite a
+    // second payment. A late proof of payment completes the payment later.
+    const tellClient = change.to !== PaymentStatus.Expired;
     const outbox = [
       this.notifications.webhook(
         event,
@@ -91,182 +465,30 @@ export class PaymentSettlementService {
             action: event,
             entityType: 'payment',
             entityId: payment.id,
-            before: { status: PaymentStatus.Pending },
+            before: { status: payment.status },
             after: settlementAuditAfter(settled),
           },
         ],
         IF_CHANGED,
       ),
       outbox: this.notifications.insertSql(outbox, IF_CHANGED),
-      ...(callbackLog ? { log: this.transactionLog.inboundSql(callbackLog, IF_CHANGED) } : {}),
+      ...(options.callbackLog ? { log: this.transactionLog.inboundSql(options.callbackLog, IF_CHANGED) } : {}),
     };
-    const changed = await this.payments.settle(settled, change, effects);
-    if (!changed) return 'already_settled';
+    const changed = await this.payments.settle(settled, change, effects, options.from, {
+      tx: options.tx,
+      byReview: change.settledBy === SettledBy.Review,
+    });
+    if (!changed) return null;
     // Only the process whose UPDATE changed the row counts it: a settlement is counted once across replicas.
     this.metrics.paymentSettled(change.settledBy, change.to, payment.initiatedAt);
     this.logger.log(
       `Payment ${payment.id} ${change.to} (settled by ${change.settledBy}${change.resultCode ? `, ResultCode ${change.resultCode}` : ''})`,
     );
-    await this.notifications.dispatch(changed.effects.outbox as Parameters<NotificationsService['dispatch']>[0]);
-    return 'applied';
+    return changed.effects.outbox as WrittenNotification[];
   }
+}
 
-  /**
-   * Applies an authenticated, well-formed STK callback to its payment. Duplicates change nothing; a success
-   * whose amount or phone does not match ours is flagged for a person instead of completing the payment.
-   */
-  async applyStkCallback(
-    payment: Payment,
-    callback: ParsedStkCallback,
-    rawPayload: unknown,
-    actor: Actor,
-    callbackLog: InboundCallbackLog,
-  ): Promise<CallbackResult> {
-    const status = this.statusForResultCode(callback.resultCode);
-    if (payment.status !== PaymentStatus.Pending) {
-      if (payment.status === PaymentStatus.Completed && status === PaymentStatus.Completed && !payment.mpesaReceiptNumber) {
-        // A status query (which carries no receipt) got there first: keep the callback's receipt for reconciliation.
-        return this.recordLateReceipt(payment, callback, rawPayload, actor);
-      }
-      if (payment.status === PaymentStatus.Timeout && status === PaymentStatus.Completed) {
-        // Money moved after we gave up on it: a person must reconcile (complete it or refund it).
-        await this.flag(
-          payment,
-          'paid_after_timeout',
-          rawPayload,
-          `Success callback (receipt ${callback.receiptNumber}) arrived after the payment timed out`,
-          actor,
-        );
-        return 'flagged';
-      }
-      return 'duplicate';
-    }
-    if (status === PaymentStatus.Completed) {
-      const mismatch = this.findMismatch(payment, callback);
-      if (mismatch) {
-        await this.flag(payment, mismatch.reason, rawPayload, mismatch.detail, actor);
-        return 'flagged';
-      }
-    }
-    try {
-      const result = await this.settle(
-        payment,
-        {
-          to: status as SettlementChange['to'],
-          settledBy: SettledBy.Callback,
-          resultCode: callback.resultCode,
-          resultDesc: callback.resultDesc,
-          receiptNumber: callback.receiptNumber ?? null,
-          transactionDate: callback.transactionDate ?? null,
-          checkoutRequestId: callback.checkoutRequestId,
-          merchantRequestId: callback.merchantRequestId,
-          callbackPayload: redact(rawPayload),
-        },
-        actor,
-        callbackLog,
-      );
-      return result === 'applied' ? 'applied' : 'duplicate';
-    } catch (error) {
-      if (isUniqueViolation(error, UNIQUE_RECEIPT)) {
-        await this.flag(
-          payment,
-          'duplicate_receipt',
-          rawPayload,
-          `Receipt ${callback.receiptNumber} already belongs to another payment`,
-          actor,
-        );
-        return 'flagged';
-      }
-      throw error;
-    }
-  }
-
-  private async recordLateReceipt(
-    payment: Payment,
-    callback: ParsedStkCallback,
-    rawPayload: unknown,
-    actor: Actor,
-  ): Promise<CallbackResult> {
-    const mismatch = this.findMismatch(payment, callback);
-    if (mismatch) {
-      await this.flag(payment, mismatch.reason, rawPayload, mismatch.detail, actor);
-      return 'flagged';
-    }
-    try {
-      const recorded = await this.db.transaction(async (tx) => {
-        if (
-          !(await this.payments.recordReceipt(
-            tx,
-            payment.id,
-            callback.receiptNumber as string,
-            callback.transactionDate ?? null,
-            redact(rawPayload),
-          ))
-        ) {
-          return false;
-        }
-        await this.audit.record(
-          actor,
-          {
-            action: 'payment.receipt_recorded',
-            entityType: 'payment',
-            entityId: payment.id,
-            before: { mpesaReceiptNumber: null },
-            after: { mpesaReceiptNumber: callback.receiptNumber },
-          },
-          tx,
-        );
-        return true;
-      });
-      return recorded ? 'receipt_recorded' : 'duplicate';
-    } catch (error) {
-      if (isUniqueViolation(error, UNIQUE_RECEIPT)) {
-        await this.flag(
-          payment,
-          'duplicate_receipt',
-          rawPayload,
-          `Receipt ${callback.receiptNumber} already belongs to another payment`,
-          actor,
-        );
-        return 'flagged';
-      }
-      throw error;
-    }
-  }
-
-  private findMismatch(payment: Payment, callback: ParsedStkCallback): { reason: string; detail: string } | undefined {
-    if (callback.amount !== payment.amount) {
-      return {
-        reason: 'callback_amount_mismatch',
-        detail: `Callback amount ${callback.amount} differs from the payment's ${payment.amount}`,
-      };
-    }
-    if (callback.phoneNumber !== undefined) {
-      const phone = normalizeKenyanPhone(callback.phoneNumber);
-      // Newer payloads may mask the number; only a readable number that differs is a mismatch.
-      if (phone && this.crypto.lookupHash(phone) !== payment.phoneNumberHash) {
-        return { reason: 'callback_phone_mismatch', detail: `Callback phone ${maskPhone(phone)} differs from the payment's` };
-      }
-    }
-    return undefined;
-  }
-
-  private async flag(payment: Payment, reason: string, rawPayload: unknown, detail: string, actor: Actor): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      if (!(await this.payments.flagForReview(tx, payment.id, reason, redact(rawPayload), detail))) return;
-      await this.audit.record(
-        actor,
-        {
-          action: 'payment.flagged_for_review',
-          entityType: 'payment',
-          entityId: payment.id,
-          before: { status: payment.status },
-          after: { reviewReason: reason },
-          metadata: { detail },
-        },
-        tx,
-      );
-    });
-    this.logger.warn(`Payment ${payment.id} flagged for review: ${reason}`);
-  }
+/** The settlement of our own give-up: no answer from M-Pesa in time. */
+export function expiry(reason: string): SettlementChange {
+  return { to: PaymentStatus.Expired, settledBy: SettledBy.Expiry, resultDesc: reason };
 }

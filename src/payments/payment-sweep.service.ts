@@ -3,13 +3,14 @@ import { ConfigType } from '@nestjs/config';
 import { SYSTEM_ACTOR } from '../audit/audit.service';
 import { redactText } from '../common/redaction';
 import { workerConfig } from '../config/configuration';
-import { DarajaClient } from '../mpesa/daraja.client';
+import { DarajaError, DarajaOutcome } from '../mpesa/daraja-errors';
+import { DarajaClient, StkQueryResult } from '../mpesa/daraja.client';
 import { PaymentJobsProducer } from './jobs/payment-jobs.producer';
 import { SWEEP_BATCH_SIZE } from './jobs/payment-jobs';
 import { Payment } from './payment.entity';
-import { PaymentSettlementService } from './payment-settlement.service';
-import { PaymentStatus, SettledBy, StkPushStatus } from './payment-status';
-import { PaymentsRepository, SettlementChange } from './payments.repository';
+import { expiry, PaymentSettlementService } from './payment-settlement.service';
+import { PaymentStatus, StkPushStatus } from './payment-status';
+import { PaymentsRepository } from './payments.repository';
 
 /** A retry job silent for this long was lost (Redis flush, crash): enqueue it again. */
 const LOST_RETRY_AFTER_MS = 30_000;
@@ -18,6 +19,7 @@ export interface SweepSummary {
   queried: number;
   retriesRequeued: number;
   expiring: number;
+  lateQueries: number;
 }
 
 /**
@@ -39,11 +41,11 @@ export class PaymentSweepService {
 
   async sweep(): Promise<SweepSummary> {
     const now = Date.now();
-    const summary: SweepSummary = { queried: 0, retriesRequeued: 0, expiring: 0 };
+    const summary: SweepSummary = { queried: 0, retriesRequeued: 0, expiring: 0, lateQueries: 0 };
     const pending = await this.payments.findPendingOlderThan(new Date(now - this.settings.queryMinAgeMs), SWEEP_BATCH_SIZE);
     for (const payment of pending) {
       // Each job carries the payment's own request id: its query and settlement are filed under it.
-      if (payment.checkoutRequestId) {
+      if (this.canBeAsked(payment)) {
         await this.jobs.enqueueStatusQuery(payment.id, payment.requestId);
         summary.queried++;
       } else if (this.isRetryLost(payment, now)) {
@@ -54,58 +56,77 @@ export class PaymentSweepService {
         summary.expiring++;
       }
     }
-    if (summary.queried || summary.expiring || summary.retriesRequeued) this.logger.log(`Sweep: ${JSON.stringify(summary)}`);
+    // After we let a payment expire, M-Pesa is asked again (PAYMENT_LATE_QUERY_DELAYS_MS): a customer who entered the
+    // PIN late has paid, and the payment must then complete.
+    for (const payment of await this.payments.findExpiredDueForLateQuery(
+      new Date(now),
+      this.settings.lateQueryDelaysMs,
+      SWEEP_BATCH_SIZE,
+    )) {
+      await this.jobs.enqueueStatusQuery(payment.id, payment.requestId);
+      summary.lateQueries++;
+    }
+    if (summary.queried || summary.expiring || summary.retriesRequeued || summary.lateQueries)
+      this.logger.log(`Sweep: ${JSON.stringify(summary)}`);
     return summary;
   }
 
-  /** Asks Daraja about one payment. Throws Daraja's transient errors so the job retries. */
-  async queryStatus(paymentId: string, isFinalAttempt: boolean): Promise<'settled' | 'pending' | 'skipped'> {
+  /**
+   * Asks Daraja about one pending (or expired) payment. Throws Daraja's transient errors so the job retries. An answer
+   * naming another CheckoutRequestID is not evidence: it is ignored.
+   */
+  async queryStatus(paymentId: string, isFinalAttempt: boolean): Promise<'settled' | 'pending' | 'skipped' | 'refused'> {
     const payment = await this.payments.findById(paymentId);
-    if (!payment || payment.status !== PaymentStatus.Pending || payment.reviewReason || !payment.checkoutRequestId) return 'skipped';
-    let result: Awaited<ReturnType<DarajaClient['stkQuery']>>;
+    if (!payment || !this.canBeAsked(payment)) return 'skipped';
+    if (payment.status !== PaymentStatus.Pending && payment.status !== PaymentStatus.Expired) return 'skipped';
+    let result: StkQueryResult;
     try {
-      result = await this.daraja.stkQuery(payment.checkoutRequestId, { reference: payment.id, requestId: payment.requestId ?? undefined });
+      result = await this.daraja.stkQuery(payment.checkoutRequestId as string, {
+        reference: payment.id,
+        requestId: payment.requestId ?? undefined,
+      });
     } catch (error) {
-      // Daraja keeps failing and the payment is past its age: stop waiting, say why (a late callback still gets flagged).
-      if (isFinalAttempt && this.isPastMaxAge(payment, Date.now())) {
-        const why = redactText(error instanceof Error ? error.message : String(error));
-        await this.settlement.settle(
-          payment.id,
-          this.timeout(`No confirmation from M-Pesa before the payment expired; the last status query failed: ${why}`),
-          SYSTEM_ACTOR,
-        );
-        return 'settled';
+      if (error instanceof DarajaError && error.outcome === DarajaOutcome.Rejected) {
+        // e.g. 400.002.02 "Invalid CheckoutRequestID": asking again every sweep changes nothing.
+        await this.payments.markQueryRefused(payment.id, `${new Date().toISOString()} STK Query refused: ${redactText(error.message)}`);
+        this.logger.warn(`STK Query for payment ${payment.id} refused (${error.message}); its callback or our give-up settles it`);
+        return 'refused';
       }
+      if (isFinalAttempt && (await this.expireIfDue(payment))) return 'settled';
       throw error;
     }
     if (result.state === 'settled') {
-      const status = this.settlement.statusForResultCode(result.resultCode);
-      await this.settlement.settle(
-        payment.id,
-        {
-          to: status as SettlementChange['to'],
-          settledBy: SettledBy.StatusQuery,
-          resultCode: result.resultCode,
-          resultDesc: result.resultDesc,
-        },
-        SYSTEM_ACTOR,
+      await this.settlement.applyStatusQuery(payment, result.resultCode, result.resultDesc, SYSTEM_ACTOR);
+      return 'settled';
+    }
+    if (result.state === 'mismatched') {
+      this.logger.warn(
+        `STK Query for payment ${payment.id} answered about ${result.answeredFor}, not ${payment.checkoutRequestId}: ignored`,
       );
-      return 'settled';
     }
-    if (this.isPastMaxAge(payment, Date.now())) {
-      await this.settlement.settle(payment.id, this.timeout('No confirmation from M-Pesa before the payment expired'), SYSTEM_ACTOR);
-      return 'settled';
+    if (payment.status === PaymentStatus.Expired) {
+      await this.payments.recordLateQuery(payment.id, payment.lateQueries);
+      return 'pending';
     }
-    return 'pending';
+    return (await this.expireIfDue(payment)) ? 'settled' : 'pending';
   }
 
-  /** A push that never got a CheckoutRequestID and is past its age: nothing can be asked about it, so it times out. */
+  /** A push that cannot be asked about (no CheckoutRequestID, or Daraja refused the query) and is past its age. */
   async expire(paymentId: string): Promise<'settled' | 'skipped'> {
     const payment = await this.payments.findById(paymentId);
-    if (!payment || payment.status !== PaymentStatus.Pending || payment.reviewReason || payment.checkoutRequestId) return 'skipped';
-    if (!this.isPastMaxAge(payment, Date.now()) || this.isRetryLost(payment, Date.now())) return 'skipped';
-    const result = await this.settlement.settle(payment, this.timeout('M-Pesa never acknowledged the STK Push'), SYSTEM_ACTOR);
-    return result === 'applied' ? 'settled' : 'skipped';
+    if (!payment || payment.status !== PaymentStatus.Pending || this.canBeAsked(payment)) return 'skipped';
+    if (this.isRetryLost(payment, Date.now())) return 'skipped';
+    return (await this.expireIfDue(payment, 'M-Pesa never acknowledged the STK Push')) ? 'settled' : 'skipped';
+  }
+
+  /** Our give-up, once a pending payment is past PAYMENT_MAX_PENDING_MS: `expired`, which later proof still completes. */
+  private async expireIfDue(payment: Payment, reason = 'No answer from M-Pesa before the payment expired'): Promise<boolean> {
+    if (payment.status !== PaymentStatus.Pending || !this.isPastMaxAge(payment, Date.now())) return false;
+    return (await this.settlement.settle(payment, expiry(reason), SYSTEM_ACTOR)) === 'applied';
+  }
+
+  private canBeAsked(payment: Payment): boolean {
+    return payment.checkoutRequestId !== null && payment.stkPushStatus !== StkPushStatus.QueryRefused;
   }
 
   /** A resend was due but its job is gone (Redis flush, crash) and resends remain. */
@@ -119,9 +140,5 @@ export class PaymentSweepService {
 
   private isPastMaxAge(payment: Payment, now: number): boolean {
     return payment.initiatedAt.getTime() < now - this.settings.maxPendingMs;
-  }
-
-  private timeout(reason: string): SettlementChange {
-    return { to: PaymentStatus.Timeout, settledBy: SettledBy.Timeout, resultDesc: reason };
   }
 }

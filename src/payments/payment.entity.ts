@@ -57,6 +57,8 @@ export class Payment {
   @Column({ name: 'retry_count', type: 'integer', default: 0 }) retryCount: number;
   @Column({ name: 'last_retry_at', type: 'timestamptz', nullable: true }) lastRetryAt: Date | null;
   @Column({ name: 'max_retries', type: 'integer', default: 3 }) maxRetries: number;
+  /** How many of PAYMENT_LATE_QUERY_DELAYS_MS's questions an expired payment has had answered. */
+  @Column({ name: 'late_queries', type: 'smallint', default: 0 }) lateQueries: number;
 
   @Column({ name: 'request_payload', type: 'jsonb', nullable: true }) requestPayload: object | null;
   @Column({ name: 'response_payload', type: 'jsonb', nullable: true }) responsePayload: object | null;

@@ -3,11 +3,9 @@ import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger'
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthUser, CurrentUser } from '../auth/auth-user';
 import { ErrorResponseDto } from '../common/dto/error-response.dto';
-import { ErrorCode } from '../common/errors/app-error';
+import { AppError, ErrorCode } from '../common/errors/app-error';
 import { appErrorResponse } from '../common/errors/app-error.filter';
-import { AppError } from '../common/errors/app-error';
 import { redactText } from '../common/redaction';
-import { LimitPerPhone } from '../rate-limit/rate-limits';
 import { InitiateStkPushDto } from './dto/initiate-stk-push.dto';
 import { ListPaymentsQueryDto } from './dto/list-payments.query.dto';
 import { PaymentListResponseDto, PaymentStatusResponseDto, StkPushResponseDto } from './dto/payment-responses.dto';
@@ -36,14 +34,12 @@ export class PaymentsController {
 
   /** Starts an M-Pesa STK Push (Lipa Na M-Pesa Online) to the client's phone. */
   @Post('stk-push')
-  // Prompts to one phone are capped whoever asks (RATE_LIMIT_STK_PUSHES_PER_PHONE_PER_MINUTE): a stream of PIN
-  // prompts harasses the customer, whichever clients send it.
-  @LimitPerPhone('phoneNumber')
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key and body: same answer and no second push' })
   @ApiResponse({ status: 201, description: 'Daraja accepted the push', type: StkPushResponseDto })
   @ApiResponse({ status: 202, description: 'Queued for retry, or sent without confirmation; poll the status', type: StkPushResponseDto })
   @ApiResponse({ status: 400, description: 'Invalid input; nothing stored', type: ErrorResponseDto })
   @ApiResponse({ status: 409, description: 'A payment to this phone is pending, or the Idempotency-Key is in use', type: ErrorResponseDto })
+  @ApiResponse({ status: 429, description: 'Too many pushes to this phone (counted only for valid requests)', type: ErrorResponseDto })
   @ApiResponse({ status: 422, description: 'Idempotency-Key reused with another body', type: ErrorResponseDto })
   @ApiResponse({ status: 502, description: 'M-Pesa rejected the push; the payment is failed', type: ErrorResponseDto })
   async initiate(
@@ -138,7 +134,7 @@ function pushAnswer(outcome: PushOutcome): Answer {
     case 'rejected': {
       const details = { paymentId: outcome.paymentId, status: PaymentStatus.Failed };
       const error =
-        outcome.error.refusal === 'subscriber_busy'
+        outcome.error.reason === 'subscriber_busy'
           ? new AppError(ErrorCode.SUBSCRIBER_BUSY, 'The customer has another M-Pesa request in progress; try again in a minute', details)
           : new AppError(ErrorCode.DARAJA_REJECTED, `M-Pesa rejected the STK Push: ${redactText(outcome.error.message)}`, details);
       // Through the error filter's own mapping, so the body has the shape of every error answer.

@@ -8,6 +8,8 @@ import { DatabaseModule } from '../database/database.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { MpesaModule } from '../mpesa/mpesa.module';
 import { NotificationsModule } from '../notifications/notifications.module';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
+import { ReviewsModule } from '../reviews/reviews.module';
 import { PaymentAnalyticsController } from './analytics/payment-analytics.controller';
 import { PaymentAnalyticsRepository } from './analytics/payment-analytics.repository';
 import { PaymentAnalyticsService } from './analytics/payment-analytics.service';
@@ -54,6 +56,8 @@ export class PaymentsModule {
         MpesaModule,
         CallbacksModule,
         NotificationsModule.register(options),
+        ReviewsModule.register(options),
+        RateLimitModule,
       ],
       controllers: [PaymentsController, StkCallbackController, PaymentAnalyticsController],
       providers: [

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Database, Tx } from '../database/database';
 import { changeWithEffects, json, Sql, sql } from '../database/sql';
 import { Payment, PersonalDataMasking } from './payment.entity';
-import { PaymentStatus, PaymentType, SettledBy, StkPushStatus } from './payment-status';
+import { PAID_STATUSES, PaymentStatus, PaymentType, SettledBy, StkPushStatus } from './payment-status';
 
 /** How a pending payment leaves `pending`: the new status and what M-Pesa (or our own give-up) said. */
 export interface SettlementChange {
@@ -46,6 +46,8 @@ export interface PaymentListFilter {
   paymentType?: PaymentType;
   from?: Date;
   to?: Date;
+  /** true: only payments with a review open; false: only those without. */
+  needsReview?: boolean;
   page: number;
   limit: number;
 }
@@ -153,10 +155,21 @@ export class PaymentsRepository {
   }
 
   /**
-   * Moves a payment out of `pending`, exactly once, to the state `settled` describes (see `settledState`), with its
-   * effects in the same statement. Null when another path settled it first: then nothing at all was written.
+   * Moves a payment from one of `from` (usually `pending`), exactly once, to the state `settled` describes (see
+   * `settledState`), with its effects in the same statement. Null when another path moved it first: then nothing at
+   * all was written.
    */
-  async settle(settled: Payment, change: SettlementChange, effects: Effects): Promise<Changed | null> {
+  /**
+   * A payment under review is settled only by the person resolving it (`byReview`): evidence that arrives meanwhile
+   * joins the review instead.
+   */
+  async settle(
+    settled: Payment,
+    change: SettlementChange,
+    effects: Effects,
+    from: PaymentStatus[],
+    options: { tx?: Tx; byReview?: boolean } = {},
+  ): Promise<Changed | null> {
     return this.change(
       sql`UPDATE payments
              SET status = ${settled.status}, settled_by = ${settled.settledBy}, result_code = ${settled.resultCode},
@@ -171,9 +184,10 @@ export class PaymentsRepository {
                  error_logs = error_logs || ${json(change.errorLog ? [change.errorLog] : [])}::jsonb,
                  completed_at = ${settled.completedAt}, failed_at = ${settled.failedAt},
                  updated_at = now(), version = version + 1
-           WHERE id = ${settled.id} AND status = 'pending'
+           WHERE id = ${settled.id} AND status = ANY(${from}) AND (${options.byReview === true}::boolean OR review_reason IS NULL)
            RETURNING *`,
       effects,
+      options.tx,
     );
   }
 
@@ -190,18 +204,42 @@ export class PaymentsRepository {
     return rows.length > 0;
   }
 
-  /** Marks a payment for a person to look at; a flagged payment is left alone by the sweep. */
-  async flagForReview(tx: Tx, id: string, reason: string, callbackPayload: unknown, errorLog: string): Promise<boolean> {
-    const rows = await this.db.query(
+  /** A review opened on the payment: its `review_reason` shows the oldest open one; the detail goes to its error log. */
+  async markUnderReview(tx: Tx, id: string, reason: string, detail: string): Promise<void> {
+    await this.db.query(
       sql`UPDATE payments
-             SET review_reason = ${reason}, callback_received = true,
-                 callback_payload = COALESCE(${callbackPayload === undefined ? null : json(callbackPayload)}::jsonb, callback_payload),
-                 error_logs = error_logs || ${json([errorLog])}::jsonb, updated_at = now(), version = version + 1
-           WHERE id = ${id} AND review_reason IS NULL
-           RETURNING id`,
+             SET review_reason = COALESCE(review_reason, ${reason}), error_logs = error_logs || ${json([detail])}::jsonb,
+                 updated_at = now(), version = version + 1
+           WHERE id = ${id}`,
       tx,
     );
-    return rows.length > 0;
+  }
+
+  /** After a review was resolved: the reason of the oldest review still open, or null when none is. */
+  async setReviewMark(tx: Tx, id: string, reason: string | null): Promise<void> {
+    await this.db.query(
+      sql`UPDATE payments SET review_reason = ${reason}, updated_at = now(), version = version + 1
+           WHERE id = ${id} AND review_reason IS DISTINCT FROM ${reason}`,
+      tx,
+    );
+  }
+
+  /** Daraja refused to be asked about this CheckoutRequestID: the sweep stops asking. */
+  async markQueryRefused(id: string, note: string): Promise<void> {
+    await this.db.query(
+      sql`UPDATE payments
+             SET stk_push_status = ${StkPushStatus.QueryRefused}, error_logs = error_logs || ${json([note])}::jsonb,
+                 updated_at = now(), version = version + 1
+           WHERE id = ${id} AND status IN ('pending', 'expired')`,
+    );
+  }
+
+  /** One more of an expired payment's late questions was answered (inconclusively, or it would not be expired). */
+  async recordLateQuery(id: string, asked: number): Promise<void> {
+    await this.db.query(
+      sql`UPDATE payments SET late_queries = ${asked + 1}, updated_at = now(), version = version + 1
+           WHERE id = ${id} AND status = 'expired' AND late_queries = ${asked}`,
+    );
   }
 
   /** The payment locked for the rest of `tx`: refunds and reversals of it are decided one at a time. */
@@ -264,7 +302,10 @@ export class PaymentsRepository {
     return changed.map((r) => r.id);
   }
 
-  /** The sweep's query (served by the partial index on pending payments). */
+  /**
+   * The sweep's query (served by the partial index on pending payments). A payment under review waits for the person
+   * deciding it: it is neither asked about nor expired.
+   */
   findPendingOlderThan(cutoff: Date, limit: number): Promise<Payment[]> {
     return this.db.manager
       .createQueryBuilder(Payment, 'p')
@@ -277,6 +318,42 @@ export class PaymentsRepository {
       .getMany();
   }
 
+  /**
+   * Expired payments due for their next late question: the n-th is asked `delaysMs[n]` after the expiry (served by
+   * ix_payments_expired_failed_at). Counting answers, rather than matching time windows, survives a missed sweep.
+   */
+  findExpiredDueForLateQuery(now: Date, delaysMs: number[], limit: number): Promise<Payment[]> {
+    if (!delaysMs.length) return Promise.resolve([]);
+    return this.db.manager
+      .createQueryBuilder(Payment, 'p')
+      .where(`p.status = 'expired'`)
+      .andWhere('p.checkoutRequestId IS NOT NULL')
+      .andWhere('p.reviewReason IS NULL')
+      .andWhere(`p.stkPushStatus <> :refused`, { refused: StkPushStatus.QueryRefused })
+      .andWhere('p.lateQueries < :count', { count: delaysMs.length })
+      .andWhere(`p.failedAt < CAST(:now AS timestamptz) - make_interval(secs => (CAST(:delays AS int[]))[p.lateQueries + 1] / 1000.0)`, {
+        now,
+        delays: delaysMs,
+      })
+      .orderBy('p.failedAt', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
+  /** The client's other paid payments for the same appointment (a possible double payment). */
+  findOtherPaidForAppointment(payment: Payment): Promise<Payment[]> {
+    if (!payment.appointmentId) return Promise.resolve([]);
+    return this.db.manager
+      .createQueryBuilder(Payment, 'p')
+      .where('p.clientId = :clientId AND p.appointmentId = :appointmentId', {
+        clientId: payment.clientId,
+        appointmentId: payment.appointmentId,
+      })
+      .andWhere('p.id <> :id', { id: payment.id })
+      .andWhere('p.status IN (:...paid)', { paid: PAID_STATUSES })
+      .getMany();
+  }
+
   async list(filter: PaymentListFilter): Promise<[Payment[], number]> {
     const qb = this.db.manager.createQueryBuilder(Payment, 'p');
     if (filter.clientId) qb.andWhere('p.clientId = :clientId', { clientId: filter.clientId });
@@ -284,6 +361,7 @@ export class PaymentsRepository {
     if (filter.paymentType) qb.andWhere('p.paymentType = :paymentType', { paymentType: filter.paymentType });
     if (filter.from) qb.andWhere('p.createdAt >= :from', { from: filter.from });
     if (filter.to) qb.andWhere('p.createdAt <= :to', { to: filter.to });
+    if (filter.needsReview !== undefined) qb.andWhere(filter.needsReview ? 'p.reviewReason IS NOT NULL' : 'p.reviewReason IS NULL');
     return qb
       .orderBy('p.createdAt', 'DESC')
       .addOrderBy('p.id', 'DESC')
@@ -292,20 +370,15 @@ export class PaymentsRepository {
       .getManyAndCount();
   }
 
-  private async change(update: Sql, effects: Effects): Promise<Changed | null> {
-    const row = await this.db.one(changeWithEffects(update, effects));
+  private async change(update: Sql, effects: Effects, tx?: Tx): Promise<Changed | null> {
+    const row = await this.db.one(changeWithEffects(update, effects), tx);
     if (!row) return null;
     const effectRows: Record<string, unknown[]> = {};
     for (const name of Object.keys(effects)) effectRows[name] = row[name] as unknown[];
     return { payment: this.fromRow(row), effects: effectRows };
   }
 
-  /** Maps a raw `payments` row (snake_case) onto the entity. */
   private fromRow(row: Record<string, unknown>): Payment {
-    const payment = new Payment();
-    for (const column of this.db.manager.connection.getMetadata(Payment).columns) {
-      if (column.databaseName in row) (payment as unknown as Record<string, unknown>)[column.propertyName] = row[column.databaseName];
-    }
-    return payment;
+    return this.db.toEntity(Payment, row);
   }
 }

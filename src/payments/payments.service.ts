@@ -4,6 +4,7 @@ import { AuthUser } from '../auth/auth-user';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
 import { NotFoundError } from '../common/errors/app-error';
 import { maskPhone } from '../common/phone-number';
+import { ReviewsService, reviewView } from '../reviews/reviews.service';
 import { ListPaymentsQueryDto } from './dto/list-payments.query.dto';
 import { PaymentPageDto, PaymentViewDto } from './dto/payment-responses.dto';
 import { Payment } from './payment.entity';
@@ -17,6 +18,7 @@ export class PaymentsService {
   constructor(
     private readonly payments: PaymentsRepository,
     private readonly details: PaymentDetails,
+    private readonly reviews: ReviewsService,
     private readonly crypto: FieldEncryptionService,
   ) {}
 
@@ -24,7 +26,8 @@ export class PaymentsService {
     const payment = isUUID(id) ? await this.payments.findById(id) : null;
     // Another client's payment is reported as missing, not forbidden: ids are not to be probed.
     if (!payment || (user.role !== 'admin' && payment.clientId !== user.id)) throw new NotFoundError('Payment');
-    return { ...this.view(payment), ...(await this.details.of(id)) };
+    const [details, reviews] = await Promise.all([this.details.of(id), this.reviews.forEntities([id])]);
+    return { ...this.view(payment), ...details, reviews: reviews.map(reviewView) };
   }
 
   /** The payment an Idempotency-Key created, if its request got that far (for a replay after a crash). */
@@ -39,6 +42,7 @@ export class PaymentsService {
       paymentType: query.paymentType,
       from: query.from,
       to: query.to,
+      needsReview: query.needsReview,
       page: query.page,
       limit: query.limit,
     });

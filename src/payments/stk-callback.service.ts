@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { callbackLabels } from '../callbacks/callback-urls';
 import { CallbackContext, CallbackHandler, CallbackRejection, InboundCallbacks, Parsed } from '../callbacks/inbound-callbacks';
 import { PaymentSettlementService } from './payment-settlement.service';
 import { PaymentsRepository } from './payments.repository';
@@ -7,16 +8,18 @@ import { ParsedStkCallback, parseStkCallback } from './stk-callback.parser';
 /** An STK Push's result on its CallBackURL (`pid` names the payment): what it does to the payment. */
 @Injectable()
 export class StkCallbackService implements CallbackHandler<ParsedStkCallback> {
-  readonly logType = 'STK_CALLBACK';
-  readonly metricsKind = 'stk';
-  readonly actorId = 'stk-callback';
+  readonly logType: string;
+  readonly metricsKind: string;
+  readonly actorId: string;
   readonly description = 'STK callback';
 
   constructor(
     private readonly callbacks: InboundCallbacks,
     private readonly payments: PaymentsRepository,
     private readonly settlement: PaymentSettlementService,
-  ) {}
+  ) {
+    ({ logType: this.logType, metricsKind: this.metricsKind, actorId: this.actorId } = callbackLabels('stk', 'stk'));
+  }
 
   parse(body: unknown): Parsed<ParsedStkCallback> {
     return parseStkCallback(body);

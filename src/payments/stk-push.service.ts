@@ -9,9 +9,10 @@ import { maskPhone, normalizeKenyanPhone } from '../common/phone-number';
 import { redact, redactText } from '../common/redaction';
 import { IF_CHANGED } from '../database/sql';
 import { isUniqueViolation } from '../database/unique-violation';
-import { DarajaError, DarajaErrorKind } from '../mpesa/daraja-errors';
+import { DarajaError, DarajaOutcome } from '../mpesa/daraja-errors';
 import { ACCOUNT_REFERENCE_MAX, DarajaClient, sanitizeDarajaText, TRANSACTION_DESC_MAX } from '../mpesa/daraja.client';
 import { StkPushResponse } from '../mpesa/daraja.types';
+import { PhoneRateLimiter } from '../rate-limit/phone-rate-limiter';
 import { InitiateStkPushDto } from './dto/initiate-stk-push.dto';
 import { PaymentJobsProducer } from './jobs/payment-jobs.producer';
 import { STK_MAX_RETRIES } from './jobs/payment-jobs';
@@ -32,7 +33,10 @@ export type PushOutcome =
   | { kind: 'accepted'; paymentId: string; response: StkPushResponse }
   /** Daraja certainly did not take it (busy, unavailable): a job resends it. */
   | { kind: 'queued_for_retry'; paymentId: string }
-  /** Sent, but M-Pesa's answer was lost: the callback or the status sweep settles it; never resent. */
+  /**
+   * Sent, but M-Pesa's answer was lost or ambiguous (`unknown`): the callback, a status query or our give-up settles
+   * it; never resent.
+   */
   | { kind: 'sent_unconfirmed'; paymentId: string; payment: Payment | null }
   /** Daraja refused it for good: the payment is failed. */
   | { kind: 'rejected'; paymentId: string; error: DarajaError };
@@ -59,6 +63,7 @@ export class StkPushService {
     private readonly callbackUrls: CallbackUrls,
     private readonly jobs: PaymentJobsProducer,
     private readonly audit: AuditService,
+    private readonly phoneLimiter: PhoneRateLimiter,
   ) {}
 
   /** Writes the payment before Daraja is called, then pushes. Throws only while nothing has been stored. */
@@ -67,6 +72,8 @@ export class StkPushService {
     if (!phone) throw new AppError(ErrorCode.VALIDATION, 'phoneNumber is not a valid Safaricom number');
     const id = randomUUID();
     const phoneHash = this.crypto.lookupHash(phone);
+    // Counted only for a valid request: garbage sent with a victim's number cannot use up their pushes.
+    await this.phoneLimiter.consume(phoneHash);
     const accountReference = sanitizeDarajaText(
       dto.accountReference ?? `LP${id.replace(/-/g, '').slice(0, 10).toUpperCase()}`,
       ACCOUNT_REFERENCE_MAX,
@@ -137,7 +144,7 @@ export class StkPushService {
     const payment = await this.payments.claimRetry(paymentId);
     if (!payment) return 'done'; // settled, accepted or already being retried elsewhere
     const phone = this.crypto.decrypt(payment.phoneNumberEncrypted);
-    const sent = await this.send(payment.id, phone, payment.accountReference, payment.transactionDesc, payment.amount, { requestId });
+    const sent = await this.send(payment.id, phone, payment.accountReference, payment.transactionDesc, payment.amount, { requestId }, true);
     if (sent.kind !== 'retry') return 'done';
     if (!isFinalAttempt) return 'retry';
     await this.settlement.settle(
@@ -160,6 +167,7 @@ export class StkPushService {
     transactionDesc: string,
     amount: number,
     context: { requestId?: string; userId?: string },
+    isResend = false,
   ): Promise<SendResult> {
     try {
       const response = await this.daraja.stkPush(
@@ -170,14 +178,16 @@ export class StkPushService {
       return { kind: 'accepted', response };
     } catch (error) {
       if (!(error instanceof DarajaError)) throw error;
-      const note = `${new Date().toISOString()} STK push: ${error.kind}: ${redactText(error.message)}`;
-      if (error.retryable || error.kind === DarajaErrorKind.InvalidToken) {
+      const note = `${new Date().toISOString()} STK push: ${error.outcome}${error.reason ? ` (${error.reason})` : ''}: ${redactText(error.message)}`;
+      if (error.resendable) {
         await this.payments.markPushStatus(paymentId, StkPushStatus.RetryScheduled, note);
         return { kind: 'retry', error };
       }
-      if (error.kind === DarajaErrorKind.OutcomeUnknown) {
+      // A resend refused because the subscriber is locked: the earlier prompt may be live on the phone (a push whose
+      // answer we never had). The payment waits for its callback (or our give-up); it is not failed on this answer.
+      if (error.outcome === DarajaOutcome.Unknown || (isResend && error.reason === 'subscriber_busy')) {
         await this.payments.markPushStatus(paymentId, StkPushStatus.Unknown, note);
-        this.logger.warn(`STK push for payment ${paymentId} may have been sent: ${error.message}; the status sweep will settle it`);
+        this.logger.warn(`STK push for payment ${paymentId} may be live: ${error.message}; its callback or a status check will settle it`);
         return { kind: 'unknown', error };
       }
       await this.settlement.settle(

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Actor, AuditService } from '../audit/audit.service';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
@@ -7,16 +7,22 @@ import { normalizeKenyanPhone } from '../common/phone-number';
 import { redactText } from '../common/redaction';
 import { currentRequestId } from '../common/request-context';
 import { Database, Tx } from '../database/database';
+import { isUniqueViolation } from '../database/unique-violation';
 import { PaymentAdjustments } from '../payments/payment-adjustments.service';
 import { PaymentStatus, REFUNDABLE_STATUSES } from '../payments/payment-status';
 import { PayoutJobsProducer } from './jobs/payout-jobs.producer';
 import { B2cCommandId, Payout, PayoutKind, PayoutStatus } from './payout.entity';
-import { NewPayout, PayoutsRepository } from './payouts.repository';
+import { NewPayout, ONE_RETRY_PER_PAYOUT, PayoutsRepository } from './payouts.repository';
 import { ReversalsRepository } from './reversals/reversals.repository';
 
 export interface RefundRequest {
   amount: number;
   reason: string;
+}
+
+/** How a request for money out was made: its Idempotency-Key, stored with the payout it creates. */
+export interface RequestOptions {
+  idempotencyKey?: string;
 }
 
 export interface DisbursementRequest {
@@ -52,6 +58,8 @@ export function personalDataMaskedError(what: 'payment' | 'payout', by: string |
  */
 @Injectable()
 export class PayoutRequestsService {
+  private readonly logger = new Logger(PayoutRequestsService.name);
+
   constructor(
     private readonly db: Database,
     private readonly payouts: PayoutsRepository,
@@ -66,7 +74,12 @@ export class PayoutRequestsService {
    * Refunds part or all of a completed payment to the phone that paid. The payment row is locked while the sum
    * of its refunds is checked, so two refunds racing for the last shillings cannot both pass.
    */
-  async requestRefund(paymentId: string, request: RefundRequest, actor: Actor, retryOf: string | null = null): Promise<Payout> {
+  async requestRefund(
+    paymentId: string,
+    request: RefundRequest,
+    actor: Actor,
+    options: RequestOptions & { retryOf?: string } = {},
+  ): Promise<Payout> {
     const payout = await this.db.transaction(async (tx) => {
       const payment = await this.payments.lockForMoneyOut(tx, paymentId);
       if (!payment) throw new NotFoundError('Payment');
@@ -99,16 +112,17 @@ export class PayoutRequestsService {
           phoneNumberHash: payment.phoneNumberHash,
           remarks: `Refund ${payment.accountReference}`,
           reason: redactText(request.reason),
-          retryOf,
+          retryOf: options.retryOf ?? null,
+          idempotencyKey: options.idempotencyKey ?? null,
         },
         actor,
       );
     });
-    await this.jobs.enqueueSend(payout.id, payout.requestId);
+    await this.enqueue(payout);
     return payout;
   }
 
-  async requestDisbursement(request: DisbursementRequest, actor: Actor): Promise<Payout> {
+  async requestDisbursement(request: DisbursementRequest, actor: Actor, options: RequestOptions = {}): Promise<Payout> {
     const phone = normalizeKenyanPhone(request.phoneNumber);
     if (!phone) throw new ValidationError('phoneNumber is not a valid Safaricom number');
     const payout = await this.db.transaction((tx) =>
@@ -125,18 +139,23 @@ export class PayoutRequestsService {
           remarks: redactText(request.remarks),
           occasion: request.occasion ? redactText(request.occasion) : null,
           reason: null,
+          idempotencyKey: options.idempotencyKey ?? null,
         },
         actor,
       ),
     );
-    await this.jobs.enqueueSend(payout.id, payout.requestId);
+    await this.enqueue(payout);
     return payout;
   }
 
-  /** An admin's retry of a failed payout: a new payout with a new OriginatorConversationID (Daraja refuses a reused one). */
-  async retry(payoutId: string, actor: Actor): Promise<Payout> {
+  /**
+   * An admin's retry of a failed payout: a new payout with a new OriginatorConversationID (Daraja refuses a reused
+   * one). A failed payout is retried at most once: a second retry is refused, naming the first.
+   */
+  async retry(payoutId: string, actor: Actor, options: RequestOptions = {}): Promise<Payout> {
     const original = await this.payouts.findById(payoutId);
     if (!original) throw new NotFoundError('Payout');
+    await this.assertNotRetried(original.id);
     if (original.reviewReason) {
       throw new AppError(ErrorCode.CONFLICT, `This payout is flagged for review (${original.reviewReason}); reconcile it before retrying`);
     }
@@ -145,9 +164,22 @@ export class PayoutRequestsService {
     }
     if (original.personalDataMaskedAt)
       throw personalDataMaskedError('payout', original.personalDataMaskedBy, original.personalDataMaskedAt);
-    if (original.kind === PayoutKind.Refund && original.paymentId) {
-      return this.requestRefund(original.paymentId, { amount: original.amount, reason: original.reason ?? 'Retry' }, actor, original.id);
+    try {
+      if (original.kind === PayoutKind.Refund && original.paymentId) {
+        return await this.requestRefund(original.paymentId, { amount: original.amount, reason: original.reason ?? 'Retry' }, actor, {
+          ...options,
+          retryOf: original.id,
+        });
+      }
+      return await this.retryDisbursement(original, actor, options);
+    } catch (error) {
+      // Two retries racing: the unique index lets one through.
+      if (isUniqueViolation(error, ONE_RETRY_PER_PAYOUT)) await this.assertNotRetried(original.id);
+      throw error;
     }
+  }
+
+  private async retryDisbursement(original: Payout, actor: Actor, options: RequestOptions): Promise<Payout> {
     const payout = await this.db.transaction((tx) =>
       this.insert(
         tx,
@@ -163,12 +195,36 @@ export class PayoutRequestsService {
           occasion: original.occasion,
           reason: original.reason,
           retryOf: original.id,
+          idempotencyKey: options.idempotencyKey ?? null,
         },
         actor,
       ),
     );
-    await this.jobs.enqueueSend(payout.id, payout.requestId);
+    await this.enqueue(payout);
     return payout;
+  }
+
+  private async assertNotRetried(payoutId: string): Promise<void> {
+    const retry = await this.payouts.findRetryOf(payoutId);
+    if (retry) {
+      throw new AppError(
+        ErrorCode.CONFLICT,
+        `This payout was already retried by payout ${retry.id} (${retry.status}); retry that one if it failed`,
+        {
+          retriedBy: retry.id,
+          retryStatus: retry.status,
+        },
+      );
+    }
+  }
+
+  /** The payout is committed: if its job cannot be queued now (Redis down), the sweep sends it; the answer stands. */
+  private async enqueue(payout: Payout): Promise<void> {
+    try {
+      await this.jobs.enqueueSend(payout.id, payout.requestId);
+    } catch (error) {
+      this.logger.warn(`Payout ${payout.id} is stored but its send job could not be queued (${String(error)}); the sweep will send it`);
+    }
   }
 
   private async insert(

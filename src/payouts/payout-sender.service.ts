@@ -1,9 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { SYSTEM_ACTOR } from '../audit/audit.service';
 import { CallbackUrls } from '../callbacks/callback-urls';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
 import { redactText } from '../common/redaction';
-import { DarajaError, DarajaErrorKind, isDuplicateOriginatorConversationId } from '../mpesa/daraja-errors';
+import { DarajaError, DarajaOutcome, isDuplicateOriginatorConversationId } from '../mpesa/daraja-errors';
 import { DarajaClient } from '../mpesa/daraja.client';
 import { BalanceService } from '../treasury/balance.service';
 import { Payout, PayoutStatus } from './payout.entity';
@@ -17,6 +17,8 @@ import { PayoutsRepository } from './payouts.repository';
  */
 @Injectable()
 export class PayoutSenderService {
+  private readonly logger = new Logger(PayoutSenderService.name);
+
   constructor(
     private readonly payouts: PayoutsRepository,
     private readonly settlement: PayoutSettlementService,
@@ -35,13 +37,11 @@ export class PayoutSenderService {
     try {
       funds = await this.balances.payingAccountFunds(SYSTEM_ACTOR);
     } catch (error) {
-      if (!isFinalAttempt) return 'retry';
-      await this.settlement.finish(
-        payout,
-        PayoutStatus.Failed,
-        { settledBy: 'balance_check', resultDesc: `Not sent: ${(error as Error).message}` },
-        [PayoutStatus.Pending],
-      );
+      // No balance answer is not a refusal: the payout waits, shows why (`waitingFor: balance`), and the sweep tries it
+      // again every BALANCE_RETRY_INTERVAL_MS: never failed for want of an answer, never sent blind.
+      const why = `${new Date().toISOString()} waiting for the business balance: ${redactText((error as Error).message)}`;
+      await this.payouts.markWaiting(payout.id, 'balance', why);
+      this.logger.warn(`Payout ${payout.id} waits for a balance answer: ${(error as Error).message}`);
       return 'done';
     }
     if (funds.available < payout.amount) {
@@ -80,14 +80,15 @@ export class PayoutSenderService {
     }
   }
 
+  /** The outcome model (src/mpesa/daraja-errors.ts): only what certainly was not processed is resent. */
   private async onSendError(payout: Payout, error: DarajaError, isFinalAttempt: boolean): Promise<'done' | 'retry'> {
-    const note = `${new Date().toISOString()} B2C: ${error.kind}: ${redactText(error.message)}`;
+    const note = `${new Date().toISOString()} B2C: ${error.outcome}${error.reason ? ` (${error.reason})` : ''}: ${redactText(error.message)}`;
     if (isDuplicateOriginatorConversationId(error)) {
       // Daraja already holds a request with our id: an earlier send did arrive. Find out what it did.
       await this.settlement.markUnknown(payout, `${note} (an earlier send reached M-Pesa)`, [PayoutStatus.Sending]);
       return 'done';
     }
-    if (error.retryable || error.kind === DarajaErrorKind.InvalidToken) {
+    if (error.resendable) {
       if (isFinalAttempt) {
         await this.settlement.finish(
           payout,
@@ -101,7 +102,9 @@ export class PayoutSenderService {
       await this.payouts.returnToPending(payout.id, note);
       return 'retry';
     }
-    if (error.kind === DarajaErrorKind.OutcomeUnknown) {
+    // A timeout, a dropped connection, any other 5xx, even on the last attempt: it may have paid. Transaction Status
+    // says whether it did; it is never resent, and it keeps counting against the payment's refundable amount.
+    if (error.outcome === DarajaOutcome.Unknown) {
       await this.settlement.markUnknown(payout, note, [PayoutStatus.Sending]);
       return 'done';
     }

@@ -19,7 +19,10 @@ export enum PayoutStatus {
   Failed = 'failed',
 }
 
-/** Statuses whose money may have left or may still leave: they count against what a payment can refund. */
+/**
+ * Statuses whose money may have left or may still leave: they count against what a payment can refund. A failed
+ * payout under review counts too (M-Pesa may yet have paid it).
+ */
 export const PAYOUT_COMMITTED_STATUSES = [
   PayoutStatus.Pending,
   PayoutStatus.Sending,
@@ -27,6 +30,9 @@ export const PAYOUT_COMMITTED_STATUSES = [
   PayoutStatus.Unknown,
   PayoutStatus.Completed,
 ];
+
+/** States in which a payout's outcome is still open: any result of M-Pesa's may settle it. */
+export const PAYOUT_OPEN_STATUSES = [PayoutStatus.Pending, PayoutStatus.Sending, PayoutStatus.Submitted, PayoutStatus.Unknown];
 
 export type B2cCommandId = 'BusinessPayment' | 'SalaryPayment' | 'PromotionPayment';
 
@@ -67,7 +73,13 @@ export class Payout {
   @Column({ name: 'status_checks', type: 'integer', default: 0 }) statusChecks: number;
   /** Set when a person must decide (an unknown that Transaction Status could not settle). */
   @Column({ name: 'review_reason', type: 'varchar', length: 64, nullable: true }) reviewReason: string | null;
-  /** The failed payout an admin retried with this one. */
+  /** Transaction Status answers "not found" (2033) counted so far; only the second, late enough, means "not paid". */
+  @Column({ name: 'not_found_answers', type: 'integer', default: 0 }) notFoundAnswers: number;
+  /** What a pending payout is waiting for before it can be sent (`balance`: an Account Balance answer). */
+  @Column({ name: 'waiting_for', type: 'varchar', length: 16, nullable: true }) waitingFor: 'balance' | null;
+  /** The Idempotency-Key of the request that created it (per requester): a resubmission finds it instead of paying twice. */
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true }) idempotencyKey: string | null;
+  /** The failed payout an admin retried with this one (each failed payout is retried at most once). */
   @Column({ name: 'retry_of', type: 'uuid', nullable: true }) retryOf: string | null;
   @Column({ name: 'requested_by', type: 'varchar', length: 64 }) requestedBy: string;
   @Column({ name: 'request_id', type: 'varchar', length: 64, nullable: true }) requestId: string | null;

@@ -8,6 +8,7 @@ import { DatabaseModule } from '../database/database.module';
 import { MpesaModule } from '../mpesa/mpesa.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { PaymentsModule } from '../payments/payments.module';
+import { ReviewsModule } from '../reviews/reviews.module';
 import { TreasuryModule } from '../treasury/treasury.module';
 import { PAYOUTS_QUEUE } from './jobs/payout-jobs';
 import { PayoutJobsProducer } from './jobs/payout-jobs.producer';
@@ -49,9 +50,10 @@ export class PayoutsModule {
         AuditModule,
         MpesaModule,
         CallbacksModule,
-        TreasuryModule,
+        TreasuryModule.register(options),
         NotificationsModule.register(options),
         PaymentsModule.register(options),
+        ReviewsModule.register(options),
       ],
       controllers: [PayoutsController, ResultCallbacksController],
       providers: [

@@ -10,7 +10,14 @@ export type NewPayout = Pick<
   Payout,
   'kind' | 'paymentId' | 'clientId' | 'amount' | 'commandId' | 'phoneNumberEncrypted' | 'phoneNumberHash' | 'remarks' | 'reason'
 > &
-  Partial<Pick<Payout, 'occasion' | 'retryOf'>> & { originatorConversationId: string; requestedBy: string; requestId: string | null };
+  Partial<Pick<Payout, 'occasion' | 'retryOf' | 'idempotencyKey'>> & {
+    originatorConversationId: string;
+    requestedBy: string;
+    requestId: string | null;
+  };
+
+export const ONE_RETRY_PER_PAYOUT = 'ux_payouts_one_retry';
+export const ONE_PAYOUT_PER_IDEMPOTENCY_KEY = 'ux_payouts_idempotency';
 
 /** How a payout ends: the status and what settled it. */
 export interface PayoutEnding {
@@ -47,13 +54,66 @@ export class PayoutsRepository {
     );
   }
 
-  /** What the payment's refunds (pending, in flight, unknown or paid) already take from it. */
+  /**
+   * What the payment's refunds already take from it: pending, in flight, unknown or paid, and a failed one under review
+   * (M-Pesa may yet have paid it).
+   */
   async committedRefundTotal(tx: Tx, paymentId: string): Promise<number> {
     const row = await this.db.one<{ sum: string }>(
-      sql`SELECT COALESCE(SUM(amount), 0) AS sum FROM payouts WHERE payment_id = ${paymentId} AND status = ANY(${PAYOUT_COMMITTED_STATUSES})`,
+      sql`SELECT COALESCE(SUM(amount), 0) AS sum FROM payouts
+           WHERE payment_id = ${paymentId} AND (status = ANY(${PAYOUT_COMMITTED_STATUSES}) OR review_reason IS NOT NULL)`,
       tx,
     );
     return Number(row?.sum ?? 0);
+  }
+
+  findByIdempotencyKey(requestedBy: string, key: string): Promise<Payout | null> {
+    return this.db.manager.findOneBy(Payout, { requestedBy, idempotencyKey: key });
+  }
+
+  /** The payout that retried this one, if any (a failed payout is retried at most once). */
+  findRetryOf(payoutId: string): Promise<Payout | null> {
+    return this.db.manager.findOneBy(Payout, { retryOf: payoutId });
+  }
+
+  /** A pending payout that cannot be sent yet (no balance answer): shown in its status; the sweep tries it again. */
+  async markWaiting(id: string, waitingFor: 'balance', note: string): Promise<void> {
+    await this.db.query(
+      sql`UPDATE payouts SET waiting_for = ${waitingFor}, error_logs = error_logs || ${json([note])}::jsonb, updated_at = now()
+           WHERE id = ${id} AND status = 'pending'`,
+    );
+  }
+
+  /** Counts one Transaction Status "not found" answer; returns how many there have been. */
+  async countNotFound(id: string): Promise<number> {
+    const row = await this.db.one<{ not_found_answers: number }>(
+      sql`UPDATE payouts SET not_found_answers = not_found_answers + 1, updated_at = now() WHERE id = ${id} RETURNING not_found_answers`,
+    );
+    return row?.not_found_answers ?? 0;
+  }
+
+  /** A review opened on the payout: `review_reason` shows the oldest open one; the detail goes to its error log. */
+  async markUnderReview(tx: Tx, id: string, reason: string, detail: string): Promise<void> {
+    await this.db.query(
+      sql`UPDATE payouts SET review_reason = COALESCE(review_reason, ${reason}), error_logs = error_logs || ${json([detail])}::jsonb,
+                 updated_at = now()
+           WHERE id = ${id}`,
+      tx,
+    );
+  }
+
+  /** After a review was resolved: the reason of the oldest review still open, or null when none is. */
+  async setReviewMark(tx: Tx, id: string, reason: string | null): Promise<void> {
+    await this.db.query(
+      sql`UPDATE payouts SET review_reason = ${reason}, updated_at = now() WHERE id = ${id} AND review_reason IS DISTINCT FROM ${reason}`,
+      tx,
+    );
+  }
+
+  /** The payout locked for the rest of `tx` (a person's decision on it). */
+  async lock(tx: Tx, id: string): Promise<Payout | null> {
+    const row = await this.db.one(sql`SELECT * FROM payouts WHERE id = ${id} FOR UPDATE`, tx);
+    return row ? this.db.toEntity(Payout, row) : null;
   }
 
   async hasCommittedRefunds(tx: Tx, paymentId: string): Promise<boolean> {
@@ -67,7 +127,8 @@ export class PayoutsRepository {
   /** Claims a pending payout for sending: only one worker moves it to `sending`. */
   async claimForSending(id: string): Promise<boolean> {
     const rows = await this.db.query(
-      sql`UPDATE payouts SET status = 'sending', updated_at = now(), version = version + 1 WHERE id = ${id} AND status = 'pending' RETURNING id`,
+      sql`UPDATE payouts SET status = 'sending', waiting_for = NULL, updated_at = now(), version = version + 1
+           WHERE id = ${id} AND status = 'pending' RETURNING id`,
     );
     return rows.length > 0;
   }
@@ -169,13 +230,15 @@ export class PayoutsRepository {
     column: 'submitted_at' | 'updated_at',
     before: Date,
     limit: number,
-    options: { unflaggedOnly?: boolean } = {},
+    options: { unflaggedOnly?: boolean; waitingFor?: 'balance' | null } = {},
   ): Promise<Payout[]> {
     const qb = this.db.manager
       .createQueryBuilder(Payout, 'p')
       .where('p.status = :status', { status })
       .andWhere(`p.${column === 'submitted_at' ? 'submittedAt' : 'updatedAt'} < :before`, { before });
     if (options.unflaggedOnly) qb.andWhere('p.reviewReason IS NULL');
+    if (options.waitingFor === null) qb.andWhere('p.waitingFor IS NULL');
+    else if (options.waitingFor) qb.andWhere('p.waitingFor = :waitingFor', { waitingFor: options.waitingFor });
     // Oldest first, so a backlog larger than one batch is worked through in order.
     return qb
       .orderBy(`p.${column === 'submitted_at' ? 'submittedAt' : 'updatedAt'}`, 'ASC')

@@ -2,7 +2,9 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
 import { NotFoundError } from '../common/errors/app-error';
 import { maskPhone } from '../common/phone-number';
+import { Actor } from '../audit/audit.service';
 import { PaymentDetails } from '../payments/payment-details';
+import { ReviewsService, reviewView } from '../reviews/reviews.service';
 import { PayoutViewDto } from './dto/payout-view.dto';
 import { Payout, PayoutKind } from './payout.entity';
 import { PayoutsRepository } from './payouts.repository';
@@ -16,6 +18,7 @@ export class PayoutsService implements OnModuleInit {
     private readonly payouts: PayoutsRepository,
     private readonly reversals: ReversalsRepository,
     private readonly paymentDetails: PaymentDetails,
+    private readonly reviews: ReviewsService,
     private readonly crypto: FieldEncryptionService,
   ) {}
 
@@ -30,6 +33,16 @@ export class PayoutsService implements OnModuleInit {
     const payout = await this.payouts.findById(id);
     if (!payout) throw new NotFoundError('Payout');
     return payout;
+  }
+
+  /** The payout an Idempotency-Key of this requester created, if its request got that far. */
+  findByIdempotencyKey(actor: Actor, key: string): Promise<Payout | null> {
+    return this.payouts.findByIdempotencyKey(actor.id ?? actor.type, key);
+  }
+
+  /** A payout's view with its reviews (open and resolved), oldest first. */
+  async detailedView(payout: Payout): Promise<PayoutViewDto> {
+    return { ...this.view(payout), reviews: (await this.reviews.forEntities([payout.id])).map(reviewView) };
   }
 
   list(kind: PayoutKind, page: number, limit: number): Promise<[Payout[], number]> {
@@ -57,6 +70,7 @@ export class PayoutsService implements OnModuleInit {
       resultDesc: p.resultDesc,
       settledBy: p.settledBy,
       statusChecks: p.statusChecks,
+      waitingFor: p.waitingFor,
       needsReview: p.reviewReason !== null,
       reviewReason: p.reviewReason,
       retryOf: p.retryOf,

@@ -32,7 +32,7 @@ export class PrivacyModule {
         DatabaseModule,
         BullModule.registerQueue({ name: PRIVACY_QUEUE }),
         AuditModule,
-        TreasuryModule,
+        TreasuryModule.register(options),
         NotificationsModule.register(options),
         PaymentsModule.register(options),
         PayoutsModule.register(options),

@@ -5,7 +5,7 @@ import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateCol
 @Entity({ name: 'balance_snapshots' })
 export class BalanceSnapshot {
   @PrimaryGeneratedColumn('uuid') id: string;
-  @Column({ type: 'varchar', length: 16, default: 'pending' }) status: 'pending' | 'completed' | 'failed';
+  @Column({ type: 'varchar', length: 16, default: 'pending' }) status: 'pending' | 'completed' | 'failed' | 'expired';
   @Column({ type: 'varchar', length: 8 }) shortcode: string;
   @Column({ name: 'originator_conversation_id', type: 'varchar', length: 64, nullable: true }) originatorConversationId: string | null;
   @Column({ name: 'conversation_id', type: 'varchar', length: 64, nullable: true }) conversationId: string | null;

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { sql } from '../database/sql';
 import { Database } from '../database/database';
 import { MoreThan } from 'typeorm';
 import { BalanceSnapshot } from './balance-snapshot.entity';
@@ -37,5 +38,14 @@ export class BalanceSnapshotsRepository {
       where: { status: 'completed', ...(since ? { completedAt: MoreThan(since) } : {}) },
       order: { completedAt: 'DESC' },
     });
+  }
+
+  /** Requests still pending after `before`: their result will not come (M-Pesa does not resend these). */
+  async expireOlderThan(before: Date, why: string): Promise<number> {
+    const rows = await this.db.query(
+      sql`UPDATE balance_snapshots SET status = 'expired', result_desc = ${why}, completed_at = now(), updated_at = now()
+           WHERE status = 'pending' AND created_at < ${before} RETURNING id`,
+    );
+    return rows.length;
   }
 }

@@ -11,7 +11,7 @@ export class TransactionStatusRepository {
   constructor(private readonly db: Database) {}
 
   insert(
-    query: Pick<TransactionStatusQuery, 'transactionId' | 'queriedConversationId' | 'payoutId' | 'requestedBy'>,
+    query: Pick<TransactionStatusQuery, 'transactionId' | 'queriedConversationId' | 'payoutId' | 'reversalId' | 'requestedBy'>,
   ): Promise<TransactionStatusQuery> {
     const manager = this.db.manager;
     return manager.save(manager.create(TransactionStatusQuery, { ...query, status: 'pending' }));
@@ -41,5 +41,14 @@ export class TransactionStatusRepository {
       tx,
     );
     return changed.length;
+  }
+
+  /** Requests still pending after `before`: their result will not come (M-Pesa does not resend these). */
+  async expireOlderThan(before: Date, why: string): Promise<number> {
+    const rows = await this.db.query(
+      sql`UPDATE transaction_status_queries SET status = 'expired', result_desc = ${why}, completed_at = now(), updated_at = now()
+           WHERE status = 'pending' AND created_at < ${before} RETURNING id`,
+    );
+    return rows.length;
   }
 }

@@ -14,6 +14,8 @@ export interface StatusQueryRequest {
   originatorConversationId?: string;
   /** The payout a worker is trying to settle. */
   payoutId?: string;
+  /** The reversal a worker is trying to settle. */
+  reversalId?: string;
 }
 
 /** Transaction Status: asks Safaricom about any transaction and stores what it says. */
@@ -31,6 +33,7 @@ export class TransactionStatusService {
       transactionId: request.transactionId ?? null,
       queriedConversationId: request.originatorConversationId ?? null,
       payoutId: request.payoutId ?? null,
+      reversalId: request.reversalId ?? null,
       requestedBy: actor.id ?? actor.type,
     });
     await this.audit.record(actor, {
@@ -47,7 +50,11 @@ export class TransactionStatusService {
           remarks: 'Transaction status',
           ...this.callbackUrls.resultUrls('tstatus', query.id),
         },
-        { reference: request.payoutId ?? query.id, requestId: actor.requestId ?? undefined, userId: actor.id ?? undefined },
+        {
+          reference: request.payoutId ?? request.reversalId ?? query.id,
+          requestId: actor.requestId ?? undefined,
+          userId: actor.id ?? undefined,
+        },
       );
       await this.queries.markAccepted(query.id, accepted.OriginatorConversationID, accepted.ConversationID);
     } catch (error) {

@@ -36,6 +36,8 @@ describe('Alerts evaluated from the database', () => {
         ALERT_FAILURE_RATE_MIN_PAYMENTS: '2',
         ALERT_CALLBACK_SILENCE_SECONDS: '10',
         ALERT_CALLBACK_SILENCE_MIN_PUSHES: '1',
+        // Any open review is "waiting" at once, so the rule can be seen within a test.
+        ALERT_REVIEW_OPEN_MINUTES: '0',
       },
       'alerts',
     );
@@ -100,7 +102,7 @@ describe('Alerts evaluated from the database', () => {
 
     const failureRate = await hooks.waitFor((h) => h.body?.event === 'alert.raised' && h.body?.data?.rule === 'payment_failure_rate');
     expect(failureRate.body.data).toMatchObject({ value: 50, threshold: 5 });
-    expect(failureRate.body.data.summary).toContain('1 of 2 payments failed or timed out');
+    expect(failureRate.body.data.summary).toContain('1 of 2 payments failed, timed out or expired');
 
     // Accepted, but its callback never comes (only the status query settles it).
     expect((await push(SCENARIO_PHONES.noCallback)).status).toBe(201);
@@ -109,11 +111,34 @@ describe('Alerts evaluated from the database', () => {
   }, 60_000);
 
   it('raises Daraja system errors (5xx answers)', async () => {
-    await call('/simulator/control/faults', { method: 'POST', body: { endpoint: 'stkpush', kind: 'internal_error', count: 3 } });
+    // "System is busy" is a documented "not processed" (HTTP 500): each one is sent again, so three of them in a row.
+    await call('/simulator/control/faults', { method: 'POST', body: { endpoint: 'stkpush', kind: 'system_busy', count: 3 } });
     const res = await call('/api/payments/stk-push', { token: client, body: stkPushBody() });
     expect(res.status).toBe(202);
     const raised = await hooks.waitFor((h) => h.body?.event === 'alert.raised' && h.body?.data?.rule === 'daraja_system_errors', 30_000);
     expect(raised.body.data.value).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+
+  it('raises reviews waiting for a person, and resolves the episode once the review is decided', async () => {
+    // The same client pays twice for one appointment: the second completed payment opens possible_double_payment.
+    const appointmentId = `appt-${randomUUID()}`;
+    for (let i = 0; i < 2; i++) {
+      const res = await call('/api/payments/stk-push', { token: client, body: stkPushBody({ appointmentId }) });
+      expect(res.status).toBe(201);
+    }
+    const opened = await hooks.waitFor((h) => h.body?.event === 'review.opened' && h.body?.data?.reason === 'possible_double_payment');
+    const raised = await hooks.waitFor((h) => h.body?.event === 'alert.raised' && h.body?.data?.rule === 'reviews_waiting', 30_000);
+    expect(raised.body.data).toMatchObject({ value: 1, threshold: 0 });
+    expect(raised.body.data.summary).toContain('1 review(s) have waited more than 0 min for a person');
+
+    const decided = await call(`/api/reviews/${opened.body.data.reviewId}/resolve`, {
+      method: 'POST',
+      token: admin,
+      body: { resolution: 'dismiss', note: 'Two sessions were booked under one appointment' },
+    });
+    expect(decided.status).toBe(200);
+    const resolved = await hooks.waitFor((h) => h.body?.event === 'alert.resolved' && h.body?.data?.rule === 'reviews_waiting', 30_000);
+    expect(resolved.body.data.episodeId).toBe(raised.body.data.episodeId);
   }, 60_000);
 
   it('lists episodes to admins only', async () => {
@@ -138,6 +163,7 @@ describe('Alerts evaluated from the database', () => {
       'daraja_slow_responses',
       'daraja_system_errors',
       'payment_failure_rate',
+      'reviews_waiting',
     ]);
   });
 });

@@ -9,6 +9,7 @@ import {
   paymentRow,
   paymentStatus,
   pushStk,
+  reviewsOf,
   SCENARIO_PHONES,
   simulatedPushesTo,
   sleep,
@@ -238,8 +239,16 @@ describe('callbacks crafted by hand', () => {
     expect(res.status).toBe(200);
     expect(res.body).toStrictEqual(ACCEPTED);
     const row = await paymentRow(paymentId);
-    expect(row).toMatchObject({ status: 'pending', review_reason: 'callback_amount_mismatch', mpesa_receipt_number: null });
-    expect((await auditEventsFor(paymentId)).map((e) => e.action)).toEqual(['payment.initiated', 'payment.flagged_for_review']);
+    expect(row).toMatchObject({ status: 'pending', review_reason: 'amount_mismatch', mpesa_receipt_number: null });
+    const reviews = await reviewsOf(paymentId);
+    expect(reviews).toEqual([
+      expect.objectContaining({
+        reason: 'amount_mismatch',
+        status: 'open',
+        evidence: expect.objectContaining({ receipt: daraja.receipt, amount: 1 }),
+      }),
+    ]);
+    expect((await auditEventsFor(paymentId)).map((e) => e.action)).toEqual(['payment.initiated', 'review.opened']);
   });
 
   it('leaves a flagged payment alone afterwards: the status sweep does not complete it', async () => {
@@ -248,7 +257,24 @@ describe('callbacks crafted by hand', () => {
 
     await sleep(3_000); // past STATUS_QUERY_MIN_AGE_MS plus a sweep: an unflagged payment would be completed by now
 
-    expect(await paymentRow(paymentId)).toMatchObject({ status: 'pending', review_reason: 'callback_amount_mismatch' });
+    expect(await paymentRow(paymentId)).toMatchObject({ status: 'pending', review_reason: 'amount_mismatch' });
+    expect(await stateChangesOf(paymentId)).toEqual([]);
+  });
+
+  it('does not let a later callback complete a flagged payment: its success joins the review queue', async () => {
+    const { paymentId, daraja } = await pendingPayment(100);
+    await postCallback(daraja.callbackUrl, stkSuccessCallback(daraja, { amount: 1 }));
+    const second = { ...daraja, receipt: newReceipt() };
+
+    const res = await postCallback(daraja.callbackUrl, stkSuccessCallback(second));
+
+    expect(res.status).toBe(200);
+    expect(res.body).toStrictEqual(ACCEPTED);
+    expect(await paymentRow(paymentId)).toMatchObject({ status: 'pending', review_reason: 'amount_mismatch', mpesa_receipt_number: null });
+    expect((await reviewsOf(paymentId)).map((r) => [r.reason, r.evidence.receipt])).toEqual([
+      ['amount_mismatch', daraja.receipt],
+      ['contradicting_result', second.receipt],
+    ]);
     expect(await stateChangesOf(paymentId)).toEqual([]);
   });
 
@@ -267,24 +293,25 @@ describe('callbacks crafted by hand', () => {
     expect(await stateChangesOf(paymentId)).toEqual(['payment.completed']);
   });
 
-  it('flags for review, and leaves timed out, a payment whose success callback arrives after it timed out', async () => {
+  it('flags for review, and leaves timed out, a payment whose success callback arrives after M-Pesa said it timed out', async () => {
     const paymentId = await startPayment(SCENARIO_PHONES.noAnswer);
     const daraja = await simulatedTransactionFor(SCENARIO_PHONES.noAnswer);
     await waitForPaymentStatus(paymentId, 'timeout');
+    const receipt = newReceipt();
 
-    const res = await postCallback(
-      daraja.callbackUrl,
-      stkSuccessCallback({ ...daraja, receipt: newReceipt(), transactionDate: darajaTimestamp() }),
-    );
+    const res = await postCallback(daraja.callbackUrl, stkSuccessCallback({ ...daraja, receipt, transactionDate: darajaTimestamp() }));
 
     expect(res.status).toBe(200);
     expect(res.body).toStrictEqual(ACCEPTED);
     expect(await paymentRow(paymentId)).toMatchObject({
       status: 'timeout',
-      review_reason: 'paid_after_timeout',
+      review_reason: 'contradicting_result',
       mpesa_receipt_number: null,
     });
-    expect(await auditEventsFor(paymentId, 'payment.flagged_for_review')).toHaveLength(1);
+    expect(await reviewsOf(paymentId)).toEqual([
+      expect.objectContaining({ reason: 'contradicting_result', status: 'open', evidence: expect.objectContaining({ receipt }) }),
+    ]);
+    expect(await auditEventsFor(paymentId, 'review.opened')).toHaveLength(1);
     expect(await stateChangesOf(paymentId)).toEqual(['payment.timeout']);
   });
 

@@ -297,6 +297,21 @@ describe('authentication', () => {
       /Token expired/,
     ],
     [
+      'a token without exp',
+      () => `Bearer ${sign(claims(), testEnv().JWT_SECRET, { algorithm: 'HS256' })}`,
+      /^Token has no expiry \(exp claim\)$/,
+    ],
+    [
+      'an unexpired token issued more than JWT_MAX_AGE_SECONDS (a day) ago',
+      () => `Bearer ${sign({ ...claims(), iat: now() - 2 * 86_400, exp: now() + 3600 }, testEnv().JWT_SECRET, { algorithm: 'HS256' })}`,
+      /^Token too old: issued more than 86400 s ago$/,
+    ],
+    [
+      'a token valid for 10 years',
+      () => `Bearer ${sign(claims(), testEnv().JWT_SECRET, { algorithm: 'HS256', expiresIn: '3650d' })}`,
+      /^Token lifetime too long: it must expire within 86400 s$/,
+    ],
+    [
       'a token whose payload was changed after signing',
       () => {
         const [header, , signature] = tokenFor(claims()).split('.');

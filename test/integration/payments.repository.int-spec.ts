@@ -139,7 +139,7 @@ function settlementEffects(settled: Payment, callbackLog?: InboundCallbackLog, e
 function settleByCallback(payment: Payment, receipt?: string): Promise<Changed | null> {
   const { change, log } = successCallback(payment, receipt);
   const settled = settledState(payment, change, new Date());
-  return payments.settle(settled, change, settlementEffects(settled, log));
+  return payments.settle(settled, change, settlementEffects(settled, log), [PaymentStatus.Pending]);
 }
 
 /** What was written about one payment, table by table. */
@@ -160,7 +160,7 @@ describe(PaymentsRepository.name, () => {
       const { change, log } = successCallback(payment);
       const settled = settledState(payment, change, new Date());
 
-      await payments.settle(settled, change, settlementEffects(settled, log));
+      await payments.settle(settled, change, settlementEffects(settled, log), [PaymentStatus.Pending]);
 
       const row = (await payments.findById(payment.id)) as Payment;
       expect(pick(row)).toEqual(pick(settled));
@@ -185,7 +185,7 @@ describe(PaymentsRepository.name, () => {
       const { change, log } = successCallback(payment, newReceipt(), ids);
       const settled = settledState(payment, change, new Date());
 
-      await payments.settle(settled, change, settlementEffects(settled, log));
+      await payments.settle(settled, change, settlementEffects(settled, log), [PaymentStatus.Pending]);
 
       expect(await rowOf(db, 'payments', payment.id)).toMatchObject({
         checkout_request_id: ids.checkoutRequestId,
@@ -203,7 +203,7 @@ describe(PaymentsRepository.name, () => {
       };
       const settled = settledState(payment, change, new Date());
 
-      await payments.settle(settled, change, settlementEffects(settled));
+      await payments.settle(settled, change, settlementEffects(settled), [PaymentStatus.Pending]);
 
       expect(await rowOf(db, 'payments', payment.id)).toMatchObject({
         status: 'cancelled',
@@ -268,7 +268,9 @@ describe(PaymentsRepository.name, () => {
       const settled = settledState(payment, change, new Date());
       const tooLongEvent = `payment.${'x'.repeat(60)}`; // notifications.event is varchar(64)
 
-      await expect(payments.settle(settled, change, settlementEffects(settled, log, tooLongEvent))).rejects.toThrow(/too long/);
+      await expect(
+        payments.settle(settled, change, settlementEffects(settled, log, tooLongEvent), [PaymentStatus.Pending]),
+      ).rejects.toThrow(/too long/);
 
       expect((await rowOf(db, 'payments', payment.id)).status).toBe('pending');
       expect(await writtenAbout(payment.id)).toEqual({ audit: 0, outbox: 0, log: 0 });
@@ -331,14 +333,14 @@ describe(PaymentsRepository.name, () => {
       middle = await insertPayment(db, { initiatedAt: at(2) });
       young = await insertPayment(db, { initiatedAt: at(20) });
       oldest = await insertPayment(db, { initiatedAt: at(1) });
-      flagged = await insertPayment(db, { initiatedAt: at(1), reviewReason: 'callback_amount_mismatch' });
+      flagged = await insertPayment(db, { initiatedAt: at(4), reviewReason: 'amount_mismatch' });
       settled = await insertPayment(db, { initiatedAt: at(1), status: PaymentStatus.Completed });
       newest = await insertPayment(db, { initiatedAt: at(3) });
     });
 
     const ids = (found: Payment[]) => found.map((p) => p.id);
 
-    it('returns the pending, unflagged payments initiated before the cutoff, oldest first', async () => {
+    it('returns the pending payments initiated before the cutoff, oldest first', async () => {
       expect(ids(await payments.findPendingOlderThan(CUTOFF, 100))).toEqual([oldest.id, middle.id, newest.id]);
     });
 
@@ -346,7 +348,7 @@ describe(PaymentsRepository.name, () => {
       expect(ids(await payments.findPendingOlderThan(CUTOFF, 100))).not.toContain(young.id);
     });
 
-    it('leaves out a payment flagged for review', async () => {
+    it('leaves out a payment under review: it waits for the person deciding it', async () => {
       expect(ids(await payments.findPendingOlderThan(CUTOFF, 100))).not.toContain(flagged.id);
     });
 
@@ -356,6 +358,54 @@ describe(PaymentsRepository.name, () => {
 
     it('returns at most `limit` payments, the oldest ones', async () => {
       expect(ids(await payments.findPendingOlderThan(CUTOFF, 2))).toEqual([oldest.id, middle.id]);
+    });
+  });
+
+  describe('findExpiredDueForLateQuery', () => {
+    // Expired in 1972: no other test writes payments that expired then, so `now` in 1972 sees only these.
+    const expiredAt = new Date(Date.UTC(1972, 0, 1, 9));
+    const after = (ms: number) => new Date(expiredAt.getTime() + ms);
+    const DELAYS = [300_000, 900_000, 3_600_000];
+    let neverAsked: Payment;
+    let askedOnce: Payment;
+    let askedThrice: Payment;
+    let flagged: Payment;
+    let unacknowledged: Payment;
+
+    beforeAll(async () => {
+      const expired = (extra: Parameters<typeof insertPayment>[1] = {}) =>
+        insertPayment(db, { status: PaymentStatus.Expired, failedAt: expiredAt, ...newCallbackIds(), ...extra });
+      neverAsked = await expired();
+      askedOnce = await expired({ lateQueries: 1 });
+      askedThrice = await expired({ lateQueries: 3 });
+      flagged = await expired({ reviewReason: 'amount_mismatch' });
+      unacknowledged = await insertPayment(db, { status: PaymentStatus.Expired, failedAt: expiredAt });
+    });
+
+    const due = async (at: Date) => ids(await payments.findExpiredDueForLateQuery(at, DELAYS, 100));
+    const ids = (found: Payment[]) =>
+      found.map((p) => p.id).filter((id) => [neverAsked, askedOnce, askedThrice, flagged, unacknowledged].some((p) => p.id === id));
+
+    it('asks nothing before the first delay', async () => {
+      expect(await due(after(299_000))).toEqual([]);
+    });
+
+    it('asks the n-th question once the n-th delay has passed, whatever sweeps were missed', async () => {
+      expect(await due(after(301_000))).toEqual([neverAsked.id]);
+      expect((await due(after(901_000))).sort()).toEqual([neverAsked.id, askedOnce.id].sort());
+    });
+
+    it('stops after the last delay, and never asks about a payment under review or without a CheckoutRequestID', async () => {
+      expect(await due(after(10 * 3_600_000))).not.toEqual(expect.arrayContaining([askedThrice.id]));
+      expect(await due(after(10 * 3_600_000))).not.toContain(flagged.id);
+      expect(await due(after(10 * 3_600_000))).not.toContain(unacknowledged.id);
+    });
+
+    it('counts an answer once: recordLateQuery moves the payment to its next delay', async () => {
+      await payments.recordLateQuery(neverAsked.id, 0);
+      await payments.recordLateQuery(neverAsked.id, 0); // a second worker with the same stale count changes nothing
+      expect(await rowOf(db, 'payments', neverAsked.id)).toMatchObject({ late_queries: 1 });
+      expect(await due(after(301_000))).toEqual([]);
     });
   });
 });

@@ -1,22 +1,26 @@
-// Jest globalSetup of the integration project: real Postgres, no app process and no HTTP.
+// Jest globalSetup of the integration project: real Postgres and Redis, no app process and no HTTP.
 //   1. scripts/services.sh start (the same servers as the e2e tier)
-//   2. a fresh database legalpro_int_<pid>_<hex>
+//   2. a fresh database legalpro_int_<pid>_<hex> and a fresh Redis key prefix lpint<pid>x<hex>
 //   3. node dist/src/cli/migrate.js with DATABASE_URL pointing at it, as the e2e setup migrates its own
-// Test files reach the database through test/support/integration.ts; the repositories and services they test are
-// compiled from src/ by jest, so only migrations/ needs `npm run build` to be current.
+// Test files reach the database and Redis through test/support/integration.ts; the repositories and services they
+// test are compiled from src/ by jest, so only migrations/ needs `npm run build` to be current.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import Redis from 'ioredis';
 import { E2eSetupError, MIGRATE_ENTRY, runMigrations } from './app-process';
 import { LOG_DIR, PROJECT_ROOT } from './e2e-state';
 import {
   INTEGRATION_DATABASE_PREFIX,
   INTEGRATION_DATABASE_URL_VAR,
+  INTEGRATION_REDIS_KEY_PREFIX,
+  INTEGRATION_REDIS_KEY_PREFIX_VAR,
+  INTEGRATION_REDIS_URL_VAR,
   IntegrationRun,
   releaseIntegrationRun,
 } from './integration-global-teardown';
-import { createDatabase, dropAbandonedDatabases, redact } from './resources';
+import { createDatabase, deleteRedisKeys, dropAbandonedDatabases, isAlive, redact } from './resources';
 import { childEnv, isLocalHost, serviceUrls, TEST_DATA_ENCRYPTION_KEY, TEST_JWT_SECRET, withDatabase } from './test-env';
 
 const TIER = 'integration';
@@ -43,17 +47,41 @@ function startServices(): void {
   }
 }
 
+/** Deletes the keys of runs of this tier whose jest process is gone (interrupted before their teardown). */
+async function deleteAbandonedRedisKeys(redisUrl: string): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: false });
+  await redis.connect();
+  const prefixes = new Set<string>();
+  const pattern = new RegExp(`^(${INTEGRATION_REDIS_KEY_PREFIX}(\\d+)x[0-9a-f]+)`);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${INTEGRATION_REDIS_KEY_PREFIX}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        const m = pattern.exec(key);
+        if (m && !isAlive(Number(m[2]))) prefixes.add(m[1]);
+      }
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+  }
+  for (const prefix of prefixes) await deleteRedisKeys(redisUrl, `${prefix}*`);
+}
+
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   checkBuild();
   startServices();
 
   const { databaseUrl: adminDatabaseUrl, redisUrl } = serviceUrls();
-  const run: IntegrationRun = { adminDatabaseUrl };
+  const suffix = randomBytes(4).toString('hex');
+  const run: IntegrationRun = { adminDatabaseUrl, redisUrl, redisKeyPrefix: `${INTEGRATION_REDIS_KEY_PREFIX}${process.pid}x${suffix}` };
   globalThis.__LEGALPRO_INTEGRATION_RUN__ = run;
   try {
     if (isLocalHost(adminDatabaseUrl)) await dropAbandonedDatabases(adminDatabaseUrl, INTEGRATION_DATABASE_PREFIX).catch(() => []);
-    const database = `${INTEGRATION_DATABASE_PREFIX}_${process.pid}_${randomBytes(4).toString('hex')}`;
+    if (isLocalHost(redisUrl)) await deleteAbandonedRedisKeys(redisUrl).catch(() => undefined);
+    const database = `${INTEGRATION_DATABASE_PREFIX}_${process.pid}_${suffix}`;
     await createDatabase(adminDatabaseUrl, database);
     run.database = database;
     const databaseUrl = withDatabase(adminDatabaseUrl, database);
@@ -72,11 +100,13 @@ export default async function globalSetup(): Promise<void> {
     });
     runMigrations(env, logFile, TIER);
 
-    // Test files (in band or in workers started after this) find the database through this variable.
+    // Test files (in band or in workers started after this) find the database and Redis through these variables.
     process.env[INTEGRATION_DATABASE_URL_VAR] = databaseUrl;
+    process.env[INTEGRATION_REDIS_URL_VAR] = redisUrl;
+    process.env[INTEGRATION_REDIS_KEY_PREFIX_VAR] = run.redisKeyPrefix;
     console.log(
       `\nintegration: database ${database} migrated in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
-        `(on ${redact(adminDatabaseUrl).replace(/\/[^/]*$/, '')})`,
+        `(on ${redact(adminDatabaseUrl).replace(/\/[^/]*$/, '')}), Redis prefix ${run.redisKeyPrefix} (on ${redact(redisUrl)})`,
     );
   } catch (e) {
     globalThis.__LEGALPRO_INTEGRATION_RUN__ = undefined;

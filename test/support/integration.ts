@@ -1,16 +1,22 @@
-// For integration tests: src/'s own classes on the run's migrated Postgres database (test/support/
-// integration-global-setup.ts), without the app, HTTP or mocks.
+// For integration tests: src/'s own classes on the run's migrated Postgres database and on the real Redis, under the
+// run's key prefix (test/support/integration-global-setup.ts), without the app, HTTP or mocks.
 //
 //   let pg: IntegrationDb;
 //   beforeAll(async () => (pg = await openIntegrationDb()));
 //   afterAll(() => pg.close());
 //   const payments = new PaymentsRepository(pg.db);
 //
-// Test files run in parallel on one database: every row a test writes is its own (fresh ids, unique phone hashes),
-// and its assertions look only at those rows.
+//   let redis: IntegrationRedis;
+//   beforeAll(async () => (redis = await openIntegrationRedis()));
+//   afterAll(() => redis.close());
+//   const keys = new RedisKeys({ keyPrefix: redis.newKeyPrefix() } as ConfigType<typeof redisConfig>);
+//
+// Test files run in parallel on one database and one Redis: every row a test writes is its own (fresh ids, unique
+// phone hashes), and its assertions look only at those rows; every Redis key is under a prefix of the file's own.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AlertEpisode } from '../../src/alerts/alert-episode.entity';
 import { AuditEvent } from '../../src/audit/audit-event.entity';
@@ -24,11 +30,13 @@ import { PaymentStatus, PaymentType, StkPushStatus } from '../../src/payments/pa
 import { PaymentsRepository } from '../../src/payments/payments.repository';
 import { Payout, PayoutKind, PayoutStatus } from '../../src/payouts/payout.entity';
 import { PayoutsRepository } from '../../src/payouts/payouts.repository';
+import { Review } from '../../src/reviews/review.entity';
 import { Reversal } from '../../src/payouts/reversals/reversal.entity';
 import { BalanceSnapshot } from '../../src/treasury/balance-snapshot.entity';
 import { TransactionStatusQuery } from '../../src/treasury/transaction-status-query.entity';
 import { PROJECT_ROOT } from './e2e-state';
-import { INTEGRATION_DATABASE_URL_VAR } from './integration-global-teardown';
+import { INTEGRATION_DATABASE_URL_VAR, INTEGRATION_REDIS_KEY_PREFIX_VAR, INTEGRATION_REDIS_URL_VAR } from './integration-global-teardown';
+import { redact } from './resources';
 
 /** Every entity of src/**\/*.entity.ts, as the app registers them (checked against the files in openIntegrationDb). */
 const ENTITIES = [
@@ -41,6 +49,7 @@ const ENTITIES = [
   Payment,
   Payout,
   Reversal,
+  Review,
   BalanceSnapshot,
   TransactionStatusQuery,
 ];
@@ -98,6 +107,59 @@ export async function openIntegrationDb(options: { poolSize?: number } = {}): Pr
   return { dataSource, db: new Database(dataSource), close: () => dataSource.destroy() };
 }
 
+export interface IntegrationRedis {
+  /** A real ioredis client on the run's Redis, as src/common/redis/redis.module.ts makes the app's. */
+  redis: Redis;
+  /** This file's own prefix, under the run's: `lpint<jest pid>x<hex>:<hex>`. Give it (or newKeyPrefix()) to RedisKeys. */
+  keyPrefix: string;
+  /** A fresh prefix under keyPrefix (`<keyPrefix>:<n>`): an empty keyspace, for a test that must not see another's keys. */
+  newKeyPrefix(): string;
+  /** Deletes every key under keyPrefix (SCAN + UNLINK), then disconnects. The run's teardown deletes whatever is left. */
+  close(): Promise<void>;
+}
+
+function integrationVar(name: string, what: string): string {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(
+      `${name} is not set: run integration tests through jest's integration project ` +
+        `(\`npx jest --selectProjects integration\`), whose globalSetup ${what}`,
+    );
+  }
+  return value;
+}
+
+/** A client on the run's Redis (scripts/services.sh's, found as the e2e tier finds it) and a key prefix of this file's own. */
+export async function openIntegrationRedis(): Promise<IntegrationRedis> {
+  const url = integrationVar(INTEGRATION_REDIS_URL_VAR, 'starts Redis and chooses the key prefix');
+  const keyPrefix = `${integrationVar(INTEGRATION_REDIS_KEY_PREFIX_VAR, 'chooses the key prefix')}:${randomBytes(4).toString('hex')}`;
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, enableReadyCheck: true });
+  try {
+    await redis.connect();
+  } catch (e) {
+    redis.disconnect();
+    throw new Error(`cannot connect to Redis at ${redact(url)} (\`bash scripts/services.sh start\` starts it): ${(e as Error).message}`);
+  }
+  let prefixes = 0;
+  return {
+    redis,
+    keyPrefix,
+    newKeyPrefix: () => `${keyPrefix}:${++prefixes}`,
+    close: async () => {
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}:*`, 'COUNT', 1000);
+          cursor = next;
+          if (keys.length > 0) await redis.unlink(...keys);
+        } while (cursor !== '0');
+      } finally {
+        await redis.quit().catch(() => redis.disconnect());
+      }
+    },
+  };
+}
+
 /** `SELECT count(*)::int AS n ...` as a number. */
 export async function count(db: Database, statement: Sql, tx?: Tx): Promise<number> {
   const row = await db.one<{ n: number }>(statement, tx);
@@ -115,6 +177,9 @@ export interface PaymentRow {
   checkoutRequestId?: string;
   merchantRequestId?: string;
   receipt?: string;
+  /** When an `expired` (or otherwise unpaid) payment got its verdict. */
+  failedAt?: Date;
+  lateQueries?: number;
 }
 
 /**
@@ -156,7 +221,9 @@ export async function insertPayment(db: Database, row: PaymentRow = {}): Promise
                merchant_request_id = ${row.merchantRequestId ?? null},
                mpesa_receipt_number = ${row.receipt ?? null},
                stk_push_status = CASE WHEN ${row.checkoutRequestId ?? null}::varchar IS NULL THEN stk_push_status ELSE 'accepted' END,
-               completed_at = CASE WHEN ${row.status ?? null}::varchar = 'completed' THEN now() END
+               completed_at = CASE WHEN ${row.status ?? null}::varchar = 'completed' THEN now() END,
+               failed_at = ${row.failedAt ?? null}::timestamptz,
+               late_queries = ${row.lateQueries ?? 0}
          WHERE id = ${id}`,
   );
   return (await payments.findById(id)) as Payment;

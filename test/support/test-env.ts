@@ -48,6 +48,12 @@ export function testEnvOverrides(i: TestEnvInputs): Record<string, string> {
     PAYOUT_FIRST_STATUS_CHECK_DELAY_MS: '500',
     PAYOUT_STATUS_CHECK_INTERVAL_MS: '2000',
     PAYOUT_MAX_STATUS_CHECKS: '3',
+    // Transaction Status "not found" counts as "not paid" for a payout older than 2 s (after two such answers).
+    PAYOUT_NOT_FOUND_MIN_AGE_MS: '2000',
+    // Balance, Transaction Status and reversal requests without a result expire after 8 s; a refund waiting on
+    // the balance asks again every 2 s.
+    RESULT_WAIT_MAX_MS: '8000',
+    BALANCE_RETRY_INTERVAL_MS: '2000',
     BALANCE_FRESHNESS_SECONDS: '1',
     BALANCE_WAIT_MS: '5000',
     // Alert webhooks would land among the payment webhooks other tests count; test/e2e/alerts.e2e-spec.ts runs its own app.
@@ -56,6 +62,7 @@ export function testEnvOverrides(i: TestEnvInputs): Record<string, string> {
     // would lock each other out. The other limits keep their defaults; test/e2e/rate-limits.e2e-spec.ts tests
     // this one (at 30) on an app of its own.
     RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000',
+    RATE_LIMIT_REJECTED_CALLBACKS_PER_MINUTE: '100000',
     // Client email/SMS rows would sit beside the webhook rows other tests count per payment;
     // test/e2e/client-notifications.e2e-spec.ts runs its own app.
     CLIENT_NOTIFICATION_EVENTS: 'none',

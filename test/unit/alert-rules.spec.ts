@@ -13,6 +13,7 @@ const settings: AlertSettings = {
   callbackSilenceSeconds: 900,
   callbackSilenceMinPushes: 3,
   emailTo: [],
+  reviewOpenMinutes: 30,
 };
 
 const quiet: AlertMeasurements = {
@@ -24,6 +25,7 @@ const quiet: AlertMeasurements = {
   darajaSystemErrors: 0,
   pushesAwaitingCallback: 0,
   recentStkCallbacks: 40,
+  reviewsWaiting: 0,
 };
 
 function finding(rule: AlertRule, m: Partial<AlertMeasurements>, s: Partial<AlertSettings> = {}) {
@@ -70,6 +72,13 @@ describe(evaluateAlertRules.name, () => {
     expect(finding(AlertRule.CallbacksStopped, { pushesAwaitingCallback: 30, recentStkCallbacks: 1 }).breached).toBe(false);
     // A quiet night: nothing pushed, nothing to call back.
     expect(finding(AlertRule.CallbacksStopped, { pushesAwaitingCallback: 0, recentStkCallbacks: 0 }).breached).toBe(false);
+  });
+
+  it('raises reviews waiting while any review is open past ALERT_REVIEW_OPEN_MINUTES', () => {
+    expect(finding(AlertRule.ReviewsWaiting, { reviewsWaiting: 0 }).breached).toBe(false);
+    const waiting = finding(AlertRule.ReviewsWaiting, { reviewsWaiting: 2 });
+    expect(waiting.breached).toBe(true);
+    expect(waiting.summary).toBe('2 review(s) have waited more than 30 min for a person: GET /api/reviews?status=open');
   });
 
   it('says in the summary what crossed which threshold', () => {

@@ -1,7 +1,7 @@
 import { ALLOWED_TRANSITIONS, canTransition, isTerminal, PaymentStatus } from '../../src/payments/payment-status';
 
 describe('payment transitions', () => {
-  const terminal = [PaymentStatus.Completed, PaymentStatus.Failed, PaymentStatus.Cancelled, PaymentStatus.Timeout];
+  const terminal = [PaymentStatus.Completed, PaymentStatus.Failed, PaymentStatus.Cancelled, PaymentStatus.Timeout, PaymentStatus.Expired];
 
   it.each(terminal)('pending may become %p', (to) => {
     expect(canTransition(PaymentStatus.Pending, to)).toBe(true);
@@ -16,12 +16,22 @@ describe('payment transitions', () => {
     expect(canTransition(from, PaymentStatus.Pending)).toBe(false);
   });
 
-  it.each([PaymentStatus.Failed, PaymentStatus.Cancelled, PaymentStatus.Timeout, PaymentStatus.Refunded, PaymentStatus.Reversed])(
-    '%p is final',
+  it.each([PaymentStatus.Refunded, PaymentStatus.Reversed])('%p is final', (from) => {
+    for (const to of Object.values(PaymentStatus)) expect(canTransition(from, to)).toBe(false);
+  });
+
+  it.each([PaymentStatus.Failed, PaymentStatus.Cancelled, PaymentStatus.Timeout])(
+    "M-Pesa's verdict %p changes only to completed (a person resolving a review with the evidence of payment)",
     (from) => {
-      for (const to of Object.values(PaymentStatus)) expect(canTransition(from, to)).toBe(false);
+      expect(Object.values(PaymentStatus).filter((to) => canTransition(from, to))).toEqual([PaymentStatus.Completed]);
     },
   );
+
+  it('our own give-up (expired) still takes a late verdict, a late payment included', () => {
+    expect(canTransition(PaymentStatus.Expired, PaymentStatus.Completed)).toBe(true);
+    expect(canTransition(PaymentStatus.Expired, PaymentStatus.Cancelled)).toBe(true);
+    expect(canTransition(PaymentStatus.Expired, PaymentStatus.Refunded)).toBe(false);
+  });
 
   it('only a completed payment can be refunded or reversed', () => {
     expect(canTransition(PaymentStatus.Completed, PaymentStatus.PartiallyRefunded)).toBe(true);

@@ -1,5 +1,5 @@
-import { Type } from 'class-transformer';
-import { IsDate, IsEnum, IsInt, IsOptional, Max, MaxDate, Min, MinDate } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsDate, IsEnum, IsInt, IsOptional, Max, MaxDate, Min, MinDate } from 'class-validator';
 
 // Dates Postgres can store and a person could mean; anything else is a typo.
 const EARLIEST = new Date('2000-01-01T00:00:00Z');
@@ -13,6 +13,11 @@ export class ListPaymentsQueryDto {
   @IsOptional() @Type(() => Date) @IsDate({ message: 'from must be an ISO 8601 date' }) @MinDate(EARLIEST) @MaxDate(LATEST) from?: Date;
   /** ISO 8601; payments created at or before. */
   @IsOptional() @Type(() => Date) @IsDate({ message: 'to must be an ISO 8601 date' }) @MinDate(EARLIEST) @MaxDate(LATEST) to?: Date;
+  /** true: only payments with a review open (docs/outcome-model.md); false: only those without. */
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'needsReview must be true or false' })
+  needsReview?: boolean;
   /** @example 1 */
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100_000) page: number = 1;
   /** @example 20 */

@@ -1,3 +1,4 @@
+import { ReviewViewDto } from '../../reviews/dto/review.dto';
 import { PaymentStatus, PaymentType, SettledBy, StkPushStatus } from '../payment-status';
 
 export class StkPushAcceptedDataDto {
@@ -52,6 +53,8 @@ export class PaymentViewDto {
   refunds?: Record<string, unknown>[];
   /** Only on `GET /api/payments/:id/status`: its reversals, oldest first. */
   reversals?: Record<string, unknown>[];
+  /** Only on `GET /api/payments/:id/status`: its reviews (open and resolved), oldest first. */
+  reviews?: ReviewViewDto[];
 }
 
 export class PaymentStatusResponseDto {

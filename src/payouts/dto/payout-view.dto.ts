@@ -1,3 +1,4 @@
+import { ReviewViewDto } from '../../reviews/dto/review.dto';
 import { PayoutKind, PayoutStatus } from '../payout.entity';
 
 /** A refund or disbursement as the API shows it. */
@@ -30,8 +31,11 @@ export class PayoutViewDto {
   settledBy: string | null;
   /** Transaction Status queries made to settle an unknown outcome. */
   statusChecks: number;
-  /** True when a person must reconcile this payout. */
+  /** What a pending payout waits for before it is sent (`balance`: an Account Balance answer), else null. */
+  waitingFor: 'balance' | null;
+  /** True while a review of this payout is open (src/reviews). */
   needsReview: boolean;
+  /** The reason of the oldest open review. */
   reviewReason: string | null;
   /** The failed payout this one retried. */
   retryOf: string | null;
@@ -40,6 +44,8 @@ export class PayoutViewDto {
   submittedAt: Date | null;
   completedAt: Date | null;
   failedAt: Date | null;
+  /** Only on `GET /api/payouts/:id` and `GET /api/disbursements/:id`: its reviews, oldest first. */
+  reviews?: ReviewViewDto[];
 }
 
 export class PayoutResponseDto {

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
+import { addJob } from '../../common/queues/add-job';
 import { traced } from '../../common/request-context';
 import { AnyPayoutJob, PAYOUT_JOB_DEFAULTS, PayoutJob, PAYOUTS_QUEUE, StaleReason } from './payout-jobs';
 
@@ -22,8 +23,22 @@ export class PayoutJobsProducer {
     await this.add({ name: PayoutJob.MarkUnknown, data: { payoutId, reason, ...traced(requestId) } }, `payout-mark-unknown-${payoutId}`);
   }
 
+  async enqueueReversalResolve(reversalId: string, check: number, requestId?: string | null): Promise<void> {
+    await this.add(
+      { name: PayoutJob.ReversalResolve, data: { reversalId, ...traced(requestId) } },
+      `reversal-resolve-${reversalId}-${check}`,
+    );
+  }
+
+  async enqueueReversalMarkUnknown(reversalId: string, requestId?: string | null): Promise<void> {
+    await this.add(
+      { name: PayoutJob.ReversalMarkUnknown, data: { reversalId, ...traced(requestId) } },
+      `reversal-mark-unknown-${reversalId}`,
+    );
+  }
+
   // jobId dedupes, so add() rather than addBulk(): a payout already queued is not queued twice.
   private async add(job: AnyPayoutJob, jobId: string, delay?: number): Promise<void> {
-    await this.queue.add(job.name, job.data, { ...PAYOUT_JOB_DEFAULTS[job.name], jobId, ...(delay ? { delay } : {}) });
+    await addJob(this.queue, job.name, job.data, { ...PAYOUT_JOB_DEFAULTS[job.name], jobId, ...(delay ? { delay } : {}) });
   }
 }

@@ -11,7 +11,11 @@ export enum PayoutJob {
   Resolve = 'payout-resolve',
   /** A payout whose result never came, or whose sending worker died: its outcome becomes unknown. */
   MarkUnknown = 'payout-mark-unknown',
-  /** Scheduled: find payouts that need something in Postgres and enqueue one job per payout. */
+  /** Ask Transaction Status (or a person) how a reversal of unknown outcome ended. */
+  ReversalResolve = 'reversal-resolve',
+  /** A reversal whose result never came, or whose request died mid-way: its outcome becomes unknown. */
+  ReversalMarkUnknown = 'reversal-mark-unknown',
+  /** Scheduled: find payouts and reversals that need something in Postgres and enqueue one job each. */
   Sweep = 'payout-sweep',
 }
 
@@ -23,6 +27,8 @@ export interface PayoutJobPayloads {
   [PayoutJob.Send]: { payoutId: string } & Traced;
   [PayoutJob.Resolve]: { payoutId: string } & Traced;
   [PayoutJob.MarkUnknown]: { payoutId: string; reason: StaleReason } & Traced;
+  [PayoutJob.ReversalResolve]: { reversalId: string } & Traced;
+  [PayoutJob.ReversalMarkUnknown]: { reversalId: string } & Traced;
   [PayoutJob.Sweep]: Record<string, never>;
 }
 
@@ -56,5 +62,17 @@ export const PAYOUT_JOB_DEFAULTS: Record<PayoutJob, JobsOptions> = {
   },
   // A guarded UPDATE: repeating it is harmless, and the next sweep enqueues it again if it failed.
   [PayoutJob.MarkUnknown]: { attempts: 3, backoff: { type: 'exponential', delay: 1_000 }, removeOnComplete: true, removeOnFail: true },
+  [PayoutJob.ReversalResolve]: {
+    attempts: RESOLVE_ATTEMPTS,
+    backoff: { type: 'exponential', delay: RESOLVE_BACKOFF_MS },
+    removeOnComplete: true,
+    removeOnFail: true,
+  },
+  [PayoutJob.ReversalMarkUnknown]: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 1_000 },
+    removeOnComplete: true,
+    removeOnFail: true,
+  },
   [PayoutJob.Sweep]: { removeOnComplete: true, removeOnFail: 100 },
 };

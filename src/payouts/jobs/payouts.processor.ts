@@ -5,6 +5,7 @@ import { DARAJA_RESEND_BACKOFF, darajaResendBackoff } from '../../mpesa/daraja-r
 import { PayoutResultsService } from '../payout-results.service';
 import { PayoutSenderService } from '../payout-sender.service';
 import { PayoutSweepService } from '../payout-sweep.service';
+import { ReversalsService } from '../reversals/reversals.service';
 import { PayoutJob, PayoutJobPayloads, PAYOUTS_QUEUE } from './payout-jobs';
 
 /** Thrown so that BullMQ backs off and runs the job again (Daraja did not take the request yet). */
@@ -21,6 +22,7 @@ export class PayoutsProcessor extends WorkerHost {
     private readonly sender: PayoutSenderService,
     private readonly results: PayoutResultsService,
     private readonly sweeps: PayoutSweepService,
+    private readonly reversals: ReversalsService,
   ) {
     super();
   }
@@ -46,6 +48,14 @@ export class PayoutsProcessor extends WorkerHost {
       case PayoutJob.MarkUnknown: {
         const { payoutId, reason } = job.data as PayoutJobPayloads[PayoutJob.MarkUnknown];
         return this.sweeps.markUnknown(payoutId, reason);
+      }
+      case PayoutJob.ReversalResolve: {
+        const { reversalId } = job.data as PayoutJobPayloads[PayoutJob.ReversalResolve];
+        return this.reversals.resolve(reversalId);
+      }
+      case PayoutJob.ReversalMarkUnknown: {
+        const { reversalId } = job.data as PayoutJobPayloads[PayoutJob.ReversalMarkUnknown];
+        return this.sweeps.markReversalUnknown(reversalId);
       }
       case PayoutJob.Sweep:
         return this.sweeps.sweep();

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionLogService } from '../../audit/transaction-log.service';
-import { ResultKind } from '../../callbacks/callback-urls';
+import { callbackLabels, ResultKind } from '../../callbacks/callback-urls';
 import { CallbackContext, CallbackHandler, InboundCallbacks, Parsed } from '../../callbacks/inbound-callbacks';
 import { parseResultCallback, ParsedResult } from '../../mpesa/daraja-result.parser';
 import { BalanceService } from '../../treasury/balance.service';
@@ -10,13 +10,6 @@ import { ReversalsService } from '../reversals/reversals.service';
 
 /** `result`: the ResultURL; `timeout`: the QueueTimeOutURL (a timeout whatever its code says). */
 export type ResultRoute = 'result' | 'timeout';
-
-const LOG_TYPES: Record<ResultKind, string> = {
-  payout: 'B2C',
-  balance: 'ACCOUNT_BALANCE',
-  reversal: 'REVERSAL',
-  tstatus: 'TRANSACTION_STATUS',
-};
 
 /**
  * Results of the initiator APIs (B2C, Account Balance, Reversal, Transaction Status) on ResultURL and QueueTimeOutURL,
@@ -35,12 +28,8 @@ export class ResultCallbacksService {
 
   /** The handler for a result of `kind` (undefined when the URL names no kind we hand out: the pipeline rejects it). */
   handlerFor(route: ResultRoute, kind: ResultKind | undefined): CallbackHandler<ParsedResult | undefined> {
-    const logType = `${kind ? LOG_TYPES[kind] : 'UNKNOWN'}_${route === 'timeout' ? 'TIMEOUT' : 'RESULT'}`;
     return {
-      logType,
-      // b2c_result, b2c_timeout, account_balance_result, reversal_timeout, transaction_status_result...
-      metricsKind: logType.toLowerCase(),
-      actorId: `${kind ?? 'unknown'}-${route}`,
+      ...callbackLabels(route, kind),
       description: 'result callback',
       parse: (body) => this.parse(route, body),
       transactionIdOf: (result) => result?.originatorConversationId ?? null,
@@ -84,6 +73,7 @@ export class ResultCallbacksService {
         const query = await this.statusQueries.applyResult(id, result);
         if (!query) return 'duplicate';
         if (query.payoutId) await this.payouts.applyStatusResult(query.payoutId, result, context.actor);
+        if (query.reversalId) await this.reversals.applyStatusResult(query.reversalId, result, context.actor);
         return 'applied';
       }
     }

@@ -8,7 +8,10 @@ export enum ReversalStatus {
   Failed = 'failed',
 }
 
-/** A Transaction Reversal of a completed C2B (STK) payment, by its receipt. */
+/**
+ * A Transaction Reversal of a completed C2B (STK) payment, by its receipt. Like a payout: `unknown` when M-Pesa's
+ * answer was lost, resolved by its result or by Transaction Status, and by a person when neither tells.
+ */
 @Entity({ name: 'reversals' })
 export class Reversal {
   @PrimaryGeneratedColumn('uuid') id: string;
@@ -23,6 +26,15 @@ export class Reversal {
   @Column({ name: 'result_desc', type: 'text', nullable: true }) resultDesc: string | null;
   @Column({ name: 'result_payload', type: 'jsonb', nullable: true }) resultPayload: object | null;
   @Column({ name: 'requested_by', type: 'varchar', length: 64 }) requestedBy: string;
+  @Column({ name: 'request_id', type: 'varchar', length: 64, nullable: true }) requestId: string | null;
+  /** The Idempotency-Key of the request that created it (per requester). */
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true }) idempotencyKey: string | null;
+  /** Transaction Status queries made to settle an unknown outcome, and its "not found" answers among them. */
+  @Column({ name: 'status_checks', type: 'integer', default: 0 }) statusChecks: number;
+  @Column({ name: 'not_found_answers', type: 'integer', default: 0 }) notFoundAnswers: number;
+  /** The reason of the oldest review open on it (src/reviews), or null. */
+  @Column({ name: 'review_reason', type: 'varchar', length: 64, nullable: true }) reviewReason: string | null;
+  @Column({ name: 'submitted_at', type: 'timestamptz', nullable: true }) submittedAt: Date | null;
   @Column({ name: 'completed_at', type: 'timestamptz', nullable: true }) completedAt: Date | null;
   @Column({ name: 'failed_at', type: 'timestamptz', nullable: true }) failedAt: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;

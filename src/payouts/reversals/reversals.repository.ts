@@ -31,14 +31,79 @@ export class ReversalsRepository {
   }
 
   /** A unique index allows one open or completed reversal per payment (ONE_ACTIVE_REVERSAL). */
-  insert(tx: Tx, reversal: Pick<Reversal, 'paymentId' | 'amount' | 'reason' | 'requestedBy'>): Promise<Reversal> {
+  insert(
+    tx: Tx,
+    reversal: Pick<Reversal, 'paymentId' | 'amount' | 'reason' | 'requestedBy' | 'requestId' | 'idempotencyKey'>,
+  ): Promise<Reversal> {
     return tx.save(tx.create(Reversal, { ...reversal, status: ReversalStatus.Pending }));
+  }
+
+  findByIdempotencyKey(requestedBy: string, key: string): Promise<Reversal | null> {
+    return this.db.manager.findOneBy(Reversal, { requestedBy, idempotencyKey: key });
+  }
+
+  /** The reversal locked for the rest of `tx` (a person's decision on it). */
+  async lock(tx: Tx, id: string): Promise<Reversal | null> {
+    const row = await this.db.one(sql`SELECT * FROM reversals WHERE id = ${id} FOR UPDATE`, tx);
+    return row ? this.db.toEntity(Reversal, row) : null;
+  }
+
+  /** Reversals whose result is overdue (submitted) or whose outcome is still open, not touched since `before`. */
+  findStale(statuses: ReversalStatus[], before: Date, limit: number): Promise<Reversal[]> {
+    return this.db.manager
+      .createQueryBuilder(Reversal, 'r')
+      .where('r.status IN (:...statuses)', { statuses })
+      .andWhere('r.updatedAt < :before', { before })
+      .andWhere('r.reviewReason IS NULL')
+      .orderBy('r.updatedAt', 'ASC')
+      .addOrderBy('r.id', 'ASC')
+      .take(limit)
+      .getMany();
+  }
+
+  /** The outcome is not known (no result in time, a queue timeout, the send's answer lost). */
+  async markUnknown(id: string, from: ReversalStatus[], resultDesc: string): Promise<boolean> {
+    const rows = await this.db.query(
+      sql`UPDATE reversals SET status = 'unknown', result_desc = ${resultDesc}, updated_at = now()
+           WHERE id = ${id} AND status = ANY(${from}) RETURNING id`,
+    );
+    return rows.length > 0;
+  }
+
+  /** Counts one more Transaction Status query, guarded by the count read: two workers never both ask. */
+  async countStatusCheck(id: string, checksSoFar: number): Promise<boolean> {
+    const rows = await this.db.query(
+      sql`UPDATE reversals SET status_checks = status_checks + 1, updated_at = now()
+           WHERE id = ${id} AND status = 'unknown' AND status_checks = ${checksSoFar} RETURNING id`,
+    );
+    return rows.length > 0;
+  }
+
+  async countNotFound(id: string): Promise<number> {
+    const row = await this.db.one<{ not_found_answers: number }>(
+      sql`UPDATE reversals SET not_found_answers = not_found_answers + 1, updated_at = now() WHERE id = ${id} RETURNING not_found_answers`,
+    );
+    return row?.not_found_answers ?? 0;
+  }
+
+  async markUnderReview(tx: Tx, id: string, reason: string): Promise<void> {
+    await this.db.query(
+      sql`UPDATE reversals SET review_reason = COALESCE(review_reason, ${reason}), updated_at = now() WHERE id = ${id}`,
+      tx,
+    );
+  }
+
+  async setReviewMark(tx: Tx, id: string, reason: string | null): Promise<void> {
+    await this.db.query(
+      sql`UPDATE reversals SET review_reason = ${reason}, updated_at = now() WHERE id = ${id} AND review_reason IS DISTINCT FROM ${reason}`,
+      tx,
+    );
   }
 
   async markSubmitted(id: string, originatorConversationId: string | null, conversationId: string | null): Promise<boolean> {
     const rows = await this.db.query(
       sql`UPDATE reversals SET status = 'submitted', originator_conversation_id = ${originatorConversationId}, conversation_id = ${conversationId},
-                 updated_at = now()
+                 submitted_at = now(), updated_at = now()
            WHERE id = ${id} AND status = 'pending' RETURNING id`,
     );
     return rows.length > 0;
@@ -59,19 +124,20 @@ export class ReversalsRepository {
     return rows.length > 0;
   }
 
-  /** The result arrived: completed or failed, from any state still open. */
+  /** The outcome: completed or failed, from any state still open (or, by a person's decision, from `from`). */
   async finish(
     tx: Tx,
     id: string,
     to: ReversalStatus.Completed | ReversalStatus.Failed,
-    result: { transactionId: string | null; resultCode: string; resultDesc: string; payload: unknown },
+    result: { transactionId: string | null; resultCode: string | null; resultDesc: string; payload: unknown },
+    from: ReversalStatus[] = OPEN_REVERSAL_STATUSES,
   ): Promise<boolean> {
     const rows = await this.db.query(
       sql`UPDATE reversals SET status = ${to}::varchar, transaction_id = ${result.transactionId}, result_code = ${result.resultCode},
-                 result_desc = ${result.resultDesc}, result_payload = ${json(result.payload)}::jsonb,
+                 result_desc = ${result.resultDesc}, result_payload = COALESCE(${result.payload === undefined ? null : json(result.payload)}::jsonb, result_payload),
                  completed_at = CASE WHEN ${to}::varchar = 'completed' THEN now() END,
                  failed_at = CASE WHEN ${to}::varchar = 'failed' THEN now() END, updated_at = now()
-           WHERE id = ${id} AND status = ANY(${OPEN_REVERSAL_STATUSES}) RETURNING id`,
+           WHERE id = ${id} AND status = ANY(${from}) RETURNING id`,
       tx,
     );
     return rows.length > 0;

@@ -34,7 +34,7 @@ export class AccountBalanceLineDto {
 
 export class BalanceSnapshotDto {
   id: string;
-  status: 'pending' | 'completed' | 'failed';
+  status: 'pending' | 'completed' | 'failed' | 'expired';
   shortcode: string;
   accounts: AccountBalanceLineDto[] | null;
   resultCode: string | null;
@@ -45,7 +45,7 @@ export class BalanceSnapshotDto {
 
 export class TransactionStatusQueryDto {
   id: string;
-  status: 'pending' | 'completed' | 'failed';
+  status: 'pending' | 'completed' | 'failed' | 'expired';
   transactionId: string | null;
   originatorConversationId: string | null;
   resultCode: string | null;
