@@ -1,5 +1,5 @@
-// Three projects: `unit` (fast, no servers), `integration` (repositories and services of src/ against real Postgres,
-// no app and no HTTP; a migrated database per run from test/support/integration-global-setup.ts) and `e2e` (HTTP
+// Three projects: `unit` (fast, no servers), `integration` (repositories and services of src/ against real Postgres
+// and Redis, no app and no HTTP; a migrated database per run from test/support/integration-global-setup.ts) and `e2e` (HTTP
 // against the built app, started once per run by test/support/global-setup.ts). `npm test` runs all three;
 // `jest --selectProjects unit` runs only the first and starts nothing.
 

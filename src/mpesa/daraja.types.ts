@@ -69,7 +69,7 @@ export interface StkCallbackPayload {
 
 export type B2cCommandId = 'BusinessPayment' | 'SalaryPayment' | 'PromotionPayment';
 
-/** B2C v3 (docs/daraja.md §5.1). v1 is the same without `OriginatorConversationID`. */
+/** B2C v3 (docs/daraja.md §5.1), the only version this service sends: its OriginatorConversationID is ours. */
 export interface B2cPaymentRequest {
   OriginatorConversationID?: string;
   InitiatorName: string;
