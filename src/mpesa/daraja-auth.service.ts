@@ -4,6 +4,7 @@ import Redis from 'ioredis';
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { FIELDS } from '../common/crypto/sealed-field';
 import { REDIS_CLIENT, RedisKeys } from '../common/redis/redis.module';
 import { redact } from '../common/redaction';
 import { mpesaConfig } from '../config/configuration';
@@ -73,9 +74,9 @@ export class DarajaAuthService {
 
   private decode(raw: string): CachedToken | undefined {
     try {
-      return JSON.parse(this.crypto.decrypt(raw)) as CachedToken;
+      return JSON.parse(this.crypto.decrypt(raw, FIELDS.darajaToken(this.cacheKey))) as CachedToken;
     } catch {
-      return undefined; // written with a key we no longer hold: fetch a new one
+      return undefined; // written with a key we no longer hold, or in an older format: fetch a new one
     }
   }
 
@@ -139,7 +140,7 @@ export class DarajaAuthService {
       const margin = Math.min(this.settings.tokenRefreshMarginSeconds, Math.floor(expiresIn / 4));
       const ttlMs = (expiresIn - margin) * 1000;
       const cached: CachedToken = { token, expiresAt: Date.now() + ttlMs };
-      await this.redis.set(this.cacheKey, this.crypto.encrypt(JSON.stringify(cached)), 'PX', ttlMs);
+      await this.redis.set(this.cacheKey, this.crypto.encrypt(JSON.stringify(cached), FIELDS.darajaToken(this.cacheKey)), 'PX', ttlMs);
       await this.record(endpoint, status, body, started, 'ok');
       this.logger.log(`Fetched a Daraja access token valid for ${expiresIn}s (cached ${Math.round(ttlMs / 1000)}s)`);
       return token;

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { Actor, AuditService } from '../audit/audit.service';
 import { InboundCallbackLog, TransactionLogService } from '../audit/transaction-log.service';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { FIELDS } from '../common/crypto/sealed-field';
 import { AppError, ErrorCode } from '../common/errors/app-error';
 import { maskPhone, normalizeKenyanPhone } from '../common/phone-number';
 import { redact } from '../common/redaction';
@@ -446,7 +447,7 @@ export class PaymentSettlementService implements OnModuleInit {
       this.notifications.webhook(
         event,
         payment.id,
-        paymentWebhookPayload(settled, maskPhone(this.crypto.decrypt(payment.phoneNumberEncrypted))),
+        paymentWebhookPayload(settled, maskPhone(this.crypto.decrypt(payment.phoneNumberEncrypted, FIELDS.paymentPhone(payment.id)))),
       ),
       ...(tellClient
         ? this.notifications.forClient(

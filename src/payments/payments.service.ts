@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import { AuthUser } from '../auth/auth-user';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { FIELDS } from '../common/crypto/sealed-field';
 import { NotFoundError } from '../common/errors/app-error';
 import { maskPhone } from '../common/phone-number';
 import { ReviewsService, reviewView } from '../reviews/reviews.service';
@@ -27,7 +28,7 @@ export class PaymentsService {
     // Another client's payment is reported as missing, not forbidden: ids are not to be probed.
     if (!payment || (user.role !== 'admin' && payment.clientId !== user.id)) throw new NotFoundError('Payment');
     const [details, reviews] = await Promise.all([this.details.of(id), this.reviews.forEntities([id])]);
-    return { ...this.view(payment), ...details, reviews: reviews.map(reviewView) };
+    return { ...this.view(payment), ...details, reviews: reviews.map((r) => reviewView(r, user.role === 'admin' ? 'admin' : 'client')) };
   }
 
   /** The payment an Idempotency-Key created, if its request got that far (for a replay after a crash). */
@@ -58,7 +59,7 @@ export class PaymentsService {
       amount: p.amount,
       refundedAmount: p.refundedAmount,
       currency: p.currency,
-      phoneNumber: maskPhone(this.crypto.decrypt(p.phoneNumberEncrypted)),
+      phoneNumber: maskPhone(this.crypto.decrypt(p.phoneNumberEncrypted, FIELDS.paymentPhone(p.id))),
       paymentType: p.paymentType,
       description: p.description,
       accountReference: p.accountReference,

@@ -4,6 +4,7 @@ import { Actor, AuditService, SYSTEM_ACTOR } from '../audit/audit.service';
 import { AuthUser } from '../auth/auth-user';
 import { CallbackUrls } from '../callbacks/callback-urls';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { FIELDS } from '../common/crypto/sealed-field';
 import { AppError, ErrorCode } from '../common/errors/app-error';
 import { maskPhone, normalizeKenyanPhone } from '../common/phone-number';
 import { redact, redactText } from '../common/redaction';
@@ -87,7 +88,7 @@ export class StkPushService {
       amount: dto.amount,
       paymentType: dto.paymentType,
       description: redactText(dto.description),
-      phoneNumberEncrypted: this.crypto.encrypt(phone),
+      phoneNumberEncrypted: this.crypto.encrypt(phone, FIELDS.paymentPhone(id)),
       phoneNumberHash: phoneHash,
       accountReference,
       transactionDesc,
@@ -98,7 +99,7 @@ export class StkPushService {
       // The client's contact details live only in their own (encrypted) columns, not in the stored request.
       requestPayload: redact({ ...dto, email: undefined, customerName: undefined, phoneNumber: phone, accountReference, transactionDesc }),
       customerName: dto.customerName ? dto.customerName : null,
-      customerEmailEncrypted: dto.email ? this.crypto.encrypt(dto.email) : null,
+      customerEmailEncrypted: dto.email ? this.crypto.encrypt(dto.email, FIELDS.paymentEmail(id)) : null,
     };
 
     try {
@@ -113,12 +114,13 @@ export class StkPushService {
     } catch (error) {
       if (isUniqueViolation(error, ONE_PENDING_PER_PHONE)) {
         const pending = await this.payments.findPendingByPhoneHash(phoneHash);
+        // The pending payment's id only to its own client or an admin: anyone else would learn that this phone has a
+        // payment in flight, and whose it is (issue 9 §6).
+        const mayKnow = pending && (pending.clientId === user.id || user.role === 'admin');
         throw new AppError(
           ErrorCode.PAYMENT_PENDING_FOR_PHONE,
           'A payment to this phone number is already pending; wait for it to finish',
-          {
-            paymentId: pending?.id ?? null,
-          },
+          mayKnow ? { paymentId: pending.id } : undefined,
         );
       }
       throw error;
@@ -143,7 +145,7 @@ export class StkPushService {
   async retry(paymentId: string, requestId: string | undefined, isFinalAttempt: boolean): Promise<'done' | 'retry'> {
     const payment = await this.payments.claimRetry(paymentId);
     if (!payment) return 'done'; // settled, accepted or already being retried elsewhere
-    const phone = this.crypto.decrypt(payment.phoneNumberEncrypted);
+    const phone = this.crypto.decrypt(payment.phoneNumberEncrypted, FIELDS.paymentPhone(payment.id));
     const sent = await this.send(payment.id, phone, payment.accountReference, payment.transactionDesc, payment.amount, { requestId }, true);
     if (sent.kind !== 'retry') return 'done';
     if (!isFinalAttempt) return 'retry';

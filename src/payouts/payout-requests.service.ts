@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Actor, AuditService } from '../audit/audit.service';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { FIELDS } from '../common/crypto/sealed-field';
 import { AppError, ErrorCode, NotFoundError, ValidationError } from '../common/errors/app-error';
 import { normalizeKenyanPhone } from '../common/phone-number';
 import { redactText } from '../common/redaction';
@@ -13,6 +14,7 @@ import { PaymentStatus, REFUNDABLE_STATUSES } from '../payments/payment-status';
 import { PayoutJobsProducer } from './jobs/payout-jobs.producer';
 import { B2cCommandId, Payout, PayoutKind, PayoutStatus } from './payout.entity';
 import { NewPayout, ONE_RETRY_PER_PAYOUT, PayoutsRepository } from './payouts.repository';
+import { ReversalStatus } from './reversals/reversal.entity';
 import { ReversalsRepository } from './reversals/reversals.repository';
 
 export interface RefundRequest {
@@ -88,8 +90,15 @@ export class PayoutRequestsService {
       if (!(REFUNDABLE_STATUSES as readonly PaymentStatus[]).includes(payment.status)) {
         throw new AppError(ErrorCode.CONFLICT, `Only a completed payment can be refunded; this one is ${payment.status}`);
       }
-      if (await this.reversals.findBlocking(tx, paymentId))
-        throw new AppError(ErrorCode.CONFLICT, 'This payment has a reversal; it cannot also be refunded');
+      const reversal = await this.reversals.findBlocking(tx, paymentId);
+      if (reversal) {
+        // Say why (issue 9 §3): a reversal whose outcome is open may yet move the whole payment back.
+        const why =
+          reversal.status === ReversalStatus.Completed
+            ? 'This payment was reversed; it cannot also be refunded'
+            : `This payment has a reversal (${reversal.id}) whose outcome is not known yet (${reversal.status}${reversal.reviewReason ? `, in review: ${reversal.reviewReason}` : ''}); it cannot be refunded until that reversal is resolved`;
+        throw new AppError(ErrorCode.CONFLICT, why, { reversalId: reversal.id, reversalStatus: reversal.status });
+      }
       const refundable = payment.amount - (await this.payouts.committedRefundTotal(tx, paymentId));
       if (request.amount > refundable) {
         throw new AppError(
@@ -100,15 +109,21 @@ export class PayoutRequestsService {
           },
         );
       }
+      const id = randomUUID();
       return this.insert(
         tx,
         {
+          id,
           kind: PayoutKind.Refund,
           paymentId,
           clientId: payment.clientId,
           amount: request.amount,
           commandId: 'BusinessPayment',
-          phoneNumberEncrypted: payment.phoneNumberEncrypted,
+          // Sealed again for the payout's own row: a ciphertext opens only where it was written.
+          phoneNumberEncrypted: this.crypto.encrypt(
+            this.crypto.decrypt(payment.phoneNumberEncrypted, FIELDS.paymentPhone(payment.id)),
+            FIELDS.payoutPhone(id),
+          ),
           phoneNumberHash: payment.phoneNumberHash,
           remarks: `Refund ${payment.accountReference}`,
           reason: redactText(request.reason),
@@ -125,16 +140,18 @@ export class PayoutRequestsService {
   async requestDisbursement(request: DisbursementRequest, actor: Actor, options: RequestOptions = {}): Promise<Payout> {
     const phone = normalizeKenyanPhone(request.phoneNumber);
     if (!phone) throw new ValidationError('phoneNumber is not a valid Safaricom number');
+    const id = randomUUID();
     const payout = await this.db.transaction((tx) =>
       this.insert(
         tx,
         {
+          id,
           kind: PayoutKind.Disbursement,
           paymentId: null,
           clientId: request.clientId ?? null,
           amount: request.amount,
           commandId: request.commandId,
-          phoneNumberEncrypted: this.crypto.encrypt(phone),
+          phoneNumberEncrypted: this.crypto.encrypt(phone, FIELDS.payoutPhone(id)),
           phoneNumberHash: this.crypto.lookupHash(phone),
           remarks: redactText(request.remarks),
           occasion: request.occasion ? redactText(request.occasion) : null,
@@ -180,16 +197,21 @@ export class PayoutRequestsService {
   }
 
   private async retryDisbursement(original: Payout, actor: Actor, options: RequestOptions): Promise<Payout> {
+    const id = randomUUID();
     const payout = await this.db.transaction((tx) =>
       this.insert(
         tx,
         {
+          id,
           kind: original.kind,
           paymentId: null,
           clientId: original.clientId,
           amount: original.amount,
           commandId: original.commandId,
-          phoneNumberEncrypted: original.phoneNumberEncrypted,
+          phoneNumberEncrypted: this.crypto.encrypt(
+            this.crypto.decrypt(original.phoneNumberEncrypted, FIELDS.payoutPhone(original.id)),
+            FIELDS.payoutPhone(id),
+          ),
           phoneNumberHash: original.phoneNumberHash,
           remarks: original.remarks,
           occasion: original.occasion,

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Actor, SYSTEM_ACTOR } from '../audit/audit.service';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { FIELDS } from '../common/crypto/sealed-field';
 import { maskPhone, normalizeKenyanPhone } from '../common/phone-number';
 import { redact } from '../common/redaction';
 import { payoutsConfig } from '../config/configuration';
@@ -248,7 +249,7 @@ export class PayoutResultsService {
     const phone = normalizeKenyanPhone(receiverMsisdn);
     if (phone) return this.crypto.lookupHash(phone) === payout.phoneNumberHash ? undefined : maskPhone(phone);
     // A masked number (`2547****149`): compare what it shows.
-    const ours = maskPhone(this.crypto.decrypt(payout.phoneNumberEncrypted));
+    const ours = maskPhone(this.crypto.decrypt(payout.phoneNumberEncrypted, FIELDS.payoutPhone(payout.id)));
     return /^\d{4}\*+\d{3}$/.test(receiverMsisdn) && receiverMsisdn.replace(/\*+/, '****') !== ours ? receiverMsisdn : undefined;
   }
 }

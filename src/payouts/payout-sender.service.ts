@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { SYSTEM_ACTOR } from '../audit/audit.service';
 import { CallbackUrls } from '../callbacks/callback-urls';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { FIELDS } from '../common/crypto/sealed-field';
 import { redactText } from '../common/redaction';
 import { DarajaError, DarajaOutcome, isDuplicateOriginatorConversationId } from '../mpesa/daraja-errors';
 import { DarajaClient } from '../mpesa/daraja.client';
@@ -65,7 +66,7 @@ export class PayoutSenderService {
           originatorConversationId: payout.originatorConversationId,
           commandId: payout.commandId,
           amount: payout.amount,
-          phone: this.crypto.decrypt(payout.phoneNumberEncrypted),
+          phone: this.crypto.decrypt(payout.phoneNumberEncrypted, FIELDS.payoutPhone(payout.id)),
           remarks: payout.remarks,
           occasion: payout.occasion ?? undefined,
           ...this.callbackUrls.resultUrls('payout', payout.id),

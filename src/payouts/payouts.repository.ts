@@ -5,10 +5,13 @@ import { json, sql } from '../database/sql';
 import { PersonalDataMasking } from '../payments/payment.entity';
 import { Payout, PAYOUT_COMMITTED_STATUSES, PayoutKind, PayoutStatus } from './payout.entity';
 
-/** The fields a new payout is created with; the rest are its starting state. */
+/**
+ * The fields a new payout is created with; the rest are its starting state. The id is chosen by the caller: the
+ * phone's ciphertext is bound to it (FIELDS.payoutPhone), so it must exist before the row does.
+ */
 export type NewPayout = Pick<
   Payout,
-  'kind' | 'paymentId' | 'clientId' | 'amount' | 'commandId' | 'phoneNumberEncrypted' | 'phoneNumberHash' | 'remarks' | 'reason'
+  'id' | 'kind' | 'paymentId' | 'clientId' | 'amount' | 'commandId' | 'phoneNumberEncrypted' | 'phoneNumberHash' | 'remarks' | 'reason'
 > &
   Partial<Pick<Payout, 'occasion' | 'retryOf' | 'idempotencyKey'>> & {
     originatorConversationId: string;
@@ -48,10 +51,12 @@ export class PayoutsRepository {
     return (tx ?? this.db.manager).findOneBy(Payout, { id });
   }
 
+  /** An INSERT, never an upsert: a payout id that already exists fails rather than overwriting that payout. */
   async insert(tx: Tx, payout: NewPayout): Promise<Payout> {
-    return tx.save(
-      tx.create(Payout, { ...payout, status: PayoutStatus.Pending, requestId: payout.requestId ?? currentRequestId() ?? null }),
-    );
+    const row = tx.create(Payout, { ...payout, status: PayoutStatus.Pending, requestId: payout.requestId ?? currentRequestId() ?? null });
+    // TypeORM fills in what Postgres defaulted (created_at, version...) from the INSERT's RETURNING.
+    await tx.insert(Payout, row);
+    return row;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { FIELDS } from '../common/crypto/sealed-field';
 import { NotFoundError } from '../common/errors/app-error';
 import { maskPhone } from '../common/phone-number';
 import { Actor } from '../audit/audit.service';
@@ -42,7 +43,7 @@ export class PayoutsService implements OnModuleInit {
 
   /** A payout's view with its reviews (open and resolved), oldest first. */
   async detailedView(payout: Payout): Promise<PayoutViewDto> {
-    return { ...this.view(payout), reviews: (await this.reviews.forEntities([payout.id])).map(reviewView) };
+    return { ...this.view(payout), reviews: (await this.reviews.forEntities([payout.id])).map((r) => reviewView(r)) };
   }
 
   list(kind: PayoutKind, page: number, limit: number): Promise<[Payout[], number]> {
@@ -58,7 +59,7 @@ export class PayoutsService implements OnModuleInit {
       status: p.status,
       amount: p.amount,
       currency: p.currency,
-      phoneNumber: maskPhone(this.crypto.decrypt(p.phoneNumberEncrypted)),
+      phoneNumber: maskPhone(this.crypto.decrypt(p.phoneNumberEncrypted, FIELDS.payoutPhone(p.id))),
       commandId: p.commandId,
       remarks: p.remarks,
       occasion: p.occasion,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { FIELDS, SealedField } from '../common/crypto/sealed-field';
 import { PersonalDataMasking } from '../payments/payment.entity';
 import { maskEmail, maskMsisdn, maskName, scrubPersonalData } from './personal-data';
 import { PaymentMasking } from '../payments/payments.repository';
@@ -20,18 +21,18 @@ export class PersonalDataMasker {
   constructor(private readonly crypto: FieldEncryptionService) {}
 
   /** The clear value, null when there is none, undefined when it cannot be decrypted (unknown key, corrupt). */
-  tryDecrypt(sealed: string | null): string | null | undefined {
+  tryDecrypt(sealed: string | null, field: SealedField): string | null | undefined {
     if (sealed === null) return null;
     try {
-      return this.crypto.decrypt(sealed);
+      return this.crypto.decrypt(sealed, field);
     } catch {
       return undefined;
     }
   }
 
   maskPayment(row: PaymentPersonalData, by: PersonalDataMasking): { row: PaymentMasking; unreadable: boolean } {
-    const phone = this.maskSealed(row.phone_number_encrypted, maskMsisdn);
-    const email = this.maskSealed(row.customer_email_encrypted, maskEmail);
+    const phone = this.maskSealed(row.phone_number_encrypted, FIELDS.paymentPhone(row.id), maskMsisdn);
+    const email = this.maskSealed(row.customer_email_encrypted, FIELDS.paymentEmail(row.id), maskEmail);
     return {
       row: {
         id: row.id,
@@ -49,7 +50,7 @@ export class PersonalDataMasker {
   }
 
   maskPayout(row: PayoutPersonalData, by: PersonalDataMasking): { row: PayoutMasking; unreadable: boolean } {
-    const phone = this.maskSealed(row.phone_number_encrypted, maskMsisdn);
+    const phone = this.maskSealed(row.phone_number_encrypted, FIELDS.payoutPhone(row.id), maskMsisdn);
     return {
       row: {
         id: row.id,
@@ -62,11 +63,15 @@ export class PersonalDataMasker {
     };
   }
 
-  private maskSealed(sealed: string | null, mask: (clear: string) => string): { sealed: string | null; unreadable: boolean } {
-    const clear = this.tryDecrypt(sealed);
+  private maskSealed(
+    sealed: string | null,
+    field: SealedField,
+    mask: (clear: string) => string,
+  ): { sealed: string | null; unreadable: boolean } {
+    const clear = this.tryDecrypt(sealed, field);
     if (clear === null) return { sealed: null, unreadable: false };
-    if (clear === undefined) return { sealed: this.crypto.encrypt(UNREADABLE), unreadable: true };
-    return { sealed: this.crypto.encrypt(mask(clear)), unreadable: false };
+    if (clear === undefined) return { sealed: this.crypto.encrypt(UNREADABLE, field), unreadable: true };
+    return { sealed: this.crypto.encrypt(mask(clear), field), unreadable: false };
   }
 
   /**

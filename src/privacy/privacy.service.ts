@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Actor, AuditService } from '../audit/audit.service';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { FIELDS } from '../common/crypto/sealed-field';
 import { AppError, ErrorCode, ValidationError } from '../common/errors/app-error';
 import { maskPhone, normalizeKenyanPhone } from '../common/phone-number';
 import { TransactionLogService } from '../audit/transaction-log.service';
@@ -251,14 +252,14 @@ export class PrivacyService {
     const { phoneNumberEncrypted, phoneNumberHash: _hash, customerEmailEncrypted, ...rest } = p;
     return {
       ...rest,
-      phoneNumber: this.masker.tryDecrypt(phoneNumberEncrypted) ?? null,
-      customerEmail: this.masker.tryDecrypt(customerEmailEncrypted) ?? null,
+      phoneNumber: this.masker.tryDecrypt(phoneNumberEncrypted, FIELDS.paymentPhone(p.id)) ?? null,
+      customerEmail: this.masker.tryDecrypt(customerEmailEncrypted, FIELDS.paymentEmail(p.id)) ?? null,
     };
   }
 
   private exportPayout(p: Payout): Record<string, unknown> {
     const { phoneNumberEncrypted, phoneNumberHash: _hash, ...rest } = p;
-    return { ...rest, phoneNumber: this.masker.tryDecrypt(phoneNumberEncrypted) ?? null };
+    return { ...rest, phoneNumber: this.masker.tryDecrypt(phoneNumberEncrypted, FIELDS.payoutPhone(p.id)) ?? null };
   }
 }
 

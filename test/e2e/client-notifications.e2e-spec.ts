@@ -319,7 +319,7 @@ describe('Client notifications by email and SMS', () => {
       await settledClientNotifications(paymentId, 2);
 
       const row = await paymentRow(paymentId);
-      expect(row.customer_email_encrypted).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+      expect(row.customer_email_encrypted).toMatch(/^v2\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
       expect(row.customer_email_encrypted).not.toContain(email);
       expect(JSON.stringify(row.request_payload)).not.toContain(email);
 

@@ -6,6 +6,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Pool } from 'pg';
+import { FieldEncryptionService } from '../../src/common/crypto/field-encryption.service';
+import { FIELDS } from '../../src/common/crypto/sealed-field';
 import { api, ApiResponse, db, testEnv, uniquePhone, waitFor } from '../support/app';
 import { ExtraApp, startExtraApp } from '../support/extra-app';
 import {
@@ -20,7 +22,7 @@ import {
   waitForPaymentStatus,
   waitUntilPayoutsSettled,
 } from '../support/factories';
-import { childEnv } from '../support/test-env';
+import { childEnv, TEST_DATA_ENCRYPTION_KEY } from '../support/test-env';
 
 const admin = newAdmin();
 const NAME = 'Wanjiru Kamau';
@@ -88,18 +90,24 @@ async function privacyEvents(action: string, entityId?: string): Promise<Record<
   return rows;
 }
 
+/** The app's field encryption, with the key the e2e app runs with. */
+const fieldCrypto = new FieldEncryptionService({ dataKeyId: 'k1', dataKeys: { k1: Buffer.from(TEST_DATA_ENCRYPTION_KEY, 'hex') } });
+
 /**
  * A pending payment of `client` that nothing will settle (flagged for a person, so the status sweep leaves it),
- * paid from the same (encrypted) phone as `samePhoneAs`.
+ * paid from the same phone as `samePhoneAs`. Its ciphertext is sealed for its own row: a copy of the other row's
+ * would not open.
  */
 async function insertStuckPendingPayment(clientId: string, samePhoneAs: string): Promise<string> {
-  const { rows } = await db().query(
-    `INSERT INTO payments (client_id, amount, status, payment_type, phone_number_encrypted, phone_number_hash, account_reference, transaction_desc, review_reason)
-     SELECT $1, 700, 'pending', 'other', phone_number_encrypted, $2, 'LPPRIVACY', 'Privacy test', 'privacy e2e fixture' FROM payments WHERE id = $3
-     RETURNING id`,
-    [clientId, randomBytes(32).toString('hex'), samePhoneAs],
+  const source = (await paymentRow(samePhoneAs))!;
+  const phone = fieldCrypto.decrypt(source.phone_number_encrypted, FIELDS.paymentPhone(samePhoneAs));
+  const id = randomUUID();
+  await db().query(
+    `INSERT INTO payments (id, client_id, amount, status, payment_type, phone_number_encrypted, phone_number_hash, account_reference, transaction_desc, review_reason)
+     VALUES ($1, $2, 700, 'pending', 'other', $3, $4, 'LPPRIVACY', 'Privacy test', 'privacy e2e fixture')`,
+    [id, clientId, fieldCrypto.encrypt(phone, FIELDS.paymentPhone(id)), randomBytes(32).toString('hex')],
   );
-  return rows[0].id;
+  return id;
 }
 
 describe('POST /api/privacy/export', () => {
@@ -410,6 +418,7 @@ describe('retention: phone numbers masked on old settled payments', () => {
   it('`npm run retention` masks old settled payments and payouts, leaves recent and pending ones, and audits the counts', async () => {
     const beforeOld = (await paymentRow(old.paymentId))!;
     const beforeRecent = (await paymentRow(recent))!;
+    const beforeOldPending = (await paymentRow(oldPending))!;
 
     const report = await runRetention();
 
@@ -439,7 +448,7 @@ describe('retention: phone numbers masked on old settled payments', () => {
     });
     expect(await paymentRow(oldPending)).toMatchObject({
       personal_data_masked_at: null,
-      phone_number_encrypted: beforeRecent.phone_number_encrypted,
+      phone_number_encrypted: beforeOldPending.phone_number_encrypted,
     });
 
     const events = await privacyEvents('privacy.retention_applied');

@@ -232,6 +232,7 @@ export async function insertPayment(db: Database, row: PaymentRow = {}): Promise
 /** A refund of `payment` written by PayoutsRepository.insert (pending) in `tx`. */
 export function insertRefund(db: Database, tx: Tx, payment: Payment, amount: number): Promise<Payout> {
   return new PayoutsRepository(db).insert(tx, {
+    id: randomUUID(),
     kind: PayoutKind.Refund,
     paymentId: payment.id,
     clientId: payment.clientId,
@@ -251,6 +252,7 @@ export function insertRefund(db: Database, tx: Tx, payment: Payment, amount: num
 export async function insertPayout(db: Database, status: PayoutStatus = PayoutStatus.Pending): Promise<Payout> {
   const payout = await db.transaction((tx) =>
     new PayoutsRepository(db).insert(tx, {
+      id: randomUUID(),
       kind: PayoutKind.Disbursement,
       paymentId: null,
       clientId: `client-${randomUUID()}`,
