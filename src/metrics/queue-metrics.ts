@@ -5,6 +5,7 @@ import { Job, Queue, Worker } from 'bullmq';
 import { Gauge } from 'prom-client';
 import { CachedSnapshot } from './cached-snapshot';
 import { MetricsService } from './metrics.service';
+import { redactText } from '../common/redaction';
 
 const STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 const QUEUE_SNAPSHOT_TTL_MS = 5_000;
@@ -67,9 +68,15 @@ export class QueueMetrics implements OnApplicationBootstrap {
     }
     this.queues = [...queues.values()];
     for (const [queue, worker] of workers) {
-      worker.on('failed', (job: Job | undefined) => {
+      worker.on('failed', (job: Job | undefined, error: Error) => {
         // BullMQ sets finishedOn only when the job moved to `failed`, i.e. no retry is left.
-        this.metrics.jobFailed(queue, job?.name ?? 'unknown', Boolean(job?.finishedOn));
+        const final = Boolean(job?.finishedOn);
+        this.metrics.jobFailed(queue, job?.name ?? 'unknown', final);
+        // Counted and said: a job that throws on every run (a broken sweep query) must not fail in silence.
+        const attempt = `${job?.attemptsMade ?? '?'}/${job?.opts.attempts ?? 1}`;
+        const message = `Job ${job?.name ?? 'unknown'} (${job?.id ?? '-'}) of queue ${queue} failed, attempt ${attempt}: ${redactText(error?.message ?? String(error))}`;
+        if (final) this.logger.error(message);
+        else this.logger.warn(message);
       });
     }
   }

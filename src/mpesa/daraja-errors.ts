@@ -115,7 +115,7 @@ export function readErrorBody(body: unknown): DarajaErrorBody {
 /** Classifies a Daraja answer that is not an acceptance. Pure: unit-tested against the documented error table. */
 export function classifyDarajaError(httpStatus: number, body: unknown): DarajaError {
   const { errorCode, errorMessage } = readErrorBody(body);
-  const message = errorMessage ?? (typeof body === 'string' && body ? body.slice(0, 200) : `HTTP ${httpStatus}`);
+  const message = errorMessage ?? describeUnreadableBody(httpStatus, body);
   const code = errorCode ?? null;
   const answer = (outcome: DarajaOutcome, reason?: DarajaReason) => new DarajaError(outcome, message, httpStatus, code, reason);
   if (INVALID_TOKEN.test(message)) return answer(DarajaOutcome.RejectedTransient, 'invalid_token');
@@ -131,6 +131,22 @@ export function classifyDarajaError(httpStatus: number, body: unknown): DarajaEr
   if (!body || typeof body !== 'object') return answer(DarajaOutcome.Unknown, 'unreadable_answer');
   if (httpStatus >= 400 && httpStatus < 500) return answer(DarajaOutcome.Rejected);
   return answer(DarajaOutcome.Unknown);
+}
+
+const HTML = /<\s*(!doctype|html|head|body|title)\b/i;
+
+/**
+ * What to say about an answer that is not Daraja's JSON. An HTML page (a load balancer's, a WAF's) is named by its
+ * title, never copied: its markup would end up in API answers, error logs and webhooks. A short plain-text body is
+ * kept (Apigee answers some refusals in plain text, and the classification reads it).
+ */
+function describeUnreadableBody(httpStatus: number, body: unknown): string {
+  if (typeof body !== 'string' || !body.trim()) return `HTTP ${httpStatus}`;
+  if (HTML.test(body)) {
+    const title = /<title[^>]*>([^<]{1,80})<\/title>/i.exec(body)?.[1]?.trim();
+    return `Daraja answered HTTP ${httpStatus} with an HTML page${title ? ` ("${title}")` : ''} instead of JSON`;
+  }
+  return body.replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
 /** Codes of a connection that failed before the request was written: nothing reached M-Pesa. */

@@ -18,6 +18,9 @@ import { SIGNATURE_HEADER, signWebhook } from './webhook-signature';
 
 export type DeliveryResult = 'delivered' | 'skipped' | 'already_final';
 
+/** How long `dispatch` holds its caller for the enqueues (a healthy Redis answers in a few ms); see dispatch. */
+export const DISPATCH_WAIT_MS = 250;
+
 const JOB_FOR_CHANNEL: Record<NotificationChannel, NotificationJob> = {
   [NotificationChannel.Webhook]: NotificationJob.DeliverWebhook,
   [NotificationChannel.Email]: NotificationJob.DeliverEmail,
@@ -103,23 +106,38 @@ export class NotificationsService {
     return this.repository.insertSql(rows, when);
   }
 
-  /** Queues the delivery jobs of committed outbox rows (rows that are not pending have nothing to deliver). */
+  /**
+   * Queues the delivery jobs of committed outbox rows (rows that are not pending have nothing to deliver), all at once,
+   * and waits for them at most DISPATCH_WAIT_MS. Callers answer someone right after (Daraja, whose callback must be
+   * acknowledged within 1 s whatever Redis does; an API client): with Redis hanging (connection open, no answer) each
+   * `addJob` waits its whole ENQUEUE_WAIT_MS, and one after the other they held a callback's answer that long per row
+   * (test/e2e/callback-edge.e2e-spec.ts measured 1.04 s with a 1 s bound). An enqueue still running goes on in the background; a row
+   * it could not queue is committed, and the outbox sweep queues it again.
+   */
   async dispatch(rows: WrittenNotification[]): Promise<void> {
-    for (const row of rows) {
-      if (row.status !== NotificationStatus.Pending) continue;
-      const name = JOB_FOR_CHANNEL[row.channel];
-      if (!name) {
-        this.logger.error(`Notification ${row.id} has channel ${row.channel}, which no job delivers`);
-        continue;
-      }
-      const requestId = currentRequestId();
-      const job = { name, data: { notificationId: row.id, ...(requestId ? { requestId } : {}) } } as AnyNotificationJob;
-      try {
-        await addJob(this.queue, job.name, job.data, { ...NOTIFICATION_JOB_DEFAULTS[job.name], jobId: `notification-${row.id}` });
-      } catch (e) {
-        // The row is committed: the outbox sweep will enqueue it again.
-        this.logger.warn(`Could not enqueue notification ${row.id}: ${String(e)}`);
-      }
+    const enqueues = rows.filter((row) => row.status === NotificationStatus.Pending).map((row) => this.enqueue(row));
+    if (!enqueues.length) return;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, DISPATCH_WAIT_MS);
+      timer.unref();
+    });
+    await Promise.race([Promise.all(enqueues), bound]).finally(() => clearTimeout(timer));
+  }
+
+  /** Queues one row's delivery job; never throws (the row is committed: the outbox sweep will enqueue it again). */
+  private async enqueue(row: WrittenNotification): Promise<void> {
+    const name = JOB_FOR_CHANNEL[row.channel];
+    if (!name) {
+      this.logger.error(`Notification ${row.id} has channel ${row.channel}, which no job delivers`);
+      return;
+    }
+    const requestId = currentRequestId();
+    const job = { name, data: { notificationId: row.id, ...(requestId ? { requestId } : {}) } } as AnyNotificationJob;
+    try {
+      await addJob(this.queue, job.name, job.data, { ...NOTIFICATION_JOB_DEFAULTS[job.name], jobId: `notification-${row.id}` });
+    } catch (e) {
+      this.logger.warn(`Could not enqueue notification ${row.id}: ${String(e)}`);
     }
   }
 

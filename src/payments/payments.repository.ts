@@ -324,6 +324,8 @@ export class PaymentsRepository {
    */
   findExpiredDueForLateQuery(now: Date, delaysMs: number[], limit: number): Promise<Payment[]> {
     if (!delaysMs.length) return Promise.resolve([]);
+    // `"p"."late_queries"` by its SQL name: TypeORM does not rewrite `p.lateQueries` inside `[...]`, and Postgres then
+    // refused the whole sweep query ("column p.latequeries does not exist"), so no expired payment was ever asked again.
     return this.db.manager
       .createQueryBuilder(Payment, 'p')
       .where(`p.status = 'expired'`)
@@ -331,10 +333,13 @@ export class PaymentsRepository {
       .andWhere('p.reviewReason IS NULL')
       .andWhere(`p.stkPushStatus <> :refused`, { refused: StkPushStatus.QueryRefused })
       .andWhere('p.lateQueries < :count', { count: delaysMs.length })
-      .andWhere(`p.failedAt < CAST(:now AS timestamptz) - make_interval(secs => (CAST(:delays AS int[]))[p.lateQueries + 1] / 1000.0)`, {
-        now,
-        delays: delaysMs,
-      })
+      .andWhere(
+        `p.failedAt < CAST(:now AS timestamptz) - make_interval(secs => (CAST(:delays AS int[]))["p"."late_queries" + 1] / 1000.0)`,
+        {
+          now,
+          delays: delaysMs,
+        },
+      )
       .orderBy('p.failedAt', 'ASC')
       .limit(limit)
       .getMany();

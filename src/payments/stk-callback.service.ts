@@ -35,9 +35,9 @@ export class StkCallbackService implements CallbackHandler<ParsedStkCallback> {
     // The callback's row, audit events and notification jobs are filed under the payment's request id (one id finds
     // the payment everywhere); the callback's own request id stays on its log lines, with the payment's beside it.
     return this.callbacks.inOrigin(context, payment.requestId, async () => {
-      if (payment.checkoutRequestId && payment.checkoutRequestId !== callback.checkoutRequestId) {
-        throw new CallbackRejection('rejected_mismatch', `CheckoutRequestID ${callback.checkoutRequestId} does not belong to this payment`);
-      }
+      // A callback naming another CheckoutRequestID is not refused here: the URL's token proves it is about this payment,
+      // and a success in it is evidence of money, which applyStkCallback keeps in a checkout_mismatch review (a 403 threw
+      // it away, and Daraja does not send it again).
       // The log row of an applied callback is written by the settling statement itself (one round trip).
       const outcome = await this.settlement.applyStkCallback(payment, callback, context.body, context.actor, context.logRow('applied'));
       return { outcome, logged: outcome === 'applied' };

@@ -5,6 +5,8 @@ export enum ReviewEntity {
   Payment = 'payment',
   Payout = 'payout',
   Reversal = 'reversal',
+  /** A line of a reconciliation report (a statement row or a Pull transaction) that matches no record of ours. */
+  ReconciliationItem = 'reconciliation_item',
 }
 
 /** Why a person must look (the list is fixed: alerts, metrics and dashboards count by it). */
@@ -29,6 +31,16 @@ export enum ReviewReason {
   ReversalUnresolved = 'reversal_unresolved',
   /** Two completed payments of one client for the same appointment. */
   PossibleDoublePayment = 'possible_double_payment',
+  /** Money that came in (C2B, Pull, statement) whose account number matches no open bill. */
+  UnmatchedPayment = 'unmatched_payment',
+  /** Money that came in for a bill beyond what the bill still owed. */
+  Overpayment = 'overpayment',
+  /** Recovered money (Pull, statement) that may be an expired STK payment of ours, but not certainly that one. */
+  PossibleMatch = 'possible_match',
+  /** M-Pesa moved money the service has no record of (statement or Pull reconciliation). */
+  MissingHere = 'missing_here',
+  /** The service says money moved and M-Pesa's statement, over the period it covers, does not. */
+  MissingAtMpesa = 'missing_at_mpesa',
 }
 
 export enum ReviewStatus {

@@ -20,7 +20,7 @@ export class ReviewsController {
   @ApiResponse({ status: 200, type: ReviewListResponseDto })
   async list(@Query() query: ListReviewsQueryDto): Promise<ReviewListResponseDto> {
     const [items, total] = await this.reviews.list(query);
-    return { success: true, data: { items: items.map(reviewView), total, page: query.page, limit: query.limit } };
+    return { success: true, data: { items: items.map((r) => reviewView(r)), total, page: query.page, limit: query.limit } };
   }
 
   @Get(':id')

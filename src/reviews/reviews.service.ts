@@ -7,6 +7,7 @@ import { WrittenNotification } from '../notifications/notifications.repository';
 import { NotificationsService } from '../notifications/notifications.service';
 import { ReviewResolvers } from './review-resolvers';
 import { Review, ReviewEntity, ReviewReason, ReviewResolution, ReviewStatus } from './review.entity';
+import { ReviewViewDto } from './dto/review.dto';
 import { ReviewFilter, ReviewsRepository } from './reviews.repository';
 
 /** An anomaly to put before a person. */
@@ -114,7 +115,23 @@ export class ReviewsService {
 }
 
 /** A review as the API shows it. */
-export function reviewView(r: Review) {
+/**
+ * A review as the API shows it. A client sees that its payment is being looked at and how that ended, not the evidence
+ * (other people's masked numbers, payloads) nor the admin's note.
+ */
+export function reviewView(r: Review, audience: 'admin' | 'client' = 'admin'): ReviewViewDto {
+  if (audience === 'client') {
+    return {
+      id: r.id,
+      entityType: r.entityType,
+      entityId: r.entityId,
+      reason: r.reason,
+      status: r.status,
+      openedAt: r.openedAt,
+      resolvedAt: r.resolvedAt,
+      resolution: r.resolution,
+    };
+  }
   return {
     id: r.id,
     entityType: r.entityType,

@@ -6,7 +6,7 @@ import { CallbackUrls } from '../callbacks/callback-urls';
 import { AppError, ErrorCode, NotFoundError } from '../common/errors/app-error';
 import { redactText } from '../common/redaction';
 import { mpesaConfig, payoutsConfig } from '../config/configuration';
-import { DarajaError } from '../mpesa/daraja-errors';
+import { DarajaError, DarajaOutcome } from '../mpesa/daraja-errors';
 import { AccountBalanceEntry, parseAccountBalance, ParsedResult } from '../mpesa/daraja-result.parser';
 import { DarajaClient } from '../mpesa/daraja.client';
 import { BalanceSnapshot } from './balance-snapshot.entity';
@@ -15,6 +15,11 @@ import { BalanceSnapshotsRepository } from './balance-snapshots.repository';
 const POLL_MS = 200;
 /** B2C pays from the Utility account; Buy Goods shortcodes call it the Merchant account (docs/daraja.md §6). */
 const PAYING_ACCOUNT = /utility|merchant/i;
+
+/** The note on a request whose answer did not say whether M-Pesa took it; never Daraja's text (it may be an HTML page). */
+export function unknownAnswerNote(error: DarajaError): string {
+  return `M-Pesa's answer did not say whether it took the request (${error.reason ?? `HTTP ${error.httpStatus ?? '?'}`}); waiting for its result`;
+}
 
 /** Account Balance: asks Daraja, stores every snapshot, and answers "is there enough money for this payout?". */
 @Injectable()
@@ -47,6 +52,12 @@ export class BalanceService {
       await this.snapshots.markAccepted(snapshot.id, accepted.OriginatorConversationID, accepted.ConversationID);
     } catch (error) {
       if (!(error instanceof DarajaError)) throw error;
+      if (error.outcome === DarajaOutcome.Unknown) {
+        // It may have reached M-Pesa (docs/outcome-model.md): failing it here would drop the result that may still come.
+        // It stays pending until that result, or RESULT_WAIT_MAX_MS expires it.
+        await this.snapshots.settle(snapshot.id, { status: 'pending', resultDesc: unknownAnswerNote(error) });
+        return this.get(snapshot.id);
+      }
       await this.snapshots.settle(snapshot.id, {
         status: 'failed',
         resultDesc: `M-Pesa did not accept the balance query: ${redactText(error.message)}`,

@@ -3,7 +3,8 @@ import { Actor, AuditService } from '../audit/audit.service';
 import { CallbackUrls } from '../callbacks/callback-urls';
 import { NotFoundError } from '../common/errors/app-error';
 import { redact, redactText } from '../common/redaction';
-import { DarajaError } from '../mpesa/daraja-errors';
+import { DarajaError, DarajaOutcome } from '../mpesa/daraja-errors';
+import { unknownAnswerNote } from './balance.service';
 import { ParsedResult } from '../mpesa/daraja-result.parser';
 import { DarajaClient } from '../mpesa/daraja.client';
 import { TransactionStatusQuery } from './transaction-status-query.entity';
@@ -59,6 +60,11 @@ export class TransactionStatusService {
       await this.queries.markAccepted(query.id, accepted.OriginatorConversationID, accepted.ConversationID);
     } catch (error) {
       if (!(error instanceof DarajaError)) throw error;
+      if (error.outcome === DarajaOutcome.Unknown) {
+        // As for Account Balance: pending until its result (evidence about a payout or reversal) or RESULT_WAIT_MAX_MS.
+        await this.queries.settle(query.id, { status: 'pending', resultDesc: unknownAnswerNote(error) });
+        return this.get(query.id);
+      }
       await this.queries.settle(query.id, {
         status: 'failed',
         resultCode: error.errorCode,

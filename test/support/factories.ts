@@ -3,7 +3,7 @@
 //   const client = newClient();
 //   const res = await pushStk(client.token, stkPushBody());
 //   const row = await waitForPaymentStatus(res.body.data.paymentId, 'completed');
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { FaultKind, SimulatedEndpoint } from '../../src/mpesa/simulator/simulator-faults';
 import { stkSuccessCallback as successCallbackFixture } from '../fixtures/daraja';
 import { api, ApiResponse, db, sim, tokenFor, uniquePhone, waitFor } from './app';
@@ -253,4 +253,39 @@ export function stkSuccessCallback(t: SimulatedTransaction, overrides: { amount?
     transactionDate: Number(t.transactionDate),
     phone: t.phone,
   });
+}
+
+/** An M-Pesa-looking receipt (10 upper-case letters and digits) for callbacks the simulator never sent. */
+export function newReceipt(): string {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  return `T${Array.from({ length: 9 }, () => chars[randomInt(chars.length)]).join('')}`;
+}
+
+/**
+ * POSTs to a callback URL the app gave Daraja, with its query parameters changed as asked (`null` removes one), to the
+ * shared app or to `options.baseUrl`'s. A string or Buffer body is sent as it is (as JSON unless a content-type says).
+ */
+export function postCallback(
+  callbackUrl: string,
+  body: unknown,
+  query: Record<string, string | null | undefined> = {},
+  options: { baseUrl?: string; timeoutMs?: number } = {},
+): Promise<ApiResponse> {
+  const url = new URL(callbackUrl);
+  for (const [name, value] of Object.entries(query)) {
+    if (value === null) url.searchParams.delete(name);
+    else if (value !== undefined) url.searchParams.set(name, value);
+  }
+  const headers = typeof body === 'string' || Buffer.isBuffer(body) ? { 'content-type': 'application/json' } : undefined;
+  return api(`${url.pathname}${url.search}`, { method: 'POST', body, headers, ...options });
+}
+
+/** The simulator's record of the latest push to `phone` (receipt included), on the shared app or `baseUrl`'s. */
+export async function latestSimulatedPush(phone: string, baseUrl?: string): Promise<SimulatedTransaction> {
+  const list = await sim<{ items: SimulatedPush[] }>('/stk', { query: { phone }, baseUrl });
+  const latest = list.body.items?.[list.body.items.length - 1];
+  if (list.status !== 200 || !latest) throw new Error(`GET /simulator/control/stk?phone=${phone}: ${list.status} ${list.text}`);
+  const res = await sim<SimulatedTransaction>(`/stk/${encodeURIComponent(latest.checkoutRequestId)}`, { baseUrl });
+  if (res.status !== 200) throw new Error(`GET /simulator/control/stk/${latest.checkoutRequestId}: ${res.status} ${res.text}`);
+  return res.body;
 }

@@ -1,7 +1,7 @@
 import { JobsOptions, Queue } from 'bullmq';
 
 /** How long an enqueue may take before its caller stops waiting (the job is then the sweeps' to find). */
-export const ENQUEUE_WAIT_MS = 1_000;
+export const ENQUEUE_WAIT_MS = 500;
 
 /** Redis is unreachable: the job was not queued. What it was for is in Postgres, where the sweeps find it. */
 export class QueueUnavailableError extends Error {

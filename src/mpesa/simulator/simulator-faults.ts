@@ -6,6 +6,7 @@ import {
   invalidAccessToken,
   invalidCredentials,
   invalidField,
+  invalidGrantType,
   quotaViolation,
   spikeArrest,
   subscriberLocked,
@@ -33,6 +34,7 @@ export const FAULT_KINDS = [
   'invalid_checkout',
   'no_result',
   'duplicate_originator',
+  'bad_request',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -117,8 +119,24 @@ export function faultEffect(endpoint: SimulatedEndpoint, fault: SimulatorFault):
     case 'duplicate_originator':
       // Refused before the id is claimed, so a resend with the same id is then accepted as new.
       return { when: 'before', action: 'answer', reply: duplicateOriginatorConversationId() };
+    case 'bad_request':
+      // A synchronous refusal that will not change by resending (400.002.02), naming a field the endpoint checks.
+      return { when: 'before', action: 'answer', reply: endpoint === 'oauth' ? invalidGrantType() : invalidField(REFUSED_FIELD[endpoint]) };
     case 'other_checkout':
     case 'no_result':
       return { when: 'during', variant: fault.kind };
   }
 }
+
+/**
+ * The field each endpoint's `bad_request` names: one the simulator's own checks can reject. Reversal's is the refusal
+ * Safaricom really sends for a correctly spelled `ReceiverIdentifierType` (docs/daraja.md §7).
+ */
+const REFUSED_FIELD: Record<Exclude<SimulatedEndpoint, 'oauth'>, string> = {
+  stkpush: 'PhoneNumber',
+  stkquery: 'CheckoutRequestID',
+  b2c: 'PartyB',
+  balance: 'IdentifierType',
+  reversal: 'RecieverIdentifierType',
+  transactionstatus: 'TransactionID',
+};

@@ -14,7 +14,10 @@ class NotYetAcceptedError extends Error {}
 @Processor(PAYOUTS_QUEUE, {
   concurrency: 4,
   settings: {
-    backoffStrategy: (attemptsMade: number, type?: string) => (type === DARAJA_RESEND_BACKOFF ? darajaResendBackoff(attemptsMade) : 1_000),
+    // A payout's first send is the job's own first run (an STK push's is made in its request, so its job starts at the
+    // first resend): attempt n (1-based) that failed is resent after DARAJA_RESEND_DELAYS_MS[n - 1], i.e. 1 s, 2 s, 5 s.
+    backoffStrategy: (attemptsMade: number, type?: string) =>
+      type === DARAJA_RESEND_BACKOFF ? darajaResendBackoff(Math.max(0, attemptsMade - 1)) : 1_000,
   },
 })
 export class PayoutsProcessor extends WorkerHost {

@@ -62,10 +62,11 @@ export class ReversalsRepository {
   }
 
   /** The outcome is not known (no result in time, a queue timeout, the send's answer lost). */
-  async markUnknown(id: string, from: ReversalStatus[], resultDesc: string): Promise<boolean> {
+  async markUnknown(id: string, from: ReversalStatus[], resultDesc: string, tx?: Tx): Promise<boolean> {
     const rows = await this.db.query(
       sql`UPDATE reversals SET status = 'unknown', result_desc = ${resultDesc}, updated_at = now()
            WHERE id = ${id} AND status = ANY(${from}) RETURNING id`,
+      tx,
     );
     return rows.length > 0;
   }
@@ -100,11 +101,12 @@ export class ReversalsRepository {
     );
   }
 
-  async markSubmitted(id: string, originatorConversationId: string | null, conversationId: string | null): Promise<boolean> {
+  async markSubmitted(id: string, originatorConversationId: string | null, conversationId: string | null, tx?: Tx): Promise<boolean> {
     const rows = await this.db.query(
       sql`UPDATE reversals SET status = 'submitted', originator_conversation_id = ${originatorConversationId}, conversation_id = ${conversationId},
                  submitted_at = now(), updated_at = now()
            WHERE id = ${id} AND status = 'pending' RETURNING id`,
+      tx,
     );
     return rows.length > 0;
   }
@@ -115,11 +117,13 @@ export class ReversalsRepository {
     to: ReversalStatus.Failed | ReversalStatus.Unknown,
     resultCode: string | null,
     resultDesc: string,
+    tx?: Tx,
   ): Promise<boolean> {
     const rows = await this.db.query(
       sql`UPDATE reversals SET status = ${to}::varchar, result_code = ${resultCode}, result_desc = ${resultDesc},
                  failed_at = CASE WHEN ${to}::varchar = 'failed' THEN now() END, updated_at = now()
            WHERE id = ${id} AND status = 'pending' RETURNING id`,
+      tx,
     );
     return rows.length > 0;
   }

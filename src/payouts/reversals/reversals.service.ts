@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
-import { Actor, AuditService, SYSTEM_ACTOR } from '../../audit/audit.service';
+import { Actor, AuditEntry, AuditService, SYSTEM_ACTOR } from '../../audit/audit.service';
 import { CallbackUrls } from '../../callbacks/callback-urls';
 import { AppError, ErrorCode, NotFoundError } from '../../common/errors/app-error';
 import { redact, redactText } from '../../common/redaction';
@@ -24,6 +24,15 @@ import { PayoutsRepository } from '../payouts.repository';
 import { NOT_FOUND_ANSWERS_FOR_FAILED, NOT_FOUND_CODE } from '../payout-results.service';
 import { Reversal, ReversalStatus } from './reversal.entity';
 import { ONE_ACTIVE_REVERSAL, OPEN_REVERSAL_STATUSES, ReversalsRepository } from './reversals.repository';
+
+/**
+ * What Daraja answered, fit to show in `resultDesc`. A proxy's HTML page (classified `unreadable_answer`, its text as
+ * the message) is never shown as it is: the API answered it back verbatim before (issue 9 §3), so only its status is.
+ */
+function answerText(error: DarajaError): string {
+  if (error.reason === 'unreadable_answer') return `Daraja answered HTTP ${error.httpStatus ?? '?'} without a readable body`;
+  return redactText(error.message);
+}
 
 /** What a reversal's result or a person's decision sets. */
 interface ReversalEnding {
@@ -119,17 +128,27 @@ export class ReversalsService implements OnModuleInit {
       if (!(error instanceof DarajaError)) throw error;
       if (error.outcome === DarajaOutcome.Unknown) {
         // It may have gone through: its result (on our URL) or a person will tell.
-        await this.reversals.markUnsent(
-          reversal.id,
-          ReversalStatus.Unknown,
-          error.errorCode,
-          `M-Pesa's answer was lost: ${redactText(error.message)}`,
+        const why = `M-Pesa's answer was lost: ${answerText(error)}`;
+        await this.changeAudited(
+          (tx) => this.reversals.markUnsent(reversal.id, ReversalStatus.Unknown, error.errorCode, why, tx),
+          { action: 'reversal.unknown', entityType: 'reversal', entityId: reversal.id, metadata: { reason: why } },
+          actor,
         );
-        this.logger.warn(`Reversal ${reversal.id} may have been sent: ${error.message}`);
+        this.logger.warn(`Reversal ${reversal.id} may have been sent: ${redactText(error.message)}`);
         return this.get(reversal.id);
       }
       const refusal = redactText(error.message);
-      await this.reversals.markUnsent(reversal.id, ReversalStatus.Failed, error.errorCode, `M-Pesa refused the reversal: ${refusal}`);
+      await this.changeAudited(
+        (tx) =>
+          this.reversals.markUnsent(reversal.id, ReversalStatus.Failed, error.errorCode, `M-Pesa refused the reversal: ${refusal}`, tx),
+        {
+          action: 'reversal.failed',
+          entityType: 'reversal',
+          entityId: reversal.id,
+          metadata: { reason: 'refused when requested', errorCode: error.errorCode },
+        },
+        actor,
+      );
       const details = { reversalId: reversal.id, status: ReversalStatus.Failed, errorCode: error.errorCode };
       if (error.resendable) {
         throw new AppError(
@@ -165,32 +184,36 @@ export class ReversalsService implements OnModuleInit {
 
   /** A queue timeout leaves the reversal's outcome unknown: its result, Transaction Status or a person settles it. */
   async applyTimeout(reversalId: string, result: ParsedResult | undefined): Promise<'applied' | 'duplicate'> {
-    const changed = await this.reversals.markUnknown(
-      reversalId,
-      [ReversalStatus.Pending, ReversalStatus.Submitted],
-      `Queue timeout: ${result?.resultDesc ?? 'no description'}`,
+    const changed = await this.changeAudited(
+      (tx) =>
+        this.reversals.markUnknown(
+          reversalId,
+          [ReversalStatus.Pending, ReversalStatus.Submitted],
+          `Queue timeout: ${result?.resultDesc ?? 'no description'}`,
+          tx,
+        ),
+      { action: 'reversal.unknown', entityType: 'reversal', entityId: reversalId, metadata: { reason: 'queue timeout' } },
     );
-    if (changed) {
-      await this.audit.record(SYSTEM_ACTOR, {
-        action: 'reversal.unknown',
-        entityType: 'reversal',
-        entityId: reversalId,
-        metadata: { reason: 'queue timeout' },
-      });
-    }
     return changed ? 'applied' : 'duplicate';
   }
 
   /** The sweep's: a reversal whose result is overdue, or whose request died mid-way, becomes unknown. */
   async markUnknown(reversalId: string, from: ReversalStatus[], why: string): Promise<void> {
-    if (await this.reversals.markUnknown(reversalId, from, why)) {
-      await this.audit.record(SYSTEM_ACTOR, {
-        action: 'reversal.unknown',
-        entityType: 'reversal',
-        entityId: reversalId,
-        metadata: { reason: why },
-      });
-    }
+    await this.changeAudited((tx) => this.reversals.markUnknown(reversalId, from, why, tx), {
+      action: 'reversal.unknown',
+      entityType: 'reversal',
+      entityId: reversalId,
+      metadata: { reason: why },
+    });
+  }
+
+  /** A guarded change of a reversal and its audit event, in one transaction; false when the guard did not match. */
+  private changeAudited(change: (tx: Tx) => Promise<boolean>, event: AuditEntry, actor: Actor = SYSTEM_ACTOR): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      if (!(await change(tx))) return false;
+      await this.audit.record(actor, event, tx);
+      return true;
+    });
   }
 
   /**

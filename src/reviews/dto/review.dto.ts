@@ -39,12 +39,13 @@ export class ReviewViewDto {
   entityId: string;
   reason: ReviewReason;
   status: ReviewStatus;
-  /** Redacted: the receipt, amounts, the masked phone, the payload as received. */
-  evidence: Record<string, unknown>;
+  /** Redacted: the receipt, amounts, the masked phone, the payload as received. Admins only. */
+  evidence?: Record<string, unknown>;
   openedAt: Date;
   resolvedAt: Date | null;
   resolution: ReviewResolution | null;
-  note: string | null;
+  /** The deciding admin's note. Admins only. */
+  note?: string | null;
 }
 
 export class ReviewResponseDto {
