@@ -40,7 +40,9 @@ export type DarajaReason =
   | 'budget'
   | 'timeout'
   | 'connection_dropped'
-  | 'unreadable_answer';
+  | 'unreadable_answer'
+  /** C2B Register URL: some URLs are registered for this shortcode already (docs/daraja.md §9.2). */
+  | 'already_registered';
 
 export class DarajaError extends Error {
   constructor(

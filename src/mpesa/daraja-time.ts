@@ -45,3 +45,24 @@ export function parseDarajaTimestamp(value: string | number | undefined | null):
 export function stkPassword(shortcode: string, passkey: string, timestamp: string): string {
   return Buffer.from(`${shortcode}${passkey}${timestamp}`, 'utf8').toString('base64');
 }
+
+/** Pull Transactions' `StartDate` / `EndDate`: `YYYY-MM-DD HH:mm:ss` in Kenya time (docs/daraja.md §17.3). */
+export function pullDateTime(at: Date): string {
+  const eat = new Date(at.getTime() + EAT_OFFSET_MS);
+  return (
+    `${pad(eat.getUTCFullYear(), 4)}-${pad(eat.getUTCMonth() + 1)}-${pad(eat.getUTCDate())} ` +
+    `${pad(eat.getUTCHours())}:${pad(eat.getUTCMinutes())}:${pad(eat.getUTCSeconds())}`
+  );
+}
+
+/**
+ * Pull's `trxDate` (ISO 8601, e.g. `2020-08-05T10:13:00Z`). Whether its `Z` really means UTC is unverified
+ * (docs/daraja.md §22): a value with an offset is taken as written, one without is read as Kenya time.
+ */
+export function parsePullDate(value: unknown): Date | undefined {
+  if (typeof value !== 'string' || !value.trim()) return undefined;
+  const text = value.trim().replace(' ', 'T');
+  const withZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(text) ? text : `${text}+03:00`;
+  const at = new Date(withZone);
+  return Number.isNaN(at.getTime()) ? undefined : at;
+}

@@ -7,16 +7,23 @@ import { DarajaCallBudgetService } from './daraja-call-budget.service';
 import { DarajaCallObservers } from './daraja-call-observers';
 import { classifyDarajaError, classifyNetworkError, DarajaError, DarajaOutcome } from './daraja-errors';
 import { cleanResultDesc, normalizeResultCode } from './daraja-result-codes';
-import { darajaTimestamp, stkPassword } from './daraja-time';
+import { darajaTimestamp, parsePullDate, pullDateTime, stkPassword } from './daraja-time';
 import { SecurityCredentialService } from './security-credential';
 import {
   AccountBalanceRequest,
   AsyncRequestAccepted,
   B2cCommandId,
   B2cPaymentRequest,
+  C2bRegisterUrlRequest,
+  C2bRegisterUrlResponse,
   DarajaCallContext,
   DarajaCallObserver,
   DarajaCallRecord,
+  PullQueryRequest,
+  PullQueryResponse,
+  PullRegisterRequest,
+  PullRegisterResponse,
+  PullWireTransaction,
   StkPushRequest,
   StkPushResponse,
   StkQueryRequest,
@@ -88,6 +95,73 @@ export type StkQueryResult =
   /** Daraja answered about another CheckoutRequestID than the one asked about. */
   | { state: 'mismatched'; answeredFor: string; raw: StkQueryResponse };
 
+export interface C2bRegisterInput {
+  shortCode: string;
+  /** What M-Pesa does when the validation URL does not answer in time (docs/daraja.md §9.4). */
+  responseType: 'Completed' | 'Cancelled';
+  confirmationUrl: string;
+  validationUrl: string;
+}
+
+export interface C2bRegistered {
+  originatorConversationId: string | null;
+  responseCode: string;
+  responseDescription: string;
+}
+
+export interface PullRegisterInput {
+  shortCode: string;
+  /** The Safaricom MSISDN on the shortcode's KYC record (not the shortcode). */
+  nominatedNumber: string;
+  callbackUrl: string;
+}
+
+export interface PullRegistered {
+  responseRefId: string | null;
+  responseStatus: string;
+  responseDescription: string;
+  /** 1001: registered before. Success all the same. */
+  alreadyRegistered: boolean;
+}
+
+export interface PullQueryInput {
+  shortCode: string;
+  start: Date;
+  end: Date;
+  offset: number;
+}
+
+/** One C2B transaction as Pull lists it, parsed. */
+export interface PullTransaction {
+  /** The M-Pesa receipt (C2B `TransID`). */
+  transactionId: string;
+  trxDate: Date;
+  /** As given: masked, hashed, a number, or empty (docs/daraja.md §9.7). */
+  msisdn: string;
+  sender: string | null;
+  transactionType: string;
+  billReference: string | null;
+  /** KES; Pull gives a decimal string or a number. */
+  amount: number;
+  organizationName: string | null;
+}
+
+/**
+ * Pull's answer, undecided: `1000` is success; `1001` ("no records") is ambiguous (a quiet window, or a shortcode not
+ * set up for Pull); anything else is a failure even inside HTTP 200 (docs/daraja.md §17.5). The caller decides.
+ */
+export interface PullQueryAnswer {
+  responseCode: string;
+  responseMessage: string;
+  transactions: PullTransaction[];
+  /** Records Pull listed that could not be read (no id, no amount): reported, never guessed. */
+  unreadable: number;
+  totalPages: number | null;
+  totalRecords: number | null;
+}
+
+const ALREADY_REGISTERED = /already registered|duplicate notification info/i;
+
 /** Only characters Daraja is known to accept in prompts (special characters break requests: docs/daraja.md §2.1). */
 export function sanitizeDarajaText(text: string, max: number): string {
   return text
@@ -96,6 +170,32 @@ export function sanitizeDarajaText(text: string, max: number): string {
     .trim()
     .slice(0, max)
     .trim();
+}
+
+/** Pull's `Response` is an array of arrays (docs/daraja.md §17.4), sometimes one level, sometimes absent. */
+function flattenDeep(value: unknown): unknown[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((item) => (Array.isArray(item) ? flattenDeep(item) : [item]));
+}
+
+function parsePullTransaction(record: unknown): PullTransaction | undefined {
+  if (!record || typeof record !== 'object') return undefined;
+  const r = record as PullWireTransaction;
+  const transactionId = typeof r.transactionId === 'string' ? r.transactionId.trim() : '';
+  const amount = Number(r.amount);
+  const trxDate = parsePullDate(r.trxDate);
+  if (!transactionId || !Number.isFinite(amount) || !trxDate) return undefined;
+  const text = (value: unknown) => (value === undefined || value === null || String(value).trim() === '' ? null : String(value).trim());
+  return {
+    transactionId,
+    trxDate,
+    msisdn: r.msisdn === undefined || r.msisdn === null ? '' : String(r.msisdn),
+    sender: text(r.sender),
+    transactionType: text(r.transactiontype) ?? '',
+    billReference: text(r.billreference),
+    amount,
+    organizationName: text(r.organizationname),
+  };
 }
 
 /** Remarks must be 2-100 characters after cleaning; a blank one falls back to a neutral word. */
@@ -282,6 +382,100 @@ export class DarajaClient {
       ...(occasion(input.occasion) ? { Occasion: occasion(input.occasion) } : {}),
     };
     return this.initiatorCall('TRANSACTION_STATUS', '/mpesa/transactionstatus/v1/query', body, context, (r) => r?.OriginatorConversationID);
+  }
+
+  /**
+   * Registers the C2B validation and confirmation URLs (v2, docs/daraja.md §9.2). "Urls are already registered" comes
+   * back as a `rejected` error with reason `already_registered`: in production only Safaricom's portal can change them.
+   */
+  async c2bRegisterUrls(input: C2bRegisterInput, context: DarajaCallContext = {}): Promise<C2bRegistered> {
+    const body: C2bRegisterUrlRequest = {
+      ShortCode: input.shortCode,
+      ResponseType: input.responseType,
+      ConfirmationURL: input.confirmationUrl,
+      ValidationURL: input.validationUrl,
+    };
+    let response: C2bRegisterUrlResponse;
+    try {
+      response = await this.post<C2bRegisterUrlResponse>('C2B_REGISTER', '/mpesa/c2b/v2/registerurl', body, context, () => undefined);
+    } catch (error) {
+      if (error instanceof DarajaError && ALREADY_REGISTERED.test(error.message)) {
+        throw new DarajaError(DarajaOutcome.Rejected, error.message, error.httpStatus, error.errorCode, 'already_registered');
+      }
+      throw error;
+    }
+    const responseCode = response.ResponseCode === undefined ? '0' : String(response.ResponseCode);
+    const responseDescription = response.ResponseDescription ?? '';
+    if (responseCode !== '0') {
+      const reason = ALREADY_REGISTERED.test(responseDescription) ? 'already_registered' : undefined;
+      throw new DarajaError(DarajaOutcome.Rejected, responseDescription || `ResponseCode ${responseCode}`, 200, responseCode, reason);
+    }
+    return {
+      originatorConversationId: response.OriginatorCoversationID ?? response.OriginatorConversationID ?? null,
+      responseCode,
+      responseDescription,
+    };
+  }
+
+  /** Registers the shortcode for Pull Transactions (docs/daraja.md §17.2): 1000 registered, 1001 registered before. */
+  async pullRegister(input: PullRegisterInput, context: DarajaCallContext = {}): Promise<PullRegistered> {
+    const body: PullRegisterRequest = {
+      ShortCode: input.shortCode,
+      RequestType: 'Pull',
+      NominatedNumber: input.nominatedNumber,
+      CallBackURL: input.callbackUrl,
+    };
+    const response = await this.post<PullRegisterResponse>(
+      'PULL_REGISTER',
+      '/pulltransactions/v1/register',
+      body,
+      context,
+      (r) => r?.ResponseRefID,
+    );
+    const responseStatus = String(response.ResponseStatus ?? response['Response Status'] ?? '');
+    const responseDescription = String(response.ResponseDescription ?? response['Response Description'] ?? '');
+    if (responseStatus !== '1000' && responseStatus !== '1001') {
+      throw new DarajaError(
+        DarajaOutcome.Rejected,
+        responseDescription || `Pull registration answered ResponseStatus ${responseStatus || 'none'}`,
+        200,
+        responseStatus || null,
+      );
+    }
+    return {
+      responseRefId: response.ResponseRefID ?? null,
+      responseStatus,
+      responseDescription,
+      alreadyRegistered: responseStatus === '1001',
+    };
+  }
+
+  /** One page of Pull Transactions (docs/daraja.md §17.3-17.6). Returns the body's ResponseCode undecided. */
+  async pullQuery(input: PullQueryInput, context: DarajaCallContext = {}): Promise<PullQueryAnswer> {
+    const body: PullQueryRequest = {
+      ShortCode: input.shortCode,
+      StartDate: pullDateTime(input.start),
+      EndDate: pullDateTime(input.end),
+      OffSetValue: String(input.offset),
+    };
+    const response = await this.post<PullQueryResponse>('PULL_QUERY', '/pulltransactions/v1/query', body, context, (r) => r?.ResponseRefID);
+    const records = flattenDeep(response.Response);
+    const transactions: PullTransaction[] = [];
+    let unreadable = 0;
+    for (const record of records) {
+      const parsed = parsePullTransaction(record);
+      if (parsed) transactions.push(parsed);
+      else unreadable++;
+    }
+    const count = (value: unknown) => (value === undefined || value === null || value === '' ? null : Number(value));
+    return {
+      responseCode: String(response.ResponseCode ?? ''),
+      responseMessage: String(response.ResponseMessage ?? ''),
+      transactions,
+      unreadable,
+      totalPages: count(response.TotalPages),
+      totalRecords: count(response.TotalRecords),
+    };
   }
 
   /** The initiator APIs answer alike: accepted for processing (ResponseCode "0"), or refused. */

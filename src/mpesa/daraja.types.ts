@@ -166,8 +166,83 @@ export interface DarajaResultPayload {
   };
 }
 
+/** C2B Register URL v2 (docs/daraja.md §9.2). `ResponseType` says what M-Pesa does when validation does not answer. */
+export interface C2bRegisterUrlRequest {
+  ShortCode: string;
+  ResponseType: 'Completed' | 'Cancelled';
+  ConfirmationURL: string;
+  ValidationURL: string;
+}
+
+/** Both versions misspell `OriginatorCoversationID`; the description's case varies (docs/daraja.md §9.2). */
+export interface C2bRegisterUrlResponse {
+  OriginatorCoversationID?: string;
+  OriginatorConversationID?: string;
+  ResponseCode?: string | number;
+  ResponseDescription?: string;
+}
+
+/** Pull Transactions registration (docs/daraja.md §17.2). */
+export interface PullRegisterRequest {
+  ShortCode: string;
+  RequestType: 'Pull';
+  NominatedNumber: string;
+  CallBackURL: string;
+}
+
+/** The 3.0 docs' keys, and the 2.0 docs' keys with spaces: read both (docs/daraja.md §17.2). */
+export interface PullRegisterResponse {
+  ResponseRefID?: string;
+  ResponseStatus?: string | number;
+  'Response Status'?: string | number;
+  ShortCode?: string;
+  ResponseDescription?: string;
+  'Response Description'?: string;
+}
+
+/** Pull Transactions query (docs/daraja.md §17.3): Kenya time `YYYY-MM-DD HH:mm:ss`, inside the last 48 hours. */
+export interface PullQueryRequest {
+  ShortCode: string;
+  StartDate: string;
+  EndDate: string;
+  OffSetValue: string;
+}
+
+/** One transaction as Pull lists it: lower-case keys, unlike the rest of Daraja (docs/daraja.md §17.4). */
+export interface PullWireTransaction {
+  transactionId?: string;
+  trxDate?: string;
+  msisdn?: string | number;
+  sender?: string;
+  transactiontype?: string;
+  billreference?: string;
+  amount?: string | number;
+  organizationname?: string;
+}
+
+export interface PullQueryResponse {
+  ResponseRefID?: string;
+  ResponseCode?: string | number;
+  ResponseMessage?: string;
+  /** An array of arrays of transactions (sometimes one level only): flatten every level. */
+  Response?: unknown;
+  TotalPages?: number | string;
+  TotalRecords?: number | string;
+}
+
 /** Every Daraja API the client calls; the `transaction_type` of their transaction-log rows. */
-export const DARAJA_APIS = ['OAUTH', 'STK_PUSH', 'STK_QUERY', 'B2C', 'ACCOUNT_BALANCE', 'REVERSAL', 'TRANSACTION_STATUS'] as const;
+export const DARAJA_APIS = [
+  'OAUTH',
+  'STK_PUSH',
+  'STK_QUERY',
+  'B2C',
+  'ACCOUNT_BALANCE',
+  'REVERSAL',
+  'TRANSACTION_STATUS',
+  'C2B_REGISTER',
+  'PULL_REGISTER',
+  'PULL_QUERY',
+] as const;
 export type DarajaApiName = (typeof DARAJA_APIS)[number];
 
 /** What the client reports of each HTTP exchange, already redacted; the app decides where it is stored. */
