@@ -9,7 +9,7 @@ import { AuthModule } from './auth/auth.module';
 import { CryptoModule } from './common/crypto/crypto.module';
 import { AppErrorFilter } from './common/errors/app-error.filter';
 import { loggerOptions } from './common/logging';
-import { RedisModule } from './common/redis/redis.module';
+import { reconnectDelay, RedisModule } from './common/redis/redis.module';
 import { ALL_CONFIG_NAMESPACES, Config, redisConfig } from './config/configuration';
 import { dataSourceOptions } from './database/data-source';
 import { HealthModule } from './health/health.module';
@@ -40,7 +40,9 @@ export class AppModule {
         BullModule.forRootAsync({
           inject: [redisConfig.KEY],
           useFactory: (redis: ConfigType<typeof redisConfig>) => ({
-            connection: { url: redis.url, maxRetriesPerRequest: null },
+            // maxRetriesPerRequest null is BullMQ's requirement for its blocking commands (so no command timeout here);
+            // the capped reconnect delay lets workers resume within a second of Redis coming back.
+            connection: { url: redis.url, maxRetriesPerRequest: null, retryStrategy: reconnectDelay },
             prefix: `${redis.keyPrefix}:bull`,
           }),
         }),

@@ -51,7 +51,20 @@ export class DarajaAuthService {
   }
 
   async getToken(): Promise<string> {
-    const cached = await this.readCache();
+    let cached: string | undefined;
+    try {
+      cached = await this.readCache();
+    } catch (error) {
+      // The token is shared through Redis; without it every process would fetch its own, and the fleet-wide budget
+      // (also in Redis) cannot be honoured either. Nothing was sent: the caller may send again later.
+      throw new DarajaError(
+        DarajaOutcome.NotSent,
+        `Not sent: the shared Daraja token could not be read from Redis (${error instanceof Error ? error.message : String(error)})`,
+        null,
+        null,
+        'budget',
+      );
+    }
     if (cached) return cached;
     // One fetch per process at a time; the Redis lock extends that to one per fleet.
     this.inFlight ??= this.acquire().finally(() => (this.inFlight = undefined));

@@ -4,8 +4,9 @@ import { runJobInContext } from '../common/request-context';
 import { NOTIFICATIONS_QUEUE, NotificationJob, NotificationJobPayloads, STALE_NOTIFICATION_MS } from './notification-jobs';
 import { ClientDeliveryService } from './client-delivery.service';
 import { NotificationsService } from './notifications.service';
+import { WORKER_LOCKS } from '../common/queues/worker-options';
 
-@Processor(NOTIFICATIONS_QUEUE, { concurrency: 8 })
+@Processor(NOTIFICATIONS_QUEUE, { ...WORKER_LOCKS, concurrency: 8 })
 export class NotificationsProcessor extends WorkerHost {
   constructor(
     private readonly notifications: NotificationsService,

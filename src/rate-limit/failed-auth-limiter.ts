@@ -5,6 +5,7 @@ import Redis from 'ioredis';
 import { RateLimitedError } from '../common/errors/app-error';
 import { REDIS_CLIENT, RedisKeys } from '../common/redis/redis.module';
 import { rateLimitConfig } from '../config/configuration';
+import { LimiterOutage } from './limiter-outage';
 import { hashed, RATE_LIMIT_MESSAGES, RATE_LIMIT_WINDOW_MS } from './rate-limits';
 
 /**
@@ -18,6 +19,8 @@ import { hashed, RATE_LIMIT_MESSAGES, RATE_LIMIT_WINDOW_MS } from './rate-limits
  */
 @Injectable()
 export class FailedAuthLimiter {
+  private readonly outage = new LimiterOutage('failed-authentication');
+
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly keys: RedisKeys,
@@ -27,7 +30,14 @@ export class FailedAuthLimiter {
   /** Throws RateLimitedError when `ip` has used up its failed authentications for this minute. */
   async assertNotBlocked(ip: string): Promise<void> {
     const key = this.key(ip);
-    const [[, failures], [, ttlMs]] = (await this.redis.multi().get(key).pttl(key).exec()) as [[unknown, string | null], [unknown, number]];
+    let failures: string | null;
+    let ttlMs: number;
+    try {
+      [[, failures], [, ttlMs]] = (await this.redis.multi().get(key).pttl(key).exec()) as [[unknown, string | null], [unknown, number]];
+    } catch (error) {
+      this.outage.failedOpen(error);
+      return;
+    }
     if (Number(failures ?? 0) < this.limits.authFailuresPerIp) return;
     const retryAfter = Math.max(1, Math.ceil(ttlMs / 1000));
     throw new RateLimitedError(`${RATE_LIMIT_MESSAGES['auth-failures']}: retry in ${retryAfter} s`, retryAfter, 'auth-failures');
@@ -37,7 +47,12 @@ export class FailedAuthLimiter {
     const key = this.key(ip);
     // SET NX PX starts the window at the first failure and INCR keeps its expiry, in one transaction: the key can
     // never be left without one (which would block the IP for good).
-    await this.redis.multi().set(key, 0, 'PX', RATE_LIMIT_WINDOW_MS, 'NX').incr(key).exec();
+    await this.redis
+      .multi()
+      .set(key, 0, 'PX', RATE_LIMIT_WINDOW_MS, 'NX')
+      .incr(key)
+      .exec()
+      .catch((error: unknown) => this.outage.failedOpen(error));
   }
 
   private key(ip: string): string {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import Redis from 'ioredis';
-import { RateLimitedError } from '../common/errors/app-error';
+import { RateLimitedError, ServiceUnavailableError } from '../common/errors/app-error';
 import { REDIS_CLIENT, RedisKeys } from '../common/redis/redis.module';
 import { rateLimitConfig } from '../config/configuration';
 import { hashed, RATE_LIMIT_MESSAGES, RATE_LIMIT_WINDOW_MS, RateLimit } from './rate-limits';
@@ -40,10 +40,25 @@ export class PhoneRateLimiter {
     @Inject(rateLimitConfig.KEY) private readonly limits: ConfigType<typeof rateLimitConfig>,
   ) {}
 
-  /** Counts a push to the phone; throws RateLimitedError (429, Retry-After) when it is over this minute's limit. */
+  /**
+   * Counts a push to the phone; throws RateLimitedError (429, Retry-After) when it is over this minute's limit, and
+   * ServiceUnavailableError (503, Retry-After) when Redis does not answer. Unlike the other limits this one does not
+   * fail open: a push also needs Redis for the Daraja call budget and its token, and a customer at the checkout is
+   * better served by an honest "try again" now than by a prompt that reaches the phone minutes later. Nothing is
+   * stored before it (see StkPushService).
+   */
   async consume(phoneLookupHash: string): Promise<void> {
     const key = this.keys.key('ratelimit', RateLimit.STK_PHONE, hashed(phoneLookupHash));
-    const [pushes, ttlMs] = (await this.redis.eval(COUNT_PUSH_SCRIPT, 1, key, RATE_LIMIT_WINDOW_MS)) as [number, number];
+    let pushes: number;
+    let ttlMs: number;
+    try {
+      [pushes, ttlMs] = (await this.redis.eval(COUNT_PUSH_SCRIPT, 1, key, RATE_LIMIT_WINDOW_MS)) as [number, number];
+    } catch {
+      throw new ServiceUnavailableError(
+        'Payments are briefly unavailable (the queue store does not answer); nothing was charged: try again',
+        5,
+      );
+    }
     if (pushes <= this.limits.stkPushesPerPhone) return;
     const retryAfter = Math.max(1, Math.ceil(ttlMs / 1000));
     throw new RateLimitedError(`${RATE_LIMIT_MESSAGES[RateLimit.STK_PHONE]}: retry in ${retryAfter} s`, retryAfter, RateLimit.STK_PHONE);

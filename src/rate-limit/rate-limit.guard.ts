@@ -1,7 +1,8 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { normalizeIp, ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
 import { SKIP_RATE_LIMITS } from '../common/decorators/route-access';
-import { RateLimitedError } from '../common/errors/app-error';
+import { AppError, RateLimitedError } from '../common/errors/app-error';
+import { LimiterOutage } from './limiter-outage';
 import { limitOfTracker, RATE_LIMIT_MESSAGES, RateLimit, tracker } from './rate-limits';
 
 /**
@@ -10,6 +11,19 @@ import { limitOfTracker, RATE_LIMIT_MESSAGES, RateLimit, tracker } from './rate-
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
+  private readonly outage = new LimiterOutage('client and IP');
+
+  /** Redis away: the request goes on unlimited rather than failing (see LimiterOutage). A 429 is still a 429. */
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    try {
+      return await super.canActivate(context);
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      this.outage.failedOpen(error);
+      return true;
+    }
+  }
+
   /** `@SkipRateLimits()` exempts a route from every throttler (SkipThrottle would name each throttler). */
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
     const skip = this.reflector.getAllAndOverride<boolean>(SKIP_RATE_LIMITS, [context.getHandler(), context.getClass()]);

@@ -2,8 +2,9 @@ import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
 import { AlertsService } from '../alerts.service';
 import { ALERTS_QUEUE, AlertJob } from './alert-jobs';
+import { WORKER_LOCKS } from '../../common/queues/worker-options';
 
-@Processor(ALERTS_QUEUE, { concurrency: 1 })
+@Processor(ALERTS_QUEUE, { ...WORKER_LOCKS, concurrency: 1 })
 export class AlertsProcessor extends WorkerHost {
   constructor(private readonly alerts: AlertsService) {
     super();

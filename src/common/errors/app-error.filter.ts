@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AppError, ErrorCode, RateLimitedError } from './app-error';
+import { AppError, ErrorCode, RateLimitedError, ServiceUnavailableError } from './app-error';
 
 export interface ErrorBody {
   success: false;
@@ -33,6 +33,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.DARAJA_REJECTED:
       return HttpStatus.BAD_GATEWAY;
     case ErrorCode.DARAJA_UNAVAILABLE:
+    case ErrorCode.SERVICE_UNAVAILABLE:
       return HttpStatus.SERVICE_UNAVAILABLE;
     case ErrorCode.INTERNAL:
       return HttpStatus.INTERNAL_SERVER_ERROR;
@@ -65,8 +66,12 @@ export class AppErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const [status, body] = this.toResponse(exception);
-    if (status >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
-    if (exception instanceof RateLimitedError) void reply.header('retry-after', String(exception.retryAfterSeconds));
+    // A 503 for a dependency that is away is expected during an outage: one line, not a stack per request.
+    if (exception instanceof ServiceUnavailableError) this.logger.warn(exception.message);
+    else if (status >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    if (exception instanceof RateLimitedError || exception instanceof ServiceUnavailableError) {
+      void reply.header('retry-after', String(exception.retryAfterSeconds));
+    }
     void reply.status(status).send(body);
   }
 

@@ -13,6 +13,8 @@ export enum ErrorCode {
   DARAJA_UNAVAILABLE = 'MPESA_UNAVAILABLE',
   SUBSCRIBER_BUSY = 'MPESA_SUBSCRIBER_BUSY',
   RATE_LIMITED = 'RATE_LIMITED',
+  /** A dependency this request needs (Redis for an STK push) is away: nothing was stored, try again shortly. */
+  SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL = 'INTERNAL_ERROR',
 }
 
@@ -59,5 +61,15 @@ export class RateLimitedError extends AppError {
     limit: string,
   ) {
     super(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds, limit });
+  }
+}
+
+/** A dependency the request needs is away; nothing was stored. The Retry-After header carries the seconds. */
+export class ServiceUnavailableError extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(ErrorCode.SERVICE_UNAVAILABLE, message, { retryAfterSeconds });
   }
 }

@@ -5,6 +5,21 @@ import { redisConfig } from '../../config/configuration';
 
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 
+/**
+ * A command the shared client sends fails after this long instead of waiting for a Redis that hangs: rate limits,
+ * the call budget and the token cache are asked on request paths that must answer within a second.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 500;
+
+/**
+ * Reconnect delay after the n-th failed attempt: quick at first, never more than a second, so the service (and
+ * BullMQ's workers, which use it too) resumes within about a second of Redis coming back. ioredis's default grows to
+ * 2 s, BullMQ's to 20 s.
+ */
+export function reconnectDelay(attempt: number): number {
+  return Math.min(attempt * 100, 1_000);
+}
+
 /** Prefixes every key the service writes itself (BullMQ has its own prefix), so parallel runs can share one Redis. */
 @Injectable()
 export class RedisKeys {
@@ -31,7 +46,14 @@ class RedisShutdown implements OnApplicationShutdown {
       provide: REDIS_CLIENT,
       inject: [redisConfig.KEY],
       useFactory: (settings: ConfigType<typeof redisConfig>) =>
-        new Redis(settings.url, { maxRetriesPerRequest: 3, enableReadyCheck: true, lazyConnect: false }),
+        new Redis(settings.url, {
+          // One retry across a reconnect, each bounded: a request that needs Redis learns within a second that it is away.
+          maxRetriesPerRequest: 1,
+          commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+          retryStrategy: reconnectDelay,
+          enableReadyCheck: true,
+          lazyConnect: false,
+        }),
     },
     RedisKeys,
     RedisShutdown,

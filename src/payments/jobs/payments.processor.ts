@@ -8,11 +8,13 @@ import { DARAJA_RESEND_BACKOFF, darajaResendBackoff } from '../../mpesa/daraja-r
 import { PaymentSweepService } from '../payment-sweep.service';
 import { StkPushService } from '../stk-push.service';
 import { PaymentJob, PaymentJobPayloads, PAYMENTS_QUEUE } from './payment-jobs';
+import { WORKER_LOCKS } from '../../common/queues/worker-options';
 
 /** Thrown so that BullMQ backs off and runs the job again (Daraja did not take the request yet). */
 class NotYetAcceptedError extends Error {}
 
 @Processor(PAYMENTS_QUEUE, {
+  ...WORKER_LOCKS,
   concurrency: 8,
   settings: {
     backoffStrategy: (attemptsMade: number, type?: string) => (type === DARAJA_RESEND_BACKOFF ? darajaResendBackoff(attemptsMade) : 1_000),

@@ -7,11 +7,13 @@ import { PayoutSenderService } from '../payout-sender.service';
 import { PayoutSweepService } from '../payout-sweep.service';
 import { ReversalsService } from '../reversals/reversals.service';
 import { PayoutJob, PayoutJobPayloads, PAYOUTS_QUEUE } from './payout-jobs';
+import { WORKER_LOCKS } from '../../common/queues/worker-options';
 
 /** Thrown so that BullMQ backs off and runs the job again (Daraja did not take the request yet). */
 class NotYetAcceptedError extends Error {}
 
 @Processor(PAYOUTS_QUEUE, {
+  ...WORKER_LOCKS,
   concurrency: 4,
   settings: {
     // A payout's first send is the job's own first run (an STK push's is made in its request, so its job starts at the

@@ -2,8 +2,9 @@ import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
 import { RETENTION_JOB_ACTOR, RetentionService } from '../retention.service';
 import { PRIVACY_QUEUE, PrivacyJob } from './privacy-jobs';
+import { WORKER_LOCKS } from '../../common/queues/worker-options';
 
-@Processor(PRIVACY_QUEUE, { concurrency: 1 })
+@Processor(PRIVACY_QUEUE, { ...WORKER_LOCKS, concurrency: 1 })
 export class PrivacyProcessor extends WorkerHost {
   constructor(private readonly retention: RetentionService) {
     super();

@@ -2,8 +2,9 @@ import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
 import { TreasuryExpiryService } from '../treasury-expiry.service';
 import { TREASURY_QUEUE, TreasuryJob } from './treasury-jobs';
+import { WORKER_LOCKS } from '../../common/queues/worker-options';
 
-@Processor(TREASURY_QUEUE, { concurrency: 1 })
+@Processor(TREASURY_QUEUE, { ...WORKER_LOCKS, concurrency: 1 })
 export class TreasuryProcessor extends WorkerHost {
   constructor(private readonly expiry: TreasuryExpiryService) {
     super();
