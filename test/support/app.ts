@@ -6,19 +6,23 @@ import { E2eState, readStateFile, STATE_ENV_VAR } from './e2e-state';
 
 let cached: E2eState | undefined;
 
-/** The running app's details (see E2eState). Throws if the tests were not started through jest's e2e project. */
+/**
+ * The running app's details (see E2eState): this jest worker's own app (global-setup starts one per worker, so files
+ * running side by side never share one). Throws if the tests were not started through jest's e2e project.
+ */
 export function e2e(): E2eState {
   if (cached) return cached;
   const file = process.env[STATE_ENV_VAR];
   const state = file ? readStateFile(file) : undefined;
-  if (!state) {
+  if (!state?.apps?.length) {
     throw new Error(
       `e2e state not found (${STATE_ENV_VAR}=${file ?? 'unset'}): run e2e tests through jest's e2e project ` +
         '(`npm run test:e2e` or `npx jest --selectProjects e2e`), whose globalSetup starts the app',
     );
   }
-  cached = state;
-  return state;
+  const worker = Number(process.env.JEST_WORKER_ID ?? '1');
+  cached = state.apps[(Math.max(1, worker) - 1) % state.apps.length];
+  return cached;
 }
 
 /** The env the app runs with, e.g. `testEnv().WEBHOOK_SECRET`. */

@@ -24,6 +24,20 @@ export interface E2eState {
   startedAt: string;
 }
 
+/**
+ * One run's apps: one per jest worker (at most E2E_MAX_APPS), so that test files running side by side never share an
+ * app, a database, a simulator or a webhook port. Worker n uses `apps[(n - 1) % apps.length]`.
+ */
+export interface E2eRunState {
+  apps: E2eState[];
+}
+
+/**
+ * How many apps a run starts at most. Two cores: two jest workers, each with its own app, is where the suite's wall
+ * time stops falling (the tests mostly wait on timers, not on CPU).
+ */
+export const E2E_MAX_APPS = 2;
+
 export const PROJECT_ROOT = resolve(__dirname, '..', '..');
 /** Same folder scripts/services.sh uses; git-ignored. */
 export const DATA_ROOT = resolve(PROJECT_ROOT, process.env.DATA_DIR ?? '.data');
@@ -35,14 +49,14 @@ export function stateFileFor(pid: number): string {
   return join(DATA_ROOT, 'e2e', `run-${pid}.json`);
 }
 
-export function writeState(file: string, state: E2eState): void {
+export function writeState(file: string, state: E2eRunState): void {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }
 
-export function readStateFile(file: string): E2eState | undefined {
+export function readStateFile(file: string): E2eRunState | undefined {
   if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8')) as E2eState;
+  return JSON.parse(readFileSync(file, 'utf8')) as E2eRunState;
 }
 
 export function removeState(file: string): void {

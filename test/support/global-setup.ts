@@ -1,7 +1,7 @@
-// Jest globalSetup of the e2e project: one app for the whole run, like a deployment would run it.
+// Jest globalSetup of the e2e project: one app per jest worker (at most E2E_MAX_APPS), each like a deployment.
 //   1. scripts/services.sh start (PostgreSQL + Redis; installs them on a fresh Debian box)
-//   2. a fresh database legalpro_test_<pid>_<hex> and a fresh Redis key prefix
-//   3. node dist/src/cli/migrate.js, then node dist/src/main.js with the env of test-env.ts
+//   2. per app: a fresh database legalpro_test_<pid>_<hex> and a fresh Redis key prefix
+//   3. per app: node dist/src/cli/migrate.js, then node dist/src/main.js with the env of test-env.ts
 //   4. waits for GET /health/live = 200 and writes the state file that test/support/app.ts reads
 // Any failure releases what was set up and throws a message that says what to look at.
 import { spawnSync } from 'node:child_process';
@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { APP_ENTRY, E2eSetupError, HEALTH_PATH, MIGRATE_ENTRY, rel, runMigrations, startApp, waitForHealthy } from './app-process';
-import { LOG_DIR, PROJECT_ROOT, STATE_ENV_VAR, stateFileFor, writeState } from './e2e-state';
-import { E2eRun, releaseRun } from './global-teardown';
+import { E2E_MAX_APPS, E2eState, LOG_DIR, PROJECT_ROOT, STATE_ENV_VAR, stateFileFor, writeState } from './e2e-state';
+import { E2eRun, releaseRuns } from './global-teardown';
 import { createDatabase, deleteAbandonedRedisKeys, dropAbandonedDatabases, freePorts, redact } from './resources';
 import { childEnv, isLocalHost, serviceUrls, testEnvOverrides, withDatabase } from './test-env';
 
@@ -58,62 +58,78 @@ async function dropAbandoned(adminUrl: string, redisUrl: string): Promise<void> 
   if (isLocalHost(redisUrl)) await deleteAbandonedRedisKeys(redisUrl).catch(() => 0);
 }
 
-export default async function globalSetup(): Promise<void> {
+/** Starts one app of the run; `run` is filled in as it goes, so a half-done start can be released. */
+async function startOneApp(adminDatabaseUrl: string, redisUrl: string, run: E2eRun, index: number): Promise<E2eState> {
+  const suffix = randomBytes(4).toString('hex');
+  const database = `legalpro_test_${process.pid}_${suffix}`;
+  await createDatabase(adminDatabaseUrl, database);
+  run.database = database;
+
+  const [appPort, webhookPort] = await freePorts(2);
+  const databaseUrl = withDatabase(adminDatabaseUrl, database);
+  const overrides = testEnvOverrides({ port: appPort, webhookPort, databaseUrl, redisUrl, redisKeyPrefix: run.redisKeyPrefix });
+  const env = childEnv(overrides);
+
+  mkdirSync(LOG_DIR, { recursive: true });
+  const logFile = join(LOG_DIR, `app-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}-${index + 1}.log`);
+  runMigrations(env, logFile);
+
+  const appUrl = `http://127.0.0.1:${appPort}`;
+  run.child = startApp(env, logFile);
+  await waitForHealthy(run.child, `${appUrl}${HEALTH_PATH}`, logFile);
+  return {
+    appUrl,
+    appPort,
+    appPid: run.child.pid!,
+    webhookPort,
+    webhookUrl: overrides.WEBHOOK_URL,
+    database,
+    databaseUrl,
+    adminDatabaseUrl,
+    redisUrl,
+    redisKeyPrefix: run.redisKeyPrefix,
+    env: overrides,
+    logFile,
+    startedAt: new Date().toISOString(),
+  };
+}
+
+export default async function globalSetup(globalConfig?: { maxWorkers?: number }): Promise<void> {
   const started = Date.now();
   checkBuild();
   startServices();
 
   const { databaseUrl: adminDatabaseUrl, redisUrl } = serviceUrls();
-  const suffix = randomBytes(4).toString('hex');
-  const database = `legalpro_test_${process.pid}_${suffix}`;
-  const run: E2eRun = { adminDatabaseUrl, redisUrl, redisKeyPrefix: `lptest${process.pid}x${suffix}` };
-  globalThis.__LEGALPRO_E2E_RUN__ = run;
+  // One app per worker: with --runInBand (maxWorkers 1) one app, as before.
+  const count = Math.max(1, Math.min(E2E_MAX_APPS, globalConfig?.maxWorkers ?? 1));
+  const runs: E2eRun[] = Array.from({ length: count }, () => ({
+    adminDatabaseUrl,
+    redisUrl,
+    redisKeyPrefix: `lptest${process.pid}x${randomBytes(4).toString('hex')}`,
+  }));
+  globalThis.__LEGALPRO_E2E_RUNS__ = runs;
 
   try {
     await dropAbandoned(adminDatabaseUrl, redisUrl);
-    await createDatabase(adminDatabaseUrl, database);
-    run.database = database;
-
-    const [appPort, webhookPort] = await freePorts(2);
-    const databaseUrl = withDatabase(adminDatabaseUrl, database);
-    const overrides = testEnvOverrides({ port: appPort, webhookPort, databaseUrl, redisUrl, redisKeyPrefix: run.redisKeyPrefix });
-    const env = childEnv(overrides);
-
-    mkdirSync(LOG_DIR, { recursive: true });
-    const logFile = join(LOG_DIR, `app-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
-    runMigrations(env, logFile);
-
-    const appUrl = `http://127.0.0.1:${appPort}`;
-    run.child = startApp(env, logFile);
-    await waitForHealthy(run.child, `${appUrl}${HEALTH_PATH}`, logFile);
+    const apps = await Promise.all(runs.map((run, index) => startOneApp(adminDatabaseUrl, redisUrl, run, index)));
 
     const stateFile = stateFileFor(process.pid);
-    writeState(stateFile, {
-      appUrl,
-      appPort,
-      appPid: run.child.pid!,
-      webhookPort,
-      webhookUrl: overrides.WEBHOOK_URL,
-      database,
-      databaseUrl,
-      adminDatabaseUrl,
-      redisUrl,
-      redisKeyPrefix: run.redisKeyPrefix,
-      env: overrides,
-      logFile,
-      startedAt: new Date().toISOString(),
-    });
-    run.stateFile = stateFile;
+    writeState(stateFile, { apps });
+    runs[0].stateFile = stateFile;
     // Test files (in band or in workers started after this) find the state through this variable.
     process.env[STATE_ENV_VAR] = stateFile;
 
-    console.log(
-      `\ne2e: app ready on ${appUrl} in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
-        `(database ${database} on ${redact(adminDatabaseUrl).replace(/\/[^/]*$/, '')}, Redis prefix ${run.redisKeyPrefix}, log ${rel(logFile)})`,
-    );
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const where = redact(adminDatabaseUrl).replace(/\/[^/]*$/, '');
+    for (const app of apps) {
+      console.log(
+        `\ne2e: app ready on ${app.appUrl} in ${seconds} s (database ${app.database} on ${where}, Redis prefix ${app.redisKeyPrefix}, ` +
+          `log ${rel(app.logFile)})`,
+      );
+    }
   } catch (e) {
-    globalThis.__LEGALPRO_E2E_RUN__ = undefined;
-    await releaseRun(run, 5_000); // an app that failed to start gets less grace than one that ran the tests
+    globalThis.__LEGALPRO_E2E_RUNS__ = undefined;
+    await releaseRuns(runs, 5_000); // an app that failed to start gets less grace than one that ran the tests
     throw e;
   }
 }

@@ -17,7 +17,7 @@ export interface E2eRun {
 }
 
 declare global {
-  var __LEGALPRO_E2E_RUN__: E2eRun | undefined;
+  var __LEGALPRO_E2E_RUNS__: E2eRun[] | undefined;
 }
 
 const isCi = () => ['true', '1'].includes((process.env.CI ?? '').toLowerCase());
@@ -45,27 +45,37 @@ export async function releaseRun(run: E2eRun, appGraceMs = 15_000, stopServicesI
   await deleteRedisKeys(run.redisUrl, `${run.redisKeyPrefix}*`).catch((e) => warn(`deleting Redis keys ${run.redisKeyPrefix}*`, e));
   if (run.stateFile) removeState(run.stateFile);
 
-  if (stopServicesInCi && isCi()) {
-    const r = spawnSync('bash', ['scripts/services.sh', 'stop'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
-    if (r.status !== 0) console.warn(`e2e teardown: scripts/services.sh stop exited with ${r.status}`);
-  }
+  if (stopServicesInCi && isCi()) stopServices();
+}
+
+/** Releases a run's apps side by side; the servers are stopped (in CI) once, after the last. */
+export async function releaseRuns(runs: E2eRun[], appGraceMs = 15_000): Promise<void> {
+  await Promise.all(runs.map((run) => releaseRun(run, appGraceMs, false)));
+  if (isCi()) stopServices();
+}
+
+function stopServices(): void {
+  const r = spawnSync('bash', ['scripts/services.sh', 'stop'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+  if (r.status !== 0) console.warn(`e2e teardown: scripts/services.sh stop exited with ${r.status}`);
 }
 
 export default async function globalTeardown(): Promise<void> {
-  const run = globalThis.__LEGALPRO_E2E_RUN__;
-  globalThis.__LEGALPRO_E2E_RUN__ = undefined;
-  if (run) return releaseRun(run);
+  const runs = globalThis.__LEGALPRO_E2E_RUNS__;
+  globalThis.__LEGALPRO_E2E_RUNS__ = undefined;
+  if (runs) return releaseRuns(runs);
 
   // Not started in this process (setup failed before recording it): fall back to the state file, if any.
   const stateFile = process.env[STATE_ENV_VAR];
   const state = stateFile ? readStateFile(stateFile) : undefined;
   if (!state) return;
-  await releaseRun({
-    appPid: state.appPid,
-    adminDatabaseUrl: state.adminDatabaseUrl,
-    database: state.database,
-    redisUrl: state.redisUrl,
-    redisKeyPrefix: state.redisKeyPrefix,
-    stateFile,
-  });
+  await releaseRuns(
+    state.apps.map((app, index) => ({
+      appPid: app.appPid,
+      adminDatabaseUrl: app.adminDatabaseUrl,
+      database: app.database,
+      redisUrl: app.redisUrl,
+      redisKeyPrefix: app.redisKeyPrefix,
+      ...(index === 0 ? { stateFile } : {}),
+    })),
+  );
 }
