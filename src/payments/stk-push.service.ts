@@ -133,9 +133,11 @@ export class StkPushService {
       case 'retry':
         // The payment is stored with its retry due: if Redis cannot take the job now, the sweep queues it again
         // (a retry silent for LOST_RETRY_AFTER_MS), so the answer is 202 either way.
-        await this.jobs.scheduleStkRetry(id, ctx.requestId).catch((error: unknown) =>
-          this.logger.warn(`Payment ${id}: its resend could not be queued now (${String(error)}); the sweep will queue it`),
-        );
+        await this.jobs
+          .scheduleStkRetry(id, ctx.requestId)
+          .catch((error: unknown) =>
+            this.logger.warn(`Payment ${id}: its resend could not be queued now (${String(error)}); the sweep will queue it`),
+          );
         return { kind: 'queued_for_retry', paymentId: id };
       case 'unknown':
         // The callback may already have settled it while the push's own answer was lost: report what we know.
