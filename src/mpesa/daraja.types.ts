@@ -182,6 +182,28 @@ export interface C2bRegisterUrlResponse {
   ResponseDescription?: string;
 }
 
+/**
+ * What M-Pesa POSTs to the C2B validation and confirmation URLs (docs/daraja.md §9.5): strings on the wire, though a
+ * handler should accept numbers too; the names (and, on business payments, MiddleName/LastName) may be missing.
+ */
+export interface C2bCallbackPayload {
+  TransactionType: string;
+  TransID: string;
+  TransTime: string;
+  TransAmount: string;
+  BusinessShortCode: string;
+  BillRefNumber?: string;
+  InvoiceNumber?: string;
+  /** The shortcode's balance after the payment; blank in validation requests. */
+  OrgAccountBalance?: string;
+  ThirdPartyTransID?: string;
+  /** Masked (`2547 ***** 126`), SHA-256 hex, plain or empty (§9.7): never an identity. */
+  MSISDN?: string;
+  FirstName?: string;
+  MiddleName?: string;
+  LastName?: string;
+}
+
 /** Pull Transactions registration (docs/daraja.md §17.2). */
 export interface PullRegisterRequest {
   ShortCode: string;

@@ -25,6 +25,19 @@ const RESULTS = [
   'transaction-status-result',
 ] as const;
 const STK_QUERY_RESULTS = ['stk-query-completed', 'stk-query-cancelled'] as const;
+/** C2B and Pull Transactions: checked in test/unit/simulator-c2b-wire.spec.ts against what the simulator sends. */
+const C2B_AND_PULL = [
+  'c2b-confirmation',
+  'c2b-confirmation-org',
+  'c2b-validation',
+  'c2b-register-response',
+  'c2b-register-already-registered',
+  'pull-register-response',
+  'pull-register-already-registered',
+  'pull-query-response',
+  'pull-query-no-records',
+  'pull-query-failure',
+] as const;
 
 describe('darajaFixture', () => {
   it('loads every file of test/fixtures/daraja', () => {
@@ -33,7 +46,9 @@ describe('darajaFixture', () => {
       .map((file) => file.replace(/\.json$/, ''));
 
     expect(names.filter((name) => typeof darajaFixture(name as DarajaFixtureName) !== 'object')).toEqual([]);
-    expect([...STK_CALLBACKS, ...RESULTS, ...STK_QUERY_RESULTS, 'stk-query-still-processing'].sort()).toEqual(names.sort());
+    expect([...STK_CALLBACKS, ...RESULTS, ...STK_QUERY_RESULTS, 'stk-query-still-processing', ...C2B_AND_PULL].sort()).toEqual(
+      names.sort(),
+    );
   });
 
   it('returns a fresh copy each time, so a test may change it', () => {

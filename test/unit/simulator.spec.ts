@@ -215,11 +215,27 @@ describe('simulator faults', () => {
   });
 
   it('keeps every earlier kind on every endpoint and restricts only the endpoint-specific ones', () => {
-    const restricted = ['subscriber_locked', 'other_checkout', 'invalid_checkout', 'no_result', 'duplicate_originator'];
+    const restricted = [
+      'subscriber_locked',
+      'other_checkout',
+      'invalid_checkout',
+      'no_result',
+      'duplicate_originator',
+      'already_registered',
+      'pull_error',
+    ];
     for (const kind of FAULT_KINDS.filter((k) => !restricted.includes(k))) {
       expect(SIMULATED_ENDPOINTS.every((e) => faultAppliesTo(kind, e))).toBe(true);
     }
-    expect(SIMULATED_ENDPOINTS.filter((e) => faultAppliesTo('no_result', e))).toEqual(['b2c', 'balance', 'reversal', 'transactionstatus']);
+    expect(SIMULATED_ENDPOINTS.filter((e) => faultAppliesTo('no_result', e))).toEqual([
+      'b2c',
+      'balance',
+      'reversal',
+      'transactionstatus',
+      'c2bsimulate',
+    ]);
     expect(SIMULATED_ENDPOINTS.filter((e) => faultAppliesTo('duplicate_originator', e))).toEqual(['b2c']);
+    expect(SIMULATED_ENDPOINTS.filter((e) => faultAppliesTo('already_registered', e))).toEqual(['c2bregister']);
+    expect(SIMULATED_ENDPOINTS.filter((e) => faultAppliesTo('pull_error', e))).toEqual(['pullquery']);
   });
 });

@@ -58,6 +58,22 @@ export const spikeArrest = () => darajaError(500, '500.003.02', 'Error Occurred:
 export const quotaViolation = () => darajaError(500, '500.003.03', 'Quota Violation');
 export const internalServerError = () => darajaError(500, '500.003.1001', 'Internal Server Error');
 
+/** C2B Register URL in production, once URLs exist for the shortcode (docs/daraja.md §9.2). */
+export const alreadyRegistered = () => darajaError(500, '500.003.1001', 'Urls are already registered.');
+
+/**
+ * Pull Transactions' failure inside HTTP 200: a gateway code in `ResponseCode` instead of 1000/1001, as integrators
+ * meet it in production (docs/daraja.md §17.5).
+ */
+export const pullFailureInside200 = (): DarajaReply => ({
+  status: 200,
+  body: {
+    ResponseRefID: darajaRequestId(),
+    ResponseCode: '500.003.02',
+    ResponseMessage: 'System is busy. Please try again in few minutes.',
+  },
+});
+
 /**
  * What a load balancer in front of Daraja answers when its upstream fails: HTML, not Daraja's JSON. Daraja's own
  * edge is known to answer HTML (Apigee's portal page, Incapsula's 503, docs/daraja.md §1.4); this is the

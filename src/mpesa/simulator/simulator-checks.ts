@@ -14,7 +14,7 @@ export interface ExpectedMerchant {
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; reply: DarajaReply };
 
-const fail = (reply: DarajaReply): { ok: false; reply: DarajaReply } => ({ ok: false, reply });
+export const fail = (reply: DarajaReply): { ok: false; reply: DarajaReply } => ({ ok: false, reply });
 
 /** Clients that send UTC land 3 h off and fail; a little skew is tolerated like any server would. */
 export const MAX_TIMESTAMP_SKEW_MS = 10 * 60 * 1000;
@@ -22,13 +22,13 @@ export const STK_TRANSACTION_TYPES = ['CustomerPayBillOnline', 'CustomerBuyGoods
 export const STK_MAX_AMOUNT = 250_000;
 export const ACCOUNT_REFERENCE_MAX = 12;
 export const TRANSACTION_DESC_MAX = 13;
-const MSISDN = /^254[17]\d{8}$/;
+export const MSISDN = /^254[17]\d{8}$/;
 
 /** Daraja accepts numbers or strings for its numeric fields; anything else is "not given". */
-const text = (value: unknown): string | undefined =>
+export const text = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
 
-const asRecord = (body: unknown): Record<string, unknown> =>
+export const asRecord = (body: unknown): Record<string, unknown> =>
   body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
 
 export type BasicAuth = { kind: 'credentials'; key: string; secret: string } | { kind: 'malformed' } | { kind: 'not_basic' };
@@ -72,12 +72,12 @@ export interface ValidStkPush {
   transactionDesc?: string;
 }
 
-function wholeAmount(value: unknown, min = 1, max = STK_MAX_AMOUNT): number | undefined {
+export function wholeAmount(value: unknown, min = 1, max = STK_MAX_AMOUNT): number | undefined {
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
   return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
 }
 
-function httpUrl(value: unknown): string | undefined {
+export function httpUrl(value: unknown): string | undefined {
   if (typeof value !== 'string' || value === '' || /\s/.test(value)) return undefined;
   try {
     const url = new URL(value);

@@ -1,4 +1,5 @@
 import {
+  alreadyRegistered,
   badGatewayHtml,
   DarajaReply,
   duplicateOriginatorConversationId,
@@ -7,14 +8,27 @@ import {
   invalidCredentials,
   invalidField,
   invalidGrantType,
+  pullFailureInside200,
   quotaViolation,
   spikeArrest,
   subscriberLocked,
   systemBusy,
 } from './daraja-errors';
 
-/** `b2c` covers both B2C versions (v1 and v3). */
-export const SIMULATED_ENDPOINTS = ['oauth', 'stkpush', 'stkquery', 'b2c', 'balance', 'reversal', 'transactionstatus'] as const;
+/** `b2c` covers both B2C versions (v1 and v3), `c2bregister` and `c2bsimulate` both C2B versions (v1 and v2). */
+export const SIMULATED_ENDPOINTS = [
+  'oauth',
+  'stkpush',
+  'stkquery',
+  'b2c',
+  'balance',
+  'reversal',
+  'transactionstatus',
+  'c2bregister',
+  'c2bsimulate',
+  'pullregister',
+  'pullquery',
+] as const;
 export type SimulatedEndpoint = (typeof SIMULATED_ENDPOINTS)[number];
 
 export const FAULT_KINDS = [
@@ -35,6 +49,8 @@ export const FAULT_KINDS = [
   'no_result',
   'duplicate_originator',
   'bad_request',
+  'already_registered',
+  'pull_error',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -43,8 +59,10 @@ export const FAULT_ENDPOINTS: Partial<Record<FaultKind, readonly SimulatedEndpoi
   subscriber_locked: ['stkpush'],
   other_checkout: ['stkquery'],
   invalid_checkout: ['stkquery'],
-  no_result: ['b2c', 'reversal', 'balance', 'transactionstatus'],
+  no_result: ['b2c', 'reversal', 'balance', 'transactionstatus', 'c2bsimulate'],
   duplicate_originator: ['b2c'],
+  already_registered: ['c2bregister'],
+  pull_error: ['pullquery'],
 };
 
 export function faultAppliesTo(kind: FaultKind, endpoint: SimulatedEndpoint): boolean {
@@ -65,7 +83,8 @@ export const DEFAULT_FAULT_DELAY_MS = 35_000;
  * receives the variant:
  * - `other_checkout` (STK Query): a well-formed success naming another CheckoutRequestID;
  * - `no_result` (B2C, Reversal, Balance, Transaction Status): accepted and stored as usual, but neither the result
- *   nor the queue timeout is ever sent.
+ *   nor the queue timeout is ever sent; (C2B simulate): the payment completes, but neither validation nor
+ *   confirmation is ever sent, as when no URLs are registered.
  */
 export type ProcessingVariant = 'other_checkout' | 'no_result';
 
@@ -122,6 +141,12 @@ export function faultEffect(endpoint: SimulatedEndpoint, fault: SimulatorFault):
     case 'bad_request':
       // A synchronous refusal that will not change by resending (400.002.02), naming a field the endpoint checks.
       return { when: 'before', action: 'answer', reply: endpoint === 'oauth' ? invalidGrantType() : invalidField(REFUSED_FIELD[endpoint]) };
+    case 'already_registered':
+      // What production answers a second registration (docs/daraja.md §9.2); nothing is stored.
+      return { when: 'before', action: 'answer', reply: alreadyRegistered() };
+    case 'pull_error':
+      // A failure code inside HTTP 200 (docs/daraja.md §17.5): only a client that reads ResponseCode notices.
+      return { when: 'before', action: 'answer', reply: pullFailureInside200() };
     case 'other_checkout':
     case 'no_result':
       return { when: 'during', variant: fault.kind };
@@ -139,4 +164,8 @@ const REFUSED_FIELD: Record<Exclude<SimulatedEndpoint, 'oauth'>, string> = {
   balance: 'IdentifierType',
   reversal: 'RecieverIdentifierType',
   transactionstatus: 'TransactionID',
+  c2bregister: 'ConfirmationURL',
+  c2bsimulate: 'Msisdn',
+  pullregister: 'NominatedNumber',
+  pullquery: 'StartDate',
 };

@@ -39,6 +39,7 @@ import {
   SimulatedB2cSummary,
   SimulatedBalances,
   SimulatedReversal,
+  SIMULATED_CUSTOMER_NAME,
   statusFailurePayload,
   statusResultPayload,
   StatusView,
@@ -130,6 +131,7 @@ export class SimulatorMoneyOutService {
 
     const payment = await this.process({ originatorConversationId, conversationId }, version, checked.value, now, variant);
     await this.storePayment(payment);
+    if (payment.paid && payment.receipt) await this.recordPayout(payment, payment.receipt);
     this.deliver(payment);
     return { status: 200, body: b2cResponse(payment) };
   }
@@ -337,6 +339,23 @@ export class SimulatorMoneyOutService {
       .exec();
   }
 
+  /** A paid payout is a withdrawal from the B2C shortcode, to whoever the money reached. */
+  private async recordPayout(payment: SimulatedB2cPayment, receipt: string): Promise<void> {
+    await this.simulator.ledger.add({
+      id: receipt,
+      receipt,
+      kind: 'b2c',
+      amount: payment.amount,
+      completedAt: payment.completedAt,
+      shortCode: payment.partyA,
+      msisdn: payment.receiverPhone ?? payment.phone,
+      name: SIMULATED_CUSTOMER_NAME,
+      accountReference: null,
+      transactionType: payment.commandId,
+      origin: 'simulated',
+    });
+  }
+
   private deliver(payment: SimulatedB2cPayment): void {
     const id = payment.originatorConversationId;
     switch (payment.delivery) {
@@ -398,6 +417,21 @@ export class SimulatorMoneyOutService {
       .set(this.reversalIdKey(ids.originatorConversationId), receipt, 'EX', MONEY_OUT_TTL_SECONDS)
       .set(this.reversalIdKey(ids.conversationId), receipt, 'EX', MONEY_OUT_TTL_SECONDS)
       .exec();
+    // Money back to the customer out of the collection shortcode the payment reached: a withdrawal on its statement.
+    await this.simulator.ledger.add({
+      id: reversal.reversalReceipt,
+      receipt: reversal.reversalReceipt,
+      kind: 'reversal',
+      amount: reversal.amount,
+      completedAt: reversal.createdAt,
+      shortCode: this.mpesa.shortcode,
+      msisdn: reversal.phone,
+      name: SIMULATED_CUSTOMER_NAME,
+      accountReference: null,
+      transactionType: 'TransactionReversal',
+      originalReceipt: receipt,
+      origin: 'simulated',
+    });
     return reversalResultPayload(reversal, this.mpesa.shortcode);
   }
 

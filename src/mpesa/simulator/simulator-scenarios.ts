@@ -349,3 +349,75 @@ export const REVERSAL_REFUSED_AMOUNT = 2_002;
  * timeout whatever its ResultCode (this one deliberately reuses 1, which means "insufficient funds" in a result).
  */
 export const B2C_QUEUE_TIMEOUT = { resultCode: 1, resultDesc: 'The request timed out while waiting in the queue' } as const;
+
+// ---- C2B (customer-initiated payments to the paybill or till) ----
+
+/** What happens to the confirmation of a C2B payment made through simulate (the payment itself always completes). */
+export type C2bOutcome = 'confirmed' | 'confirmation_lost' | 'confirmation_twice' | 'confirmation_late';
+
+/** When the confirmation is POSTed, counted from the moment the payment completes. */
+export type C2bDelivery = 'once' | 'twice' | 'late' | 'never';
+
+export interface C2bScenario {
+  /** The `Msisdn` that triggers it; `null` for the default (any other valid number). */
+  phone: string | null;
+  outcome: C2bOutcome;
+  delivery: C2bDelivery;
+  /** One line for the README table. */
+  summary: string;
+}
+
+export const DEFAULT_C2B_SCENARIO: C2bScenario = {
+  phone: null,
+  outcome: 'confirmed',
+  delivery: 'once',
+  summary: 'any other valid number: completed; confirmation after SIMULATOR_CALLBACK_DELAY_MS',
+};
+
+/**
+ * The Msisdn table of C2B simulate: numbers no STK or B2C scenario uses, so one phone never means two things. The
+ * money moves in every case (Pull and the statement list it); only the confirmation's fate differs.
+ */
+export const C2B_SCENARIOS: readonly C2bScenario[] = [
+  {
+    phone: '254700000020',
+    outcome: 'confirmation_lost',
+    delivery: 'never',
+    summary: 'completed (validation still asked, when on), but the confirmation is never delivered: only Pull and the statement know',
+  },
+  {
+    phone: '254700000021',
+    outcome: 'confirmation_twice',
+    delivery: 'twice',
+    summary: `completed; the confirmation is delivered twice (same body, same TransID, ${DUPLICATE_CALLBACK_GAP_MS} ms apart)`,
+  },
+  {
+    phone: '254700000022',
+    outcome: 'confirmation_late',
+    delivery: 'late',
+    summary: 'completed at SIMULATOR_CALLBACK_DELAY_MS; the confirmation arrives late, SIMULATOR_LATE_CALLBACK_MS after the simulate call',
+  },
+];
+
+const C2B_BY_PHONE = new Map(C2B_SCENARIOS.map((s) => [s.phone, s]));
+
+export function c2bScenarioFor(phone: string): C2bScenario {
+  return C2B_BY_PHONE.get(phone) ?? DEFAULT_C2B_SCENARIO;
+}
+
+/**
+ * Milliseconds after the payment completes (SIMULATOR_CALLBACK_DELAY_MS after the simulate call) at which each
+ * confirmation is POSTed.
+ */
+export function c2bConfirmationDelaysMs(scenario: C2bScenario, timings: SimulatorTimings): number[] {
+  switch (scenario.delivery) {
+    case 'once':
+      return [0];
+    case 'twice':
+      return [0, DUPLICATE_CALLBACK_GAP_MS];
+    case 'late':
+      return [Math.max(0, timings.lateCallbackMs - timings.callbackDelayMs)];
+    case 'never':
+      return [];
+  }
+}

@@ -25,6 +25,7 @@ import {
   ValidStkPush,
 } from './simulator-checks';
 import { ProcessingVariant, SIMULATED_ENDPOINTS, SimulatedEndpoint, SimulatorFault } from './simulator-faults';
+import { LEDGER_CUSTOMER_NAME, SimulatorLedger } from './simulator-ledger';
 import { callbackDelaysMs, settleDelayMs, STK_RESULT_DESCRIPTIONS, stkScenarioFor, StkScenario } from './simulator-scenarios';
 import {
   newAccessToken,
@@ -59,6 +60,17 @@ redis.call('RPUSH', KEYS[3], cjson.encode({endpoint = ARGV[2], at = tonumber(ARG
 redis.call('LTRIM', KEYS[3], -tonumber(ARGV[4]), -1)
 return fault`;
 
+/** Told of every successful STK push when it is accepted (the C2B part sends confirmations for them when asked to). */
+export type StkAcceptedListener = (transaction: SimulatedStkTransaction, settleMs: number) => Promise<void>;
+
+/** What a POST that waits for its answer got (C2B validation); `failure` says why there is no usable answer. */
+export interface PostAnswer {
+  status?: number;
+  /** The parsed JSON, or the text when it is not JSON. */
+  body?: unknown;
+  failure?: string;
+}
+
 /** One request as Daraja saw it arrive: which endpoint, when (ms since the epoch), and the fault it got, if any. */
 export interface SimulatedCall {
   endpoint: SimulatedEndpoint;
@@ -82,6 +94,10 @@ export interface SimulatorStats {
 export class DarajaSimulatorService implements OnApplicationShutdown {
   private readonly logger = new Logger(DarajaSimulatorService.name);
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly stkListeners: StkAcceptedListener[] = [];
+  private readonly resetHooks: (() => Promise<void>)[] = [];
+  /** Every payment, payout and reversal the simulator completed: what Pull and the statement read. */
+  readonly ledger: SimulatorLedger;
 
   constructor(
     @Inject(mpesaConfig.KEY) private readonly mpesa: ConfigType<typeof mpesaConfig>,
@@ -90,6 +106,7 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
     private readonly keys: RedisKeys,
   ) {
     if (!('simulatorBeginCall' in redis)) redis.defineCommand('simulatorBeginCall', { numberOfKeys: 3, lua: BEGIN_CALL_SCRIPT });
+    this.ledger = new SimulatorLedger(redis, keys);
   }
 
   // ---- Daraja endpoints ----
@@ -150,6 +167,7 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
       checkoutRequestId = newCheckoutRequestId(now); // an id collision: astronomically rare, but never overwrite
       transaction.checkoutRequestId = checkoutRequestId;
     }
+    if (transaction.receipt) await this.recordStkPayment(transaction, settleMs);
 
     // This scenario exists to test the app's callback-before-acknowledgement race, so the callback is awaited.
     const label = `STK callback ${transaction.checkoutRequestId}`;
@@ -222,8 +240,17 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
     else await this.redis.set(this.callbacksDisabledKey, '1');
   }
 
-  /** Clears stats, faults, subscriber locks and the callbacks switch. Tokens and stored transactions stay. */
+  /** `reset` also runs `hook`: the C2B and Pull parts put their switches back to the defaults this way. */
+  onReset(hook: () => Promise<void>): void {
+    this.resetHooks.push(hook);
+  }
+
+  /**
+   * Clears stats, faults, subscriber locks and the callbacks switch (and whatever the reset hooks clear). Tokens,
+   * stored transactions, registrations and the ledger stay.
+   */
   async reset(): Promise<void> {
+    for (const hook of this.resetHooks) await hook();
     const locks: string[] = [];
     const stream = this.redis.scanStream({ match: this.lockKey('*'), count: 500 });
     for await (const batch of stream) locks.push(...(batch as string[]));
@@ -274,11 +301,58 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
 
   /** POSTs `payload` to `url` after `delayMs`, from this process; lost if the process stops first, as Daraja may lose one. */
   schedulePost(label: string, url: string, payload: unknown, delayMs: number): void {
+    this.scheduleTask(label, delayMs, () => this.postCallback(label, url, payload));
+  }
+
+  /**
+   * Runs `task` after `delayMs` from this process (lost if it stops first, like a scheduled callback). A failure is
+   * logged: it runs from a timer, where a rejection would crash the process.
+   */
+  scheduleTask(label: string, delayMs: number, task: () => Promise<void>): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      void this.postCallback(label, url, payload);
+      task().catch((error: unknown) => this.logger.warn(`${label} failed: ${describe(error)}`));
     }, delayMs);
     this.timers.add(timer);
+  }
+
+  /** Called for every successful push once it is stored, in the order registered. */
+  onStkAccepted(listener: StkAcceptedListener): void {
+    this.stkListeners.push(listener);
+  }
+
+  /**
+   * One POST that waits up to `timeoutMs` for the answer (C2B validation). Honours the callbacks switch (switched off:
+   * not sent, a `failure`) and counts into the callback stats like postCallback. Never throws.
+   */
+  async postForAnswer(label: string, url: string, payload: unknown, timeoutMs: number): Promise<PostAnswer> {
+    try {
+      if (await this.redis.exists(this.callbacksDisabledKey)) return { failure: 'callbacks are switched off' };
+    } catch (error) {
+      return { failure: `Redis unavailable (${describe(error)})` };
+    }
+    let answer: PostAnswer;
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(payload),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const text = await response.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // Not JSON: kept as text, which M-Pesa cannot read as an answer.
+      }
+      answer = response.ok ? { status: response.status, body } : { status: response.status, body, failure: `HTTP ${response.status}` };
+    } catch (error) {
+      answer = { failure: describe(error) };
+    }
+    if (answer.failure) this.logger.warn(`${label} to ${redactUrl(url)} failed: ${answer.failure}`);
+    await this.countCallback(!answer.failure);
+    return answer;
   }
 
   /**
@@ -311,10 +385,13 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
 
     if (failure) this.logger.warn(`${label} to ${target} failed: ${failure}`);
     else this.logger.debug(`${label} delivered to ${target}`);
+    await this.countCallback(!failure);
+  }
 
+  private async countCallback(delivered: boolean): Promise<void> {
     try {
       const tx = this.redis.multi().hincrby(this.statsKey, 'callbacks:sent', 1);
-      if (failure) tx.hincrby(this.statsKey, 'callbacks:failed', 1);
+      if (!delivered) tx.hincrby(this.statsKey, 'callbacks:failed', 1);
       await tx.exec();
     } catch (error) {
       this.logger.warn(`Simulator stats not updated: ${describe(error)}`);
@@ -322,6 +399,36 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
   }
 
   // ---- Internals ----
+
+  /**
+   * A successful push is M-Pesa's money from the moment it settles: the ledger gets it now, dated at the settlement
+   * (Pull and the statement only show rows completed by the time they are asked), then the listeners hear of it.
+   */
+  private async recordStkPayment(transaction: SimulatedStkTransaction, settleMs: number): Promise<void> {
+    const partyB = this.mpesa.partyB && this.mpesa.partyB !== this.mpesa.shortcode ? this.mpesa.partyB : undefined;
+    await this.ledger.add({
+      id: transaction.receipt as string,
+      receipt: transaction.receipt as string,
+      kind: 'stk',
+      amount: transaction.amount,
+      completedAt: transaction.settlesAt,
+      shortCode: this.mpesa.shortcode,
+      ...(partyB ? { partyB } : {}),
+      msisdn: transaction.phone,
+      name: LEDGER_CUSTOMER_NAME,
+      accountReference: transaction.accountReference,
+      transactionType: transaction.transactionType,
+      origin: 'simulated',
+    });
+    for (const listener of this.stkListeners) {
+      try {
+        await listener(transaction, settleMs);
+      } catch (error) {
+        // The push itself is done: a listener's trouble (a C2B confirmation not scheduled) must not fail it.
+        this.logger.warn(`STK push ${transaction.checkoutRequestId}: listener failed: ${describe(error)}`);
+      }
+    }
+  }
 
   /**
    * A well-formed STK Query success (ResultCode "0") whose MerchantRequestID and CheckoutRequestID are fresh ids that
