@@ -5,12 +5,20 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ErrorCode } from '../common/errors/app-error';
 import { appErrorResponse } from '../common/errors/app-error.filter';
 import { rateLimitConfig } from '../config/configuration';
-import { CallbackKind, CallbackRoute, RESULT_KINDS, ResultKind } from './callback-urls';
+import { C2bRoute, CallbackKind, CallbackRoute, RESULT_KINDS, ResultKind } from './callback-urls';
 import { InboundCallbacks } from './inbound-callbacks';
 
-/** Daraja's callback routes, under both prefixes (Safaricom refuses "mpesa" in callback URLs). */
-const CALLBACK_PATH = /^\/api\/payments\/(?:mpesa|daraja)\/(stk-callback|result|b2c-callback|timeout)$/;
-const ROUTES: Record<string, CallbackRoute> = { 'stk-callback': 'stk', result: 'result', 'b2c-callback': 'result', timeout: 'timeout' };
+/** Daraja's callback routes, under both prefixes (Safaricom refuses "mpesa" in callback URLs); C2B's only under daraja. */
+const CALLBACK_PATH = /^\/api\/payments\/(?:mpesa|daraja)\/(stk-callback|result|b2c-callback|timeout|c2b\/validation|c2b\/confirmation)$/;
+const ROUTES: Record<string, CallbackRoute> = {
+  'stk-callback': 'stk',
+  result: 'result',
+  'b2c-callback': 'result',
+  timeout: 'timeout',
+  'c2b/validation': 'c2b_validation',
+  'c2b/confirmation': 'c2b_confirmation',
+};
+const C2B_ROUTE: Partial<Record<CallbackRoute, C2bRoute>> = { c2b_validation: 'validation', c2b_confirmation: 'confirmation' };
 
 /** Daraja's bodies are a few kilobytes: anything larger on a callback route is refused unread. */
 export const CALLBACK_BODY_LIMIT_BYTES = 64 * 1024;
@@ -56,11 +64,13 @@ export class CallbackGate {
   private screen(route: CallbackRoute): (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> {
     return async (request, reply) => {
       const query = request.query as Record<string, unknown>;
+      const c2b = C2B_ROUTE[route];
       const kind: CallbackKind | undefined =
-        route === 'stk' ? 'stk' : RESULT_KINDS.includes(query.kind as ResultKind) ? (query.kind as ResultKind) : undefined;
+        route === 'stk' ? 'stk' : c2b ? 'c2b' : RESULT_KINDS.includes(query.kind as ResultKind) ? (query.kind as ResultKind) : undefined;
       const inbound = {
         kind,
-        id: route === 'stk' ? query.pid : query.id,
+        // A C2B URL names no row of ours: its token is bound to the route itself.
+        id: route === 'stk' ? query.pid : (c2b ?? query.id),
         token: query.token,
         ipAddress: request.ip,
         userAgent: request.headers['user-agent'],

@@ -7,11 +7,18 @@ import { mpesaConfig } from '../config/configuration';
 export type ResultKind = 'payout' | 'balance' | 'reversal' | 'tstatus';
 export const RESULT_KINDS: readonly ResultKind[] = ['payout', 'balance', 'reversal', 'tstatus'];
 
-/** What a callback URL is for: an STK push's result, or an initiator API's result (by kind). */
-export type CallbackKind = 'stk' | ResultKind;
+/** What a callback URL is for: an STK push's result, an initiator API's result (by kind), or a C2B notification. */
+export type CallbackKind = 'stk' | ResultKind | 'c2b';
 
-/** The routes Daraja posts to: the STK CallBackURL, and the initiator APIs' ResultURL and QueueTimeOutURL. */
-export type CallbackRoute = 'stk' | 'result' | 'timeout';
+/** The two C2B URLs registered for the shortcode (src/c2b); a C2B URL's token names which one it is. */
+export type C2bRoute = 'validation' | 'confirmation';
+export const C2B_ROUTES: readonly C2bRoute[] = ['validation', 'confirmation'];
+
+/**
+ * The routes Daraja posts to: the STK CallBackURL, the initiator APIs' ResultURL and QueueTimeOutURL, and the C2B
+ * ValidationURL and ConfirmationURL.
+ */
+export type CallbackRoute = 'stk' | 'result' | 'timeout' | 'c2b_validation' | 'c2b_confirmation';
 
 const LOG_TYPES: Record<ResultKind, string> = {
   payout: 'B2C',
@@ -32,7 +39,10 @@ export interface CallbackLabels {
 
 export function callbackLabels(route: CallbackRoute, kind: CallbackKind | undefined): CallbackLabels {
   if (route === 'stk') return { logType: 'STK_CALLBACK', metricsKind: 'stk', actorId: 'stk-callback' };
-  const logType = `${kind && kind !== 'stk' ? LOG_TYPES[kind] : 'UNKNOWN'}_${route === 'timeout' ? 'TIMEOUT' : 'RESULT'}`;
+  if (route === 'c2b_validation' || route === 'c2b_confirmation') {
+    return { logType: route.toUpperCase(), metricsKind: route, actorId: route.replace('_', '-') };
+  }
+  const logType = `${kind && kind !== 'stk' && kind !== 'c2b' ? LOG_TYPES[kind] : 'UNKNOWN'}_${route === 'timeout' ? 'TIMEOUT' : 'RESULT'}`;
   return { logType, metricsKind: logType.toLowerCase(), actorId: `${kind ?? 'unknown'}-${route}` };
 }
 
@@ -56,6 +66,24 @@ export class CallbackUrls {
   resultUrls(kind: ResultKind, id: string): { resultUrl: string; queueTimeoutUrl: string } {
     const base = kind === 'payout' ? this.settings.b2cCallbackUrl : this.settings.resultUrl;
     return { resultUrl: this.withToken(base, kind, id), queueTimeoutUrl: this.withToken(this.settings.timeoutUrl, kind, id) };
+  }
+
+  /**
+   * The C2B ValidationURL and ConfirmationURL to register for the shortcode (MPESA_C2B_VALIDATION_URL /
+   * MPESA_C2B_CONFIRMATION_URL), each with its token. They name no row: one pair serves every payment, so the token
+   * is bound to the route (`c2b:validation`, `c2b:confirmation`).
+   */
+  c2bUrls(): { validationUrl: string; confirmationUrl: string } {
+    const { validationUrl, confirmationUrl } = this.settings.c2b;
+    if (!validationUrl || !confirmationUrl) {
+      throw new Error('No C2B URLs are configured: set MPESA_C2B_VALIDATION_URL and MPESA_C2B_CONFIRMATION_URL');
+    }
+    const withToken = (base: string, route: C2bRoute) => {
+      const url = new URL(base);
+      url.searchParams.set('token', this.tokenFor('c2b', route));
+      return url.toString();
+    };
+    return { validationUrl: withToken(validationUrl, 'validation'), confirmationUrl: withToken(confirmationUrl, 'confirmation') };
   }
 
   verify(kind: CallbackKind, id: unknown, token: unknown): boolean {

@@ -29,8 +29,11 @@ export interface InboundCallback {
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-/** The one place a callback is handled once it is known to be genuine and well formed. */
-export interface CallbackHandler<T> {
+/**
+ * The one place a callback is handled once it is known to be genuine and well formed. `A`: what Daraja is answered
+ * (DARAJA_ACK unless the handler says otherwise, e.g. a C2B validation's accept or reject).
+ */
+export interface CallbackHandler<T, A extends object = DarajaAck> {
   /** `transaction_logs.transaction_type` of this callback (STK_CALLBACK, B2C_RESULT, REVERSAL_TIMEOUT...). */
   logType: string;
   /** Its `kind` label in the callback metrics (stk, b2c_result, reversal_timeout...). */
@@ -46,7 +49,7 @@ export interface CallbackHandler<T> {
    * Applies the callback. May throw `CallbackRejection` (nothing changed). When it writes the callback's log row
    * itself (inside the change it made, see `context.logRow`), it says so with `logged: true`.
    */
-  apply(value: T, context: CallbackContext): Promise<{ outcome: string; logged?: boolean }>;
+  apply(value: T, context: CallbackContext): Promise<{ outcome: string; logged?: boolean; answer?: A }>;
 }
 
 /** What a handler knows and may set while applying. */
@@ -79,6 +82,7 @@ const AUDITED_AS: Record<CallbackKind, string> = {
   balance: 'balance_snapshot',
   reversal: 'reversal',
   tstatus: 'transaction_status_query',
+  c2b: 'c2b_notification',
 };
 
 /**
@@ -98,7 +102,7 @@ export class InboundCallbacks {
     private readonly metrics: MetricsService,
   ) {}
 
-  async handle<T>(inbound: InboundCallback, handler: CallbackHandler<T>): Promise<DarajaAck> {
+  async handle<T, A extends object = DarajaAck>(inbound: InboundCallback, handler: CallbackHandler<T, A>): Promise<A | DarajaAck> {
     const started = Date.now();
     const id = typeof inbound.id === 'string' ? inbound.id.slice(0, 64) : null;
     const actor: Actor = { type: 'daraja', id: handler.actorId, ipAddress: inbound.ipAddress, requestId: inbound.requestId };
@@ -135,7 +139,7 @@ export class InboundCallbacks {
       outcome = applied.outcome;
       statusCode = 200;
       logged = applied.logged === true;
-      return DARAJA_ACK;
+      return applied.answer ?? DARAJA_ACK;
     } catch (error) {
       if (error instanceof CallbackRejection) {
         outcome = error.outcome;

@@ -3,6 +3,8 @@ import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
   CLIENT_NOTIFICATION_EVENT_NAMES,
+  C2bResponseType,
+  C2bValidationMode,
   ClientNotificationEventName,
   ConfigValidationError,
   EnvironmentVariables,
@@ -103,9 +105,13 @@ export interface MpesaSettings {
   consumerKey: string;
   consumerSecret: string;
   shortcode: string;
+  /** STK PartyB: the paybill (= shortcode), or the till number for Buy Goods (MPESA_STK_PARTY_B, alias MPESA_PARTY_B). */
   partyB: string;
   passkey: string;
+  /** MPESA_STK_TRANSACTION_TYPE (alias MPESA_TRANSACTION_TYPE): Paybill or Buy Goods (till). */
   transactionType: (typeof STK_TRANSACTION_TYPES)[number];
+  /** True when MPESA_STK_PARTY_B (or MPESA_PARTY_B) was set, rather than defaulting to the shortcode. */
+  partyBConfigured: boolean;
   /** Used for B2C, balance, reversal and transaction status; checked only when those APIs are called. */
   initiatorName?: string;
   /** MPESA_SECURITY_CREDENTIAL as given: a ready ciphertext, or (the spec's sandbox example) a plain password. */
@@ -122,6 +128,8 @@ export interface MpesaSettings {
   b2cCallbackUrl: string;
   timeoutUrl: string;
   resultUrl: string;
+  /** Customer-initiated payments (Paybill / till from the phone): src/c2b. */
+  c2b: C2bSettings;
   callbackSecret: string;
   callbackAllowedIps: string[];
   /** MPESA_CALLBACK_ALLOW_ANY_IP: production runs without a callback allowlist only when this says so on purpose. */
@@ -130,6 +138,18 @@ export interface MpesaSettings {
   tokenRefreshMarginSeconds: number;
   /** One budget of Daraja calls shared by every process (src/mpesa/daraja-call-budget.service.ts). */
   callBudget: DarajaCallBudgetSettings;
+}
+
+export interface C2bSettings {
+  /** MPESA_C2B_SHORTCODE: the paybill or till customers pay; defaults to MPESA_SHORTCODE. */
+  shortCode: string;
+  /** MPESA_C2B_VALIDATION_URL / MPESA_C2B_CONFIRMATION_URL, without their token (CallbackUrls adds it); '' when unset. */
+  validationUrl: string;
+  confirmationUrl: string;
+  /** MPESA_C2B_RESPONSE_TYPE: what M-Pesa does when validation does not answer in time (default Completed). */
+  responseType: C2bResponseType;
+  /** C2B_VALIDATION: strict refuses unknown account numbers and amounts below 1; lenient (default) accepts all. */
+  validation: C2bValidationMode;
 }
 
 export interface DarajaCallBudgetSettings {
@@ -347,7 +367,8 @@ export function buildConfig(env: EnvironmentVariables): Config {
     shortcode: environment === 'production' ? required('MPESA_SHORTCODE') : (env.MPESA_SHORTCODE ?? SANDBOX_SHORTCODE),
     partyB: '',
     passkey: environment === 'production' ? required('MPESA_PASSKEY') : (env.MPESA_PASSKEY ?? SANDBOX_PASSKEY),
-    transactionType: env.MPESA_TRANSACTION_TYPE ?? 'CustomerPayBillOnline',
+    transactionType: 'CustomerPayBillOnline',
+    partyBConfigured: false,
     initiatorName: env.MPESA_INITIATOR_NAME ?? (isSimulator ? SIMULATOR_INITIATOR_NAME : undefined),
     securityCredential: env.MPESA_SECURITY_CREDENTIAL,
     initiatorPassword: env.MPESA_INITIATOR_PASSWORD ?? (isSimulator ? SIMULATOR_INITIATOR_PASSWORD : undefined),
@@ -358,6 +379,14 @@ export function buildConfig(env: EnvironmentVariables): Config {
     b2cCallbackUrl: env.MPESA_B2C_CALLBACK_URL ?? callbackDefault('b2c-callback') ?? '',
     timeoutUrl: env.MPESA_TIMEOUT_URL ?? callbackDefault('timeout') ?? '',
     resultUrl: env.MPESA_RESULT_URL ?? callbackDefault('result') ?? '',
+    c2b: {
+      shortCode: '',
+      // Served only under /daraja/: Safaricom refuses C2B URLs containing "mpesa" (docs/daraja.md §9.3).
+      validationUrl: env.MPESA_C2B_VALIDATION_URL ?? (isSimulator ? `${publicBaseUrl}/api/payments/daraja/c2b/validation` : ''),
+      confirmationUrl: env.MPESA_C2B_CONFIRMATION_URL ?? (isSimulator ? `${publicBaseUrl}/api/payments/daraja/c2b/confirmation` : ''),
+      responseType: env.MPESA_C2B_RESPONSE_TYPE ?? 'Completed',
+      validation: env.C2B_VALIDATION ?? 'lenient',
+    },
     callbackSecret: secret('MPESA_CALLBACK_SECRET', DEV_CALLBACK_SECRET),
     callbackAllowedIps: list(env.MPESA_CALLBACK_ALLOWED_IPS),
     callbackAllowAnyIp: env.MPESA_CALLBACK_ALLOW_ANY_IP === 'true',
@@ -374,19 +403,37 @@ export function buildConfig(env: EnvironmentVariables): Config {
       cooldownRatePercent: env.DARAJA_COOLDOWN_RATE_PERCENT ?? 50,
     },
   };
-  mpesa.partyB = env.MPESA_PARTY_B ?? mpesa.shortcode;
+  // The STK names came later; the older names stay accepted, but two different values are a mistake to fix, not guess.
+  const aliased = <T extends string>(name: string, alias: string, value: T | undefined, old: T | undefined): T | undefined => {
+    if (value && old && value !== old) problems.push(`${name}: is ${value} but its older name ${alias} says ${old}; keep one of them`);
+    return value ?? old;
+  };
+  mpesa.transactionType =
+    aliased('MPESA_STK_TRANSACTION_TYPE', 'MPESA_TRANSACTION_TYPE', env.MPESA_STK_TRANSACTION_TYPE, env.MPESA_TRANSACTION_TYPE) ??
+    'CustomerPayBillOnline';
+  const partyB = aliased('MPESA_STK_PARTY_B', 'MPESA_PARTY_B', env.MPESA_STK_PARTY_B, env.MPESA_PARTY_B);
+  mpesa.partyB = partyB ?? mpesa.shortcode;
+  mpesa.partyBConfigured = Boolean(partyB);
   mpesa.b2cShortcode = env.MPESA_B2C_SHORTCODE ?? mpesa.shortcode;
+  mpesa.c2b.shortCode = env.MPESA_C2B_SHORTCODE ?? mpesa.shortcode;
   if (environment === 'production' && sameFile(mpesa.certificatePath, SHIPPED_CERTIFICATES.simulator)) {
     problems.push(
       'MPESA_CERTIFICATE_PATH: certs/simulator.cer belongs to the embedded simulator; unset it to use certs/production.cer, or point it at the certificate from the Daraja portal',
     );
   }
-  if (mpesa.transactionType === 'CustomerBuyGoodsOnline' && !env.MPESA_PARTY_B && !isSimulator) {
-    warnings.push('MPESA_PARTY_B is not set for Buy Goods: the till number usually differs from MPESA_SHORTCODE');
+  if (mpesa.transactionType === 'CustomerBuyGoodsOnline' && !partyB && !isSimulator) {
+    warnings.push('MPESA_STK_PARTY_B is not set for Buy Goods: the till number usually differs from MPESA_SHORTCODE');
   }
 
   if (isProduction) {
-    for (const name of ['MPESA_STK_CALLBACK_URL', 'MPESA_B2C_CALLBACK_URL', 'MPESA_TIMEOUT_URL', 'MPESA_RESULT_URL'] as const) {
+    for (const name of [
+      'MPESA_STK_CALLBACK_URL',
+      'MPESA_B2C_CALLBACK_URL',
+      'MPESA_TIMEOUT_URL',
+      'MPESA_RESULT_URL',
+      'MPESA_C2B_VALIDATION_URL',
+      'MPESA_C2B_CONFIRMATION_URL',
+    ] as const) {
       const value = env[name];
       if (value && !value.startsWith('https://')) problems.push(`${name}: must use https:// in production`);
     }

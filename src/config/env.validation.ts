@@ -6,6 +6,12 @@ export type MpesaEnvironment = (typeof MPESA_ENVIRONMENTS)[number];
 export const PROCESS_MODES = ['api', 'worker', 'all'] as const;
 export type ProcessMode = (typeof PROCESS_MODES)[number];
 export const STK_TRANSACTION_TYPES = ['CustomerPayBillOnline', 'CustomerBuyGoodsOnline'] as const;
+/** What M-Pesa does with a C2B payment when our validation URL does not answer in time (docs/daraja.md §9.4). */
+export const C2B_RESPONSE_TYPES = ['Completed', 'Cancelled'] as const;
+export type C2bResponseType = (typeof C2B_RESPONSE_TYPES)[number];
+/** strict: validation refuses unknown account numbers and amounts below 1; lenient: it accepts all (src/c2b). */
+export const C2B_VALIDATION_MODES = ['strict', 'lenient'] as const;
+export type C2bValidationMode = (typeof C2B_VALIDATION_MODES)[number];
 /** v1 is refused: it carries no OriginatorConversationID, so Daraja cannot refuse a resent payout as a duplicate. */
 export const B2C_API_VERSIONS = ['v3'] as const;
 export type B2cApiVersion = (typeof B2C_API_VERSIONS)[number];
@@ -72,9 +78,19 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() MPESA_CONSUMER_KEY?: string;
   @IsOptional() @IsString() MPESA_CONSUMER_SECRET?: string;
   @IsOptional() @Matches(/^\d{5,7}$/, { message: 'must be a 5-7 digit shortcode' }) MPESA_SHORTCODE?: string;
+  /** Kept as an alias of MPESA_STK_PARTY_B. */
   @IsOptional() @Matches(/^\d{5,7}$/, { message: 'must be a 5-7 digit till or paybill number' }) MPESA_PARTY_B?: string;
+  @IsOptional() @Matches(/^\d{5,7}$/, { message: 'must be a 5-7 digit till or paybill number' }) MPESA_STK_PARTY_B?: string;
   @IsOptional() @IsString() MPESA_PASSKEY?: string;
+  /** Kept as an alias of MPESA_STK_TRANSACTION_TYPE. */
   @IsOptional() @IsIn(STK_TRANSACTION_TYPES) MPESA_TRANSACTION_TYPE?: (typeof STK_TRANSACTION_TYPES)[number];
+  @IsOptional() @IsIn(STK_TRANSACTION_TYPES) MPESA_STK_TRANSACTION_TYPE?: (typeof STK_TRANSACTION_TYPES)[number];
+  // C2B (src/c2b): the shortcode customers pay by Paybill or till, and the URLs registered for it.
+  @IsOptional() @Matches(/^\d{5,7}$/, { message: 'must be a 5-7 digit paybill or till number' }) MPESA_C2B_SHORTCODE?: string;
+  @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL without spaces' }) MPESA_C2B_VALIDATION_URL?: string;
+  @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL without spaces' }) MPESA_C2B_CONFIRMATION_URL?: string;
+  @IsOptional() @IsIn(C2B_RESPONSE_TYPES, { message: 'must be Completed or Cancelled' }) MPESA_C2B_RESPONSE_TYPE?: C2bResponseType;
+  @IsOptional() @IsIn(C2B_VALIDATION_MODES, { message: 'must be strict or lenient' }) C2B_VALIDATION?: C2bValidationMode;
   @IsOptional() @IsString() MPESA_INITIATOR_NAME?: string;
   @IsOptional() @IsString() MPESA_SECURITY_CREDENTIAL?: string;
   @IsOptional() @IsString() MPESA_INITIATOR_PASSWORD?: string;

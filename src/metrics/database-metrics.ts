@@ -47,7 +47,44 @@ export class DatabaseMetrics {
       labelNames: ['status', 'payment_type'] as const,
       registers,
       collect: this.collector(this.payments, (gauge, rows) => {
-        for (const row of rows) gauge.set({ status: row.status, payment_type: row.paymentType }, row.count);
+        const byKey = new Map<string, { status: string; payment_type: string; count: number }>();
+        for (const row of rows) {
+          const key = `${row.status}\u0000${row.paymentType}`;
+          const entry = byKey.get(key) ?? { status: row.status, payment_type: row.paymentType, count: 0 };
+          entry.count += row.count;
+          byKey.set(key, entry);
+        }
+        for (const { count, ...labels } of byKey.values()) gauge.set(labels, count);
+      }),
+    });
+    // A family of its own, so that queries over legalpro_payments{status, payment_type} keep their meaning.
+    new Gauge({
+      name: 'legalpro_payments_by_channel',
+      help: 'Payments in the database by channel (stk: we pushed a prompt; c2b: paid by Paybill or till from the phone) and status',
+      labelNames: ['channel', 'status'] as const,
+      registers,
+      collect: this.collector(this.payments, (gauge, rows) => {
+        const byKey = new Map<string, { channel: string; status: string; count: number }>();
+        for (const row of rows) {
+          const key = `${row.channel}\u0000${row.status}`;
+          const entry = byKey.get(key) ?? { channel: row.channel, status: row.status, count: 0 };
+          entry.count += row.count;
+          byKey.set(key, entry);
+        }
+        for (const { count, ...labels } of byKey.values()) gauge.set(labels, count);
+      }),
+    });
+    new Gauge({
+      name: 'legalpro_revenue_by_channel_kes',
+      help: 'legalpro_revenue_kes by channel (stk, c2b): completed payments (refunded ones included, reversed ones not), whole KES',
+      labelNames: ['channel'] as const,
+      registers,
+      collect: this.collector(this.payments, (gauge, rows) => {
+        const byChannel = new Map<string, number>();
+        for (const row of rows) {
+          if (REVENUE_STATUSES.has(row.status)) byChannel.set(row.channel, (byChannel.get(row.channel) ?? 0) + row.amount);
+        }
+        for (const [channel, amount] of byChannel) gauge.set({ channel }, amount);
       }),
     });
     new Gauge({

@@ -5,6 +5,8 @@ import { sql } from '../database/sql';
 export interface PaymentTotalsRow {
   status: string;
   paymentType: string;
+  /** stk or c2b. */
+  channel: string;
   count: number;
   /** Sum of the amounts, whole KES. */
   amount: number;
@@ -32,10 +34,17 @@ export class MetricsRepository {
   constructor(private readonly db: Database) {}
 
   async totalPaymentsByStatusAndType(): Promise<PaymentTotalsRow[]> {
-    const rows = await this.db.query<{ status: string; payment_type: string; count: string; amount: string }>(
-      sql`SELECT status, payment_type, count(*) AS count, coalesce(sum(amount), 0) AS amount FROM payments GROUP BY status, payment_type`,
+    const rows = await this.db.query<{ status: string; payment_type: string; channel: string; count: string; amount: string }>(
+      sql`SELECT status, payment_type, channel, count(*) AS count, coalesce(sum(amount), 0) AS amount FROM payments
+           GROUP BY status, payment_type, channel`,
     );
-    return rows.map((r) => ({ status: r.status, paymentType: r.payment_type, count: Number(r.count), amount: Number(r.amount) }));
+    return rows.map((r) => ({
+      status: r.status,
+      paymentType: r.payment_type,
+      channel: r.channel,
+      count: Number(r.count),
+      amount: Number(r.amount),
+    }));
   }
 
   async totalPayoutsByStatusAndKind(): Promise<PayoutTotalsRow[]> {

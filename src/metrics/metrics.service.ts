@@ -80,6 +80,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly incomingPayments = new Counter({
+    name: 'legalpro_incoming_payments_total',
+    help: 'Money that arrived without our ids (C2B confirmation, Pull, statement), by source and what it became (created, attached, receipt_recorded, duplicate, flagged)',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   private readonly callbackLag = new Histogram({
     name: 'legalpro_stk_callback_lag_seconds',
     help: 'Time from the STK push (payment initiated_at) to the callback that settled the payment',
@@ -136,6 +143,11 @@ export class MetricsService {
   paymentSettled(settledBy: string, outcome: string, initiatedAt: Date): void {
     this.settlements.inc({ settled_by: settledBy, outcome });
     if (settledBy === 'callback') this.callbackLag.observe(Math.max(0, (Date.now() - initiatedAt.getTime()) / 1000));
+  }
+
+  /** One incoming transaction placed (src/payments/incoming-payments.service.ts). */
+  incomingPayment(source: string, outcome: string): void {
+    this.incomingPayments.inc({ source, outcome });
   }
 
   authFailure(reason: AuthFailureReason): void {

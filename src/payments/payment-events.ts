@@ -1,6 +1,10 @@
+import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
+import { FIELDS } from '../common/crypto/sealed-field';
+import { maskPhone } from '../common/phone-number';
 import { PaymentClientPayload } from '../notifications/client-notifications';
+import { displayPayerMsisdn } from './incoming-matching';
 import { Payment } from './payment.entity';
-import { PaymentStatus, SettledBy } from './payment-status';
+import { PaymentChannel, PaymentStatus, SettledBy } from './payment-status';
 import { SettlementChange } from './payments.repository';
 
 /**
@@ -21,11 +25,25 @@ export function settledState(payment: Payment, change: SettlementChange, at: Dat
   });
 }
 
-/** The body of a payment's webhook event (`payment.completed`, `payment.failed`, ...): the only place it is built. */
-export function paymentWebhookPayload(payment: Payment, maskedPhone: string): Record<string, unknown> {
+/**
+ * The payer's number as the API and webhooks show it: an STK payment's (which we asked) masked our way; a C2B payment's
+ * as M-Pesa gave it (already masked or hashed; a plain one masked our way).
+ */
+export function paymentDisplayPhone(payment: Payment, crypto: FieldEncryptionService): string {
+  const stored = crypto.decrypt(payment.phoneNumberEncrypted, FIELDS.paymentPhone(payment.id));
+  return payment.channel === PaymentChannel.C2b ? displayPayerMsisdn(stored) : maskPhone(stored);
+}
+
+/**
+ * The body of a payment's webhook event (`payment.completed`, `payment.failed`, ...): the only place it is built.
+ * `late`: proof of payment that came after our own give-up (LegalPro may have told the client it failed).
+ */
+export function paymentWebhookPayload(payment: Payment, maskedPhone: string, late = isLate(payment)): Record<string, unknown> {
   return {
     paymentId: payment.id,
     clientId: payment.clientId,
+    channel: payment.channel,
+    billId: payment.billId,
     appointmentId: payment.appointmentId,
     amount: payment.amount,
     currency: payment.currency,
@@ -38,8 +56,7 @@ export function paymentWebhookPayload(payment: Payment, maskedPhone: string): Re
     settledBy: payment.settledBy,
     completedAt: payment.completedAt,
     failedAt: payment.failedAt,
-    // Proof that arrived after we had let the payment expire: LegalPro may have told the client it failed.
-    ...(isLate(payment) ? { late: true } : {}),
+    ...(late ? { late: true } : {}),
   };
 }
 

@@ -1,11 +1,13 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { ConfigType } from '@nestjs/config';
 import { Actor, AuditService } from '../audit/audit.service';
 import { InboundCallbackLog, TransactionLogService } from '../audit/transaction-log.service';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
-import { FIELDS } from '../common/crypto/sealed-field';
+import { BillLedger } from '../bills/bill-ledger.service';
 import { AppError, ErrorCode } from '../common/errors/app-error';
 import { maskPhone, normalizeKenyanPhone } from '../common/phone-number';
 import { redact } from '../common/redaction';
+import { mpesaConfig } from '../config/configuration';
 import { Database, Tx } from '../database/database';
 import { IF_CHANGED } from '../database/sql';
 import { isUniqueViolation } from '../database/unique-violation';
@@ -16,9 +18,17 @@ import { NotificationsService } from '../notifications/notifications.service';
 import { ReviewResolvers } from '../reviews/review-resolvers';
 import { Review, ReviewEntity, ReviewReason, ReviewResolution } from '../reviews/review.entity';
 import { OpenedReview, ReviewsService } from '../reviews/reviews.service';
+import { MpesaReceiptsRepository } from './mpesa-receipts.repository';
 import { Payment } from './payment.entity';
-import { paymentClientPayload, paymentWebhookPayload, settledState, settlementAuditAfter } from './payment-events';
-import { canTransition, PAID_STATUSES, PaymentStatus, SettledBy, UNPAID_VERDICTS } from './payment-status';
+import {
+  isLate,
+  paymentClientPayload,
+  paymentDisplayPhone,
+  paymentWebhookPayload,
+  settledState,
+  settlementAuditAfter,
+} from './payment-events';
+import { canTransition, PAID_STATUSES, PaymentChannel, PaymentStatus, SettledBy, UNPAID_VERDICTS } from './payment-status';
 import { Effects, PaymentsRepository, SettlementChange, UNIQUE_RECEIPT } from './payments.repository';
 import { ParsedStkCallback } from './stk-callback.parser';
 
@@ -58,6 +68,23 @@ const STATUS_FOR_OUTCOME = {
 /** How many times evidence that lost a race is weighed again against what won it. */
 const RACE_RETRIES = 2;
 
+/** Evidence that arrives without our ids (IncomingPayments). */
+const INCOMING_SOURCES: readonly SettledBy[] = [SettledBy.C2bConfirmation, SettledBy.Pull, SettledBy.Statement];
+/** Of those, the ones that only reconciliation finds: what they settle is audited as recovered (docs/reconciliation.md). */
+const RECOVERY_SOURCES: readonly SettledBy[] = [SettledBy.Pull, SettledBy.Statement];
+
+/** Where a caller collects the ids of the reviews a change opened along the way. */
+export type OpenedReviewIds = string[];
+
+/** Money that arrived without our ids and was found to be one of our pushes (see IncomingPayments). */
+export interface IncomingEvidence {
+  settledBy: SettledBy.C2bConfirmation | SettledBy.Pull | SettledBy.Statement;
+  receipt: string;
+  transactionDate: Date | null;
+  /** The record as received, redacted. */
+  payload: unknown;
+}
+
 /**
  * Every change of a payment's state before money out, and what evidence of money does to a payment:
  * - a settlement is a guarded UPDATE written with its audit event and outbox rows (and a callback's log row) in one
@@ -81,6 +108,9 @@ export class PaymentSettlementService implements OnModuleInit {
     private readonly resolvers: ReviewResolvers,
     private readonly crypto: FieldEncryptionService,
     private readonly metrics: MetricsService,
+    private readonly bills: BillLedger,
+    private readonly receipts: MpesaReceiptsRepository,
+    @Inject(mpesaConfig.KEY) private readonly settings: ConfigType<typeof mpesaConfig>,
   ) {}
 
   onModuleInit(): void {
@@ -132,6 +162,24 @@ export class PaymentSettlementService implements OnModuleInit {
       merchantRequestId: callback.merchantRequestId,
       payload: redact(rawPayload),
     };
+    // Every receipt feeds the ledger, whatever the callback does to the payment: the URL's token proves which payment
+    // the money is evidence for, so a C2B confirmation of the same receipt later is never a second payment.
+    if (callback.receiptNumber && callback.amount !== undefined) {
+      const phone = callback.phoneNumber === undefined ? undefined : normalizeKenyanPhone(callback.phoneNumber);
+      await this.receipts.record({
+        receipt: callback.receiptNumber,
+        channel: 'stk_callback',
+        amount: callback.amount,
+        occurredAt: callback.transactionDate ?? null,
+        accountReference: payment.accountReference,
+        msisdn: phone ? maskPhone(phone) : (callback.phoneNumber ?? null),
+        payerName: null,
+        shortCode: this.settings.shortcode,
+        transactionType: this.settings.transactionType,
+        payload: rawPayload,
+        paymentId: payment.id,
+      });
+    }
     // A callback on this payment's URL about another prompt than the one Daraja acknowledged: when it says the
     // customer paid, that is money a person must place; otherwise it tells nothing about this payment.
     if (payment.checkoutRequestId && payment.checkoutRequestId !== callback.checkoutRequestId) {
@@ -266,6 +314,7 @@ export class PaymentSettlementService implements OnModuleInit {
           verdict.payload,
         );
         if (!done) return false;
+        await this.receipts.link(tx, verdict.receipt as string, payment.id);
         await this.audit.record(
           actor,
           {
@@ -428,27 +477,163 @@ export class PaymentSettlementService implements OnModuleInit {
     return written;
   }
 
-  /** The settling statement; the outbox rows it wrote (to dispatch after commit), or null when it did not apply. */
+  /**
+   * One of our pushes, found to be the money a C2B confirmation, Pull or a statement reports (see IncomingPayments),
+   * completed with its receipt in the caller's transaction. Null when the payment moved first (nothing written).
+   */
+  completeIncoming(
+    tx: Tx,
+    payment: Payment,
+    evidence: IncomingEvidence,
+    actor: Actor,
+    opened: OpenedReviewIds = [],
+  ): Promise<WrittenNotification[] | null> {
+    return this.write(
+      payment,
+      {
+        to: PaymentStatus.Completed,
+        settledBy: evidence.settledBy,
+        resultCode: '0',
+        resultDesc: `Paid: receipt ${evidence.receipt} reported by ${evidence.settledBy.replace('_', ' ')}`,
+        receiptNumber: evidence.receipt,
+        transactionDate: evidence.transactionDate,
+        errorLog: `${new Date().toISOString()} completed by ${evidence.settledBy}: receipt ${evidence.receipt}`,
+      },
+      actor,
+      { from: [payment.status], tx, opened },
+    );
+  }
+
+  /** The receipt of money a status query had already reported paid (it brings none), in the caller's transaction. */
+  async recordIncomingReceipt(tx: Tx, payment: Payment, evidence: IncomingEvidence, actor: Actor): Promise<boolean> {
+    const done = await this.payments.recordReceipt(tx, payment.id, evidence.receipt, evidence.transactionDate, evidence.payload);
+    if (!done) return false;
+    await this.receipts.link(tx, evidence.receipt, payment.id);
+    await this.audit.record(
+      actor,
+      {
+        action: 'payment.receipt_recorded',
+        entityType: 'payment',
+        entityId: payment.id,
+        before: { mpesaReceiptNumber: null },
+        after: { mpesaReceiptNumber: evidence.receipt, source: evidence.settledBy },
+      },
+      tx,
+    );
+    return true;
+  }
+
+  /**
+   * Opens a review on a payment in the caller's transaction and marks the payment (its `review_reason` shows the
+   * oldest open one). Null when the same evidence (fingerprint) already opened one: nothing written.
+   */
+  async openReviewOn(
+    tx: Tx,
+    paymentId: string,
+    reason: ReviewReason,
+    evidence: Record<string, unknown> & { detail: string },
+    fingerprint: string,
+    actor: Actor,
+  ): Promise<OpenedReview | null> {
+    const opened = await this.reviews.open(
+      tx,
+      { entityType: ReviewEntity.Payment, entityId: paymentId, reason, evidence, fingerprint },
+      actor,
+    );
+    if (!opened) return null;
+    await this.payments.markUnderReview(
+      tx,
+      paymentId,
+      reason,
+      `${new Date().toISOString()} review ${opened.review.id}: ${evidence.detail}`,
+    );
+    this.logger.warn(`Payment ${paymentId} flagged for review: ${reason} (${evidence.detail})`);
+    return opened;
+  }
+
+  /**
+   * A completed payment's bill takes the money, in the payment's transaction: the bill's UPDATE, audit event and
+   * webhook; beyond what the bill owed, an `overpayment` review; a bill cancelled meanwhile, `unmatched_payment`.
+   * Returns the outbox rows written (the bill's webhook, the reviews'), to dispatch after commit; the ids of the
+   * reviews it opened are added to `opened`.
+   */
+  async countTowardBill(tx: Tx, payment: Payment, actor: Actor, opened: OpenedReviewIds = []): Promise<WrittenNotification[]> {
+    if (!payment.billId) return [];
+    const application = await this.bills.applyPayment(
+      tx,
+      payment.billId,
+      { paymentId: payment.id, amount: payment.amount, channel: payment.channel, mpesaReceiptNumber: payment.mpesaReceiptNumber },
+      actor,
+    );
+    const fingerprint = payment.mpesaReceiptNumber ?? payment.id;
+    if (application.kind === 'not_payable') {
+      const detail = `KES ${payment.amount} arrived for bill ${payment.billId}, which is ${application.bill?.status ?? 'gone'}: nothing is owed on it`;
+      const review = await this.openReviewOn(
+        tx,
+        payment.id,
+        ReviewReason.UnmatchedPayment,
+        {
+          detail,
+          billId: payment.billId,
+          billStatus: application.bill?.status ?? null,
+          receipt: payment.mpesaReceiptNumber,
+          amount: payment.amount,
+        },
+        fingerprint,
+        actor,
+      );
+      if (review) opened.push(review.review.id);
+      return review?.notifications ?? [];
+    }
+    const written = [...application.notifications];
+    if (application.excess > 0) {
+      const { bill } = application;
+      const detail = `KES ${application.excess} of this payment is beyond what bill ${bill.accountReference} owed (KES ${bill.paidAmount} paid of ${bill.amount})`;
+      const review = await this.openReviewOn(
+        tx,
+        payment.id,
+        ReviewReason.Overpayment,
+        {
+          detail,
+          billId: bill.id,
+          accountReference: bill.accountReference,
+          billAmount: bill.amount,
+          paidBefore: application.previousPaidAmount,
+          paidNow: bill.paidAmount,
+          excess: application.excess,
+          receipt: payment.mpesaReceiptNumber,
+        },
+        fingerprint,
+        actor,
+      );
+      if (review) opened.push(review.review.id);
+      written.push(...(review?.notifications ?? []));
+    }
+    return written;
+  }
+
+  /**
+   * The settling statement; the outbox rows it wrote (to dispatch after commit), or null when it did not apply. A
+   * payment of a bill completes in one transaction with the bill's change (in the caller's, when it gives one).
+   */
   private async write(
     payment: Payment,
     change: SettlementChange,
     actor: Actor,
-    options: { callbackLog?: InboundCallbackLog; from: PaymentStatus[]; tx?: Tx },
+    options: { callbackLog?: InboundCallbackLog; from: PaymentStatus[]; tx?: Tx; opened?: OpenedReviewIds },
   ): Promise<WrittenNotification[] | null> {
     for (const from of options.from) {
       if (!canTransition(from, change.to)) throw new Error(`Illegal transition ${from} -> ${change.to}`);
     }
     const settled = settledState(payment, change, new Date());
     const event = `payment.${settled.status}`;
+    // Proof of payment after our own give-up: LegalPro may have told the client it failed.
+    const late = isLate(settled) || (payment.status === PaymentStatus.Expired && INCOMING_SOURCES.includes(change.settledBy));
     // Our own give-up tells the client nothing: the customer may have paid, and "no money was taken" would invite a
-    // second payment. A late proof of payment completes the payment later.
-    const tellClient = change.to !== PaymentStatus.Expired;
+    // second payment. A late proof of payment completes the payment later. A C2B payer's number is not an address.
+    const tellClient = change.to !== PaymentStatus.Expired && payment.channel !== PaymentChannel.C2b;
     const outbox = [
-      this.notifications.webhook(
-        event,
-        payment.id,
-        paymentWebhookPayload(settled, maskPhone(this.crypto.decrypt(payment.phoneNumberEncrypted, FIELDS.paymentPhone(payment.id)))),
-      ),
+      this.notifications.webhook(event, payment.id, paymentWebhookPayload(settled, paymentDisplayPhone(payment, this.crypto), late)),
       ...(tellClient
         ? this.notifications.forClient(
             change.to === PaymentStatus.Completed ? 'payment.received' : 'payment.failed',
@@ -463,7 +648,8 @@ export class PaymentSettlementService implements OnModuleInit {
         actor,
         [
           {
-            action: event,
+            // Money that only Pull or a statement told us of: an operator reading the trail should see it was recovered.
+            action: RECOVERY_SOURCES.includes(change.settledBy) ? 'payment.recovered' : event,
             entityType: 'payment',
             entityId: payment.id,
             before: { status: payment.status },
@@ -474,18 +660,28 @@ export class PaymentSettlementService implements OnModuleInit {
       ),
       outbox: this.notifications.insertSql(outbox, IF_CHANGED),
       ...(options.callbackLog ? { log: this.transactionLog.inboundSql(options.callbackLog, IF_CHANGED) } : {}),
+      ...(change.receiptNumber ? { receipt: this.receipts.linkSql(change.receiptNumber, payment.id, IF_CHANGED) } : {}),
     };
-    const changed = await this.payments.settle(settled, change, effects, options.from, {
-      tx: options.tx,
-      byReview: change.settledBy === SettledBy.Review,
-    });
-    if (!changed) return null;
+    const apply = async (tx: Tx | undefined): Promise<WrittenNotification[] | null> => {
+      const changed = await this.payments.settle(settled, change, effects, options.from, {
+        tx,
+        byReview: change.settledBy === SettledBy.Review,
+      });
+      if (!changed) return null;
+      const outboxRows = changed.effects.outbox as WrittenNotification[];
+      if (!tx || change.to !== PaymentStatus.Completed) return outboxRows;
+      return [...outboxRows, ...(await this.countTowardBill(tx, changed.payment, actor, options.opened))];
+    };
+    const billed = change.to === PaymentStatus.Completed && payment.billId !== null;
+    // A payment of no bill settles in one statement; a bill's payment takes the bill's row in the same transaction.
+    const written = options.tx ? await apply(options.tx) : billed ? await this.db.transaction((tx) => apply(tx)) : await apply(undefined);
+    if (!written) return null;
     // Only the process whose UPDATE changed the row counts it: a settlement is counted once across replicas.
     this.metrics.paymentSettled(change.settledBy, change.to, payment.initiatedAt);
     this.logger.log(
       `Payment ${payment.id} ${change.to} (settled by ${change.settledBy}${change.resultCode ? `, ResultCode ${change.resultCode}` : ''})`,
     );
-    return changed.effects.outbox as WrittenNotification[];
+    return written;
   }
 }
 

@@ -75,6 +75,14 @@ export function isTerminal(status: PaymentStatus): boolean {
   return (TERMINAL_STATUSES as readonly PaymentStatus[]).includes(status);
 }
 
+/** How the money came in. */
+export enum PaymentChannel {
+  /** We pushed an M-Pesa prompt to the customer's phone (Lipa na M-Pesa Online). */
+  Stk = 'stk',
+  /** The customer paid the Paybill or till from the phone (C2B), found by confirmation, Pull or statement. */
+  C2b = 'c2b',
+}
+
 /** Where the push stands with Daraja, independent of whether the customer has paid. */
 export enum StkPushStatus {
   /** Row written, request not yet answered by Daraja. */
@@ -89,6 +97,8 @@ export enum StkPushStatus {
   Rejected = 'rejected',
   /** Daraja refused our STK Query for this CheckoutRequestID (400.002.02): it is not asked again. */
   QueryRefused = 'query_refused',
+  /** A C2B payment: no push was ever sent. */
+  NotApplicable = 'not_applicable',
 }
 
 export enum PaymentType {
@@ -110,4 +120,8 @@ export enum SettledBy {
   PushRejected = 'push_rejected',
   /** A person resolved a review. */
   Review = 'review',
+  /** Money that arrived without our ids (src/payments/incoming-payments.service.ts), by its channel. */
+  C2bConfirmation = 'c2b_confirmation',
+  Pull = 'pull',
+  Statement = 'statement',
 }

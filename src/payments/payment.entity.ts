@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn, VersionColumn } from 'typeorm';
-import { PaymentStatus, PaymentType, SettledBy, StkPushStatus } from './payment-status';
+import { PaymentChannel, PaymentStatus, PaymentType, SettledBy, StkPushStatus } from './payment-status';
 
 /** Why a row's personal data was masked: the retention job (age) or a data-subject anonymisation request. */
 export type PersonalDataMasking = 'retention' | 'anonymisation';
@@ -10,7 +10,12 @@ export type PersonalDataMasking = 'retention' | 'anonymisation';
 export class Payment {
   @PrimaryGeneratedColumn('uuid') id: string;
 
-  @Column({ name: 'client_id', type: 'varchar', length: 64 }) clientId: string;
+  /** Null only for a C2B payment whose account number matched no bill: it belongs to no client until a person places it. */
+  @Column({ name: 'client_id', type: 'varchar', length: 64, nullable: true }) clientId: string | null;
+  /** How the money came: `stk` (we pushed a prompt) or `c2b` (the customer paid the Paybill or till from the phone). */
+  @Column({ type: 'varchar', length: 8, default: PaymentChannel.Stk }) channel: PaymentChannel;
+  /** The bill this payment counts toward (src/bills), when it names one. */
+  @Column({ name: 'bill_id', type: 'uuid', nullable: true }) billId: string | null;
   @Column({ name: 'appointment_id', type: 'varchar', length: 64, nullable: true }) appointmentId: string | null;
   /** Whole Kenya shillings. */
   @Column({ type: 'integer' }) amount: number;
@@ -42,7 +47,8 @@ export class Payment {
   @Column({ name: 'personal_data_masked_at', type: 'timestamptz', nullable: true }) personalDataMaskedAt: Date | null;
   @Column({ name: 'personal_data_masked_by', type: 'varchar', length: 16, nullable: true })
   personalDataMaskedBy: PersonalDataMasking | null;
-  @Column({ name: 'account_reference', type: 'varchar', length: 12 }) accountReference: string;
+  /** STK: the AccountReference we sent (at most 12). C2B: the account number the customer typed, trimmed (up to 20). */
+  @Column({ name: 'account_reference', type: 'varchar', length: 32 }) accountReference: string;
   @Column({ name: 'transaction_desc', type: 'varchar', length: 13 }) transactionDesc: string;
 
   @Column({ name: 'stk_push_status', type: 'varchar', length: 24, default: StkPushStatus.Initiating }) stkPushStatus: StkPushStatus;

@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
+import { BillsModule } from '../bills/bills.module';
 import { CallbacksModule } from '../callbacks/callbacks.module';
 import { provideQueueHealth } from '../common/queues/queue-health';
 import { DatabaseModule } from '../database/database.module';
@@ -16,10 +17,13 @@ import { PaymentAnalyticsService } from './analytics/payment-analytics.service';
 import { IdempotencyRecord } from './idempotency/idempotency-record.entity';
 import { IdempotencyRepository } from './idempotency/idempotency.repository';
 import { IdempotencyService } from './idempotency/idempotency.service';
+import { IncomingPayments } from './incoming-payments.service';
 import { PaymentJobsProducer } from './jobs/payment-jobs.producer';
 import { PAYMENTS_QUEUE } from './jobs/payment-jobs';
 import { PaymentsProcessor } from './jobs/payments.processor';
 import { PaymentsScheduler } from './jobs/payments.scheduler';
+import { MpesaReceipt } from './mpesa-receipt.entity';
+import { MpesaReceiptsRepository } from './mpesa-receipts.repository';
 import { Payment } from './payment.entity';
 import { PaymentAdjustments } from './payment-adjustments.service';
 import { PaymentDetails } from './payment-details';
@@ -33,8 +37,10 @@ import { StkCallbackService } from './stk-callback.service';
 import { StkPushService } from './stk-push.service';
 
 /**
- * Money in: STK pushes, their callbacks and status sweep, idempotency, reads and analytics. Exports a narrow API to
- * money out (PaymentAdjustments, PaymentDetails, IdempotencyService) and imports nothing of it.
+ * Money in: STK pushes, their callbacks and status sweep, money that arrives without our ids (IncomingPayments: C2B,
+ * Pull, statements) and the receipt ledger, idempotency, reads and analytics. Exports a narrow API to money out
+ * (PaymentAdjustments, PaymentDetails, IdempotencyService) and to C2B and reconciliation (IncomingPayments), and
+ * imports nothing of them. Counts payments toward bills through BillLedger (bills imports no money module).
  */
 @Module({})
 export class PaymentsModule {
@@ -49,7 +55,7 @@ export class PaymentsModule {
       module: PaymentsModule,
       imports: [
         DatabaseModule,
-        TypeOrmModule.forFeature([Payment, IdempotencyRecord]),
+        TypeOrmModule.forFeature([Payment, IdempotencyRecord, MpesaReceipt]),
         BullModule.registerQueue({ name: PAYMENTS_QUEUE }),
         AuditModule,
         MetricsModule,
@@ -57,6 +63,7 @@ export class PaymentsModule {
         CallbacksModule,
         NotificationsModule.register(options),
         ReviewsModule.register(options),
+        BillsModule.register(options),
         RateLimitModule,
       ],
       controllers: [PaymentsController, StkCallbackController, PaymentAnalyticsController],
@@ -74,10 +81,12 @@ export class PaymentsModule {
         PaymentJobsProducer,
         PaymentAnalyticsRepository,
         PaymentAnalyticsService,
+        MpesaReceiptsRepository,
+        IncomingPayments,
         provideQueueHealth(PAYMENTS_QUEUE),
         ...(options.runWorkers ? [PaymentsProcessor, PaymentsScheduler] : []),
       ],
-      exports: [PaymentAdjustments, PaymentDetails, IdempotencyService, PaymentsRepository, IdempotencyRepository],
+      exports: [PaymentAdjustments, PaymentDetails, IdempotencyService, PaymentsRepository, IdempotencyRepository, IncomingPayments],
     };
     PaymentsModule.registered.set(options.runWorkers, module);
     return module;

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Database, Tx } from '../database/database';
 import { changeWithEffects, json, Sql, sql } from '../database/sql';
 import { Payment, PersonalDataMasking } from './payment.entity';
-import { PAID_STATUSES, PaymentStatus, PaymentType, SettledBy, StkPushStatus } from './payment-status';
+import { PAID_STATUSES, PaymentChannel, PaymentStatus, PaymentType, SettledBy, StkPushStatus } from './payment-status';
 
 /** How a pending payment leaves `pending`: the new status and what M-Pesa (or our own give-up) said. */
 export interface SettlementChange {
@@ -38,10 +38,46 @@ export type NewPayment = Pick<
   | 'requestPayload'
   | 'customerName'
   | 'customerEmailEncrypted'
+  | 'billId'
 >;
+
+/** A payment that arrived complete (C2B, Pull, statement): no push, no pending state. */
+export type NewIncomingPayment = Pick<
+  Payment,
+  | 'id'
+  | 'clientId'
+  | 'appointmentId'
+  | 'billId'
+  | 'amount'
+  | 'paymentType'
+  | 'description'
+  | 'phoneNumberEncrypted'
+  | 'phoneNumberHash'
+  | 'customerName'
+  | 'accountReference'
+  | 'transactionDesc'
+  | 'mpesaReceiptNumber'
+  | 'transactionDate'
+  | 'settledBy'
+  | 'resultDesc'
+  | 'requestId'
+  | 'callbackPayload'
+  | 'completedAt'
+>;
+
+/** What identifies one of our pushes in money that arrived without our ids (see incoming-matching.ts). */
+export interface IncomingCandidateQuery {
+  /** Upper-case, trimmed. */
+  reference: string;
+  amount: number;
+  from: Date;
+  to: Date;
+}
 
 export interface PaymentListFilter {
   clientId?: string;
+  channel?: PaymentChannel;
+  billId?: string;
   status?: PaymentStatus;
   paymentType?: PaymentType;
   from?: Date;
@@ -78,6 +114,7 @@ export interface Changed {
 export const ONE_PENDING_PER_PHONE = 'ux_payments_one_pending_per_phone';
 export const ONE_PAYMENT_PER_IDEMPOTENCY_KEY = 'ux_payments_client_idempotency';
 export const UNIQUE_RECEIPT = 'UQ_payments_mpesa_receipt_number';
+export const ONE_PENDING_PER_BILL = 'ux_payments_one_pending_per_bill';
 
 /**
  * The only writer of `payments`. Every state change is a guarded UPDATE; a caller's effects (audit event, outbox
@@ -99,6 +136,45 @@ export class PaymentsRepository {
     });
   }
 
+  /** The push of a bill that is still pending (one at a time: ux_payments_one_pending_per_bill). */
+  findPendingForBill(billId: string): Promise<Payment | null> {
+    return this.db.manager.findOne(Payment, { where: { billId, status: PaymentStatus.Pending }, order: { initiatedAt: 'DESC' } });
+  }
+
+  async findByReceipt(receipt: string, tx?: Tx): Promise<Payment | null> {
+    const row = await this.db.one(sql`SELECT * FROM payments WHERE mpesa_receipt_number = ${receipt}`, tx);
+    return row ? this.fromRow(row) : null;
+  }
+
+  /**
+   * Our STK pushes that money received without our ids may be (served by ix_payments_stk_reference): the same
+   * reference and amount, started in the window, and still open to that evidence: pending, expired, or completed
+   * by a status query that brought no receipt. Under review or not: the caller decides what a review means.
+   */
+  async findIncomingCandidates(query: IncomingCandidateQuery, tx?: Tx): Promise<Payment[]> {
+    const rows = await this.db.query(
+      sql`SELECT * FROM payments
+           WHERE channel = 'stk' AND upper(account_reference) = ${query.reference} AND amount = ${query.amount}
+             AND initiated_at BETWEEN ${query.from} AND ${query.to}
+             AND (status IN ('pending', 'expired') OR (status = 'completed' AND mpesa_receipt_number IS NULL))
+           ORDER BY initiated_at, id
+           LIMIT 20`,
+      tx,
+    );
+    return rows.map((row) => this.fromRow(row));
+  }
+
+  /** Whether one of our pushes since `since` carried this AccountReference (upper-case): C2B validation accepts it. */
+  async hasPushWithReference(reference: string, since: Date): Promise<boolean> {
+    const row = await this.db.one(
+      sql`SELECT 1 AS found FROM payments
+           WHERE channel = 'stk' AND upper(account_reference) = ${reference} AND initiated_at >= ${since}
+             AND status IN ('pending', 'expired', 'completed')
+           LIMIT 1`,
+    );
+    return row !== null;
+  }
+
   findByIdempotencyKey(clientId: string, key: string): Promise<Payment | null> {
     return this.db.manager.findOneBy(Payment, { clientId, idempotencyKey: key });
   }
@@ -109,15 +185,40 @@ export class PaymentsRepository {
       changeWithEffects(
         sql`INSERT INTO payments (id, client_id, appointment_id, amount, payment_type, description, phone_number_encrypted,
                                   phone_number_hash, account_reference, transaction_desc, stk_push_status, max_retries,
-                                  idempotency_key, request_id, request_payload, customer_name, customer_email_encrypted)
+                                  idempotency_key, request_id, request_payload, customer_name, customer_email_encrypted, bill_id)
             VALUES (${payment.id}, ${payment.clientId}, ${payment.appointmentId}, ${payment.amount}, ${payment.paymentType},
                     ${payment.description}, ${payment.phoneNumberEncrypted}, ${payment.phoneNumberHash}, ${payment.accountReference},
                     ${payment.transactionDesc}, ${payment.stkPushStatus}, ${payment.maxRetries}, ${payment.idempotencyKey},
-                    ${payment.requestId}, ${json(payment.requestPayload)}, ${payment.customerName}, ${payment.customerEmailEncrypted})
+                    ${payment.requestId}, ${json(payment.requestPayload)}, ${payment.customerName}, ${payment.customerEmailEncrypted},
+                    ${payment.billId})
             RETURNING id`,
         effects,
       ),
     );
+  }
+
+  /**
+   * Writes a payment that arrived complete (channel `c2b`), with its effects (audit event, webhook row) in the same
+   * statement. The receipt's unique constraint refuses a second payment for the same money.
+   */
+  async insertIncoming(tx: Tx, payment: NewIncomingPayment, effects: Effects): Promise<Changed> {
+    const changed = await this.change(
+      sql`INSERT INTO payments (id, client_id, appointment_id, bill_id, amount, payment_type, description, phone_number_encrypted,
+                                phone_number_hash, customer_name, account_reference, transaction_desc, channel, status, settled_by,
+                                result_code, result_desc, mpesa_receipt_number, mpesa_transaction_id, transaction_date,
+                                stk_push_status, max_retries, request_id, callback_payload, initiated_at, completed_at)
+          VALUES (${payment.id}, ${payment.clientId}, ${payment.appointmentId}, ${payment.billId}, ${payment.amount}, ${payment.paymentType},
+                  ${payment.description}, ${payment.phoneNumberEncrypted}, ${payment.phoneNumberHash}, ${payment.customerName},
+                  ${payment.accountReference}, ${payment.transactionDesc}, ${PaymentChannel.C2b}, ${PaymentStatus.Completed},
+                  ${payment.settledBy}, '0', ${payment.resultDesc}, ${payment.mpesaReceiptNumber}, ${payment.mpesaReceiptNumber},
+                  ${payment.transactionDate}, ${StkPushStatus.NotApplicable}, 0, ${payment.requestId},
+                  ${json(payment.callbackPayload)}::jsonb, ${payment.completedAt}, ${payment.completedAt})
+          RETURNING *`,
+      effects,
+      tx,
+    );
+    if (!changed) throw new Error(`Payment ${payment.id} was not written`);
+    return changed;
   }
 
   /** Records Daraja's acknowledgement. The callback may have come first and set the id already: keep it. */
@@ -362,6 +463,8 @@ export class PaymentsRepository {
   async list(filter: PaymentListFilter): Promise<[Payment[], number]> {
     const qb = this.db.manager.createQueryBuilder(Payment, 'p');
     if (filter.clientId) qb.andWhere('p.clientId = :clientId', { clientId: filter.clientId });
+    if (filter.channel) qb.andWhere('p.channel = :channel', { channel: filter.channel });
+    if (filter.billId) qb.andWhere('p.billId = :billId', { billId: filter.billId });
     if (filter.status) qb.andWhere('p.status = :status', { status: filter.status });
     if (filter.paymentType) qb.andWhere('p.paymentType = :paymentType', { paymentType: filter.paymentType });
     if (filter.from) qb.andWhere('p.createdAt >= :from', { from: filter.from });

@@ -2,14 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import { AuthUser } from '../auth/auth-user';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
-import { FIELDS } from '../common/crypto/sealed-field';
 import { NotFoundError } from '../common/errors/app-error';
-import { maskPhone } from '../common/phone-number';
 import { ReviewsService, reviewView } from '../reviews/reviews.service';
 import { ListPaymentsQueryDto } from './dto/list-payments.query.dto';
 import { PaymentPageDto, PaymentViewDto } from './dto/payment-responses.dto';
 import { Payment } from './payment.entity';
 import { PaymentDetails } from './payment-details';
+import { paymentDisplayPhone } from './payment-events';
 import { PaymentStatus } from './payment-status';
 import { PaymentsRepository } from './payments.repository';
 
@@ -41,6 +40,8 @@ export class PaymentsService {
       clientId: user.role === 'admin' ? undefined : user.id,
       status: query.status,
       paymentType: query.paymentType,
+      channel: query.channel,
+      billId: query.billId,
       from: query.from,
       to: query.to,
       needsReview: query.needsReview,
@@ -54,12 +55,14 @@ export class PaymentsService {
     return {
       paymentId: p.id,
       clientId: p.clientId,
+      channel: p.channel,
+      billId: p.billId,
       appointmentId: p.appointmentId,
       status: p.status as PaymentStatus,
       amount: p.amount,
       refundedAmount: p.refundedAmount,
       currency: p.currency,
-      phoneNumber: maskPhone(this.crypto.decrypt(p.phoneNumberEncrypted, FIELDS.paymentPhone(p.id))),
+      phoneNumber: paymentDisplayPhone(p, this.crypto),
       paymentType: p.paymentType,
       description: p.description,
       accountReference: p.accountReference,

@@ -2,10 +2,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Actor, AuditService, SYSTEM_ACTOR } from '../audit/audit.service';
 import { AuthUser } from '../auth/auth-user';
+import { billBalance } from '../bills/bill-events';
+import { PAYABLE_BILL_STATUSES } from '../bills/bill.entity';
+import { BillLedger } from '../bills/bill-ledger.service';
 import { CallbackUrls } from '../callbacks/callback-urls';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
 import { FIELDS } from '../common/crypto/sealed-field';
-import { AppError, ErrorCode } from '../common/errors/app-error';
+import { AppError, ErrorCode, NotFoundError, ValidationError } from '../common/errors/app-error';
 import { maskPhone, normalizeKenyanPhone } from '../common/phone-number';
 import { redact, redactText } from '../common/redaction';
 import { IF_CHANGED } from '../database/sql';
@@ -14,13 +17,13 @@ import { DarajaError, DarajaOutcome } from '../mpesa/daraja-errors';
 import { ACCOUNT_REFERENCE_MAX, DarajaClient, sanitizeDarajaText, TRANSACTION_DESC_MAX } from '../mpesa/daraja.client';
 import { StkPushResponse } from '../mpesa/daraja.types';
 import { PhoneRateLimiter } from '../rate-limit/phone-rate-limiter';
-import { InitiateStkPushDto } from './dto/initiate-stk-push.dto';
+import { InitiateStkPushDto, STK_MAX_AMOUNT } from './dto/initiate-stk-push.dto';
 import { PaymentJobsProducer } from './jobs/payment-jobs.producer';
 import { STK_MAX_RETRIES } from './jobs/payment-jobs';
 import { Payment } from './payment.entity';
 import { PaymentSettlementService } from './payment-settlement.service';
 import { PaymentStatus, PaymentType, SettledBy, StkPushStatus } from './payment-status';
-import { NewPayment, ONE_PENDING_PER_PHONE, PaymentsRepository } from './payments.repository';
+import { NewPayment, ONE_PENDING_PER_BILL, ONE_PENDING_PER_PHONE, PaymentsRepository } from './payments.repository';
 
 export interface RequestContext {
   requestId?: string;
@@ -44,6 +47,18 @@ export type PushOutcome =
 
 type SendResult = { kind: 'accepted'; response: StkPushResponse } | { kind: 'retry' | 'unknown' | 'rejected'; error: DarajaError };
 
+/** What a push asks for once its bill (if any) filled in what the request left out. */
+interface PushTerms {
+  clientId: string;
+  amount: number;
+  paymentType: PaymentType;
+  description: string;
+  appointmentId: string | null;
+  /** The bill's reference, or the caller's own (sanitised later); undefined: the default `LP…`. */
+  accountReference: string | undefined;
+  billId: string | null;
+}
+
 const TYPE_LABELS: Record<PaymentType, string> = {
   [PaymentType.ConsultationFee]: 'Consultation',
   [PaymentType.AppointmentFee]: 'Appointment',
@@ -65,29 +80,31 @@ export class StkPushService {
     private readonly jobs: PaymentJobsProducer,
     private readonly audit: AuditService,
     private readonly phoneLimiter: PhoneRateLimiter,
+    private readonly bills: BillLedger,
   ) {}
 
   /** Writes the payment before Daraja is called, then pushes. Throws only while nothing has been stored. */
   async initiate(user: AuthUser, dto: InitiateStkPushDto, ctx: RequestContext): Promise<PushOutcome> {
     const phone = normalizeKenyanPhone(dto.phoneNumber);
     if (!phone) throw new AppError(ErrorCode.VALIDATION, 'phoneNumber is not a valid Safaricom number');
+    const terms = await this.termsOf(user, dto);
     const id = randomUUID();
     const phoneHash = this.crypto.lookupHash(phone);
     // Counted only for a valid request: garbage sent with a victim's number cannot use up their pushes.
     await this.phoneLimiter.consume(phoneHash);
     const accountReference = sanitizeDarajaText(
-      dto.accountReference ?? `LP${id.replace(/-/g, '').slice(0, 10).toUpperCase()}`,
+      terms.accountReference ?? `LP${id.replace(/-/g, '').slice(0, 10).toUpperCase()}`,
       ACCOUNT_REFERENCE_MAX,
     );
-    const transactionDesc = sanitizeDarajaText(dto.description, TRANSACTION_DESC_MAX) || TYPE_LABELS[dto.paymentType];
+    const transactionDesc = sanitizeDarajaText(terms.description, TRANSACTION_DESC_MAX) || TYPE_LABELS[terms.paymentType];
     const actor: Actor = { type: 'user', id: user.id, ipAddress: ctx.ipAddress, requestId: ctx.requestId };
     const payment: NewPayment = {
       id,
-      clientId: user.id,
-      appointmentId: dto.appointmentId ?? null,
-      amount: dto.amount,
-      paymentType: dto.paymentType,
-      description: redactText(dto.description),
+      clientId: terms.clientId,
+      appointmentId: terms.appointmentId,
+      amount: terms.amount,
+      paymentType: terms.paymentType,
+      description: redactText(terms.description),
       phoneNumberEncrypted: this.crypto.encrypt(phone, FIELDS.paymentPhone(id)),
       phoneNumberHash: phoneHash,
       accountReference,
@@ -97,13 +114,30 @@ export class StkPushService {
       idempotencyKey: ctx.idempotencyKey ?? null,
       requestId: ctx.requestId ?? null,
       // The client's contact details live only in their own (encrypted) columns, not in the stored request.
-      requestPayload: redact({ ...dto, email: undefined, customerName: undefined, phoneNumber: phone, accountReference, transactionDesc }),
+      requestPayload: redact({
+        ...dto,
+        amount: terms.amount,
+        paymentType: terms.paymentType,
+        description: terms.description,
+        email: undefined,
+        customerName: undefined,
+        phoneNumber: phone,
+        accountReference,
+        transactionDesc,
+      }),
       customerName: dto.customerName ? dto.customerName : null,
       customerEmailEncrypted: dto.email ? this.crypto.encrypt(dto.email, FIELDS.paymentEmail(id)) : null,
+      billId: terms.billId,
     };
 
     try {
-      const initiated = { status: PaymentStatus.Pending, amount: dto.amount, paymentType: dto.paymentType, phoneNumber: maskPhone(phone) };
+      const initiated = {
+        status: PaymentStatus.Pending,
+        amount: terms.amount,
+        paymentType: terms.paymentType,
+        phoneNumber: maskPhone(phone),
+        ...(terms.billId ? { billId: terms.billId } : {}),
+      };
       await this.payments.insert(payment, {
         audit: this.audit.insertSql(
           actor,
@@ -123,10 +157,18 @@ export class StkPushService {
           mayKnow ? { paymentId: pending.id } : undefined,
         );
       }
+      if (isUniqueViolation(error, ONE_PENDING_PER_BILL) && terms.billId) {
+        const pending = await this.payments.findPendingForBill(terms.billId);
+        throw new AppError(
+          ErrorCode.CONFLICT,
+          'A payment for this bill is already pending; wait for it to finish before pushing again',
+          pending ? { billId: terms.billId, paymentId: pending.id } : { billId: terms.billId },
+        );
+      }
       throw error;
     }
 
-    const sent = await this.send(id, phone, accountReference, transactionDesc, dto.amount, { requestId: ctx.requestId, userId: user.id });
+    const sent = await this.send(id, phone, accountReference, transactionDesc, terms.amount, { requestId: ctx.requestId, userId: user.id });
     switch (sent.kind) {
       case 'accepted':
         return { kind: 'accepted', paymentId: id, response: sent.response };
@@ -145,6 +187,57 @@ export class StkPushService {
       case 'rejected':
         return { kind: 'rejected', paymentId: id, error: sent.error };
     }
+  }
+
+  /**
+   * What the push asks for. Without a bill: the request as it is, for the caller. With one: the bill must be the
+   * caller's own (an admin's: anyone's) and still owe money; its reference is the AccountReference, so the payment
+   * can be recognised by it; the amount defaults to the balance and may not exceed it (a push pays part or all of
+   * what is owed, never more); payment type, description and appointment default to the bill's.
+   */
+  private async termsOf(user: AuthUser, dto: InitiateStkPushDto): Promise<PushTerms> {
+    if (dto.billId === undefined) {
+      return {
+        clientId: user.id,
+        amount: dto.amount as number,
+        paymentType: dto.paymentType as PaymentType,
+        description: dto.description as string,
+        appointmentId: dto.appointmentId ?? null,
+        accountReference: dto.accountReference,
+        billId: null,
+      };
+    }
+    const bill = await this.bills.findById(dto.billId);
+    // Another client's bill is reported as missing, not forbidden: ids are not to be probed.
+    if (!bill || (user.role !== 'admin' && bill.clientId !== user.id)) throw new NotFoundError('Bill');
+    if (!(PAYABLE_BILL_STATUSES as readonly string[]).includes(bill.status)) {
+      throw new AppError(ErrorCode.CONFLICT, `This bill is ${bill.status}: it has nothing left to pay`, {
+        billId: bill.id,
+        status: bill.status,
+      });
+    }
+    if (dto.accountReference !== undefined && dto.accountReference !== bill.accountReference) {
+      throw new ValidationError(`accountReference of a bill's push is the bill's own (${bill.accountReference}): leave it out`);
+    }
+    const balance = billBalance(bill);
+    if (dto.amount !== undefined && dto.amount > balance) {
+      throw new ValidationError(`amount must not exceed the bill's balance of KES ${balance}`, { billId: bill.id, balance });
+    }
+    if (dto.amount === undefined && balance > STK_MAX_AMOUNT) {
+      throw new ValidationError(
+        `The bill's balance of KES ${balance} is above M-Pesa's STK maximum of KES ${STK_MAX_AMOUNT}: give an amount to pay part of it`,
+        { billId: bill.id, balance },
+      );
+    }
+    return {
+      clientId: bill.clientId,
+      amount: dto.amount ?? balance,
+      paymentType: (dto.paymentType ?? bill.paymentType) as PaymentType,
+      description: dto.description ?? bill.description,
+      appointmentId: dto.appointmentId ?? bill.appointmentId,
+      accountReference: bill.accountReference,
+      billId: bill.id,
+    };
   }
 
   /** One resend, run by the retry job; 'retry' when the push is still not accepted (the job backs off and retries). */

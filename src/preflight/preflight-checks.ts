@@ -7,7 +7,7 @@ import { CertificateInfo, classifyCredentialValue } from '../mpesa/security-cred
  */
 
 export interface PreflightFinding {
-  /** `certificate`, `callback-url`, `stk`, `environment`, `initiator`, `clock`. */
+  /** `certificate`, `callback-url`, `stk`, `c2b`, `environment`, `initiator`, `clock`. */
   check: string;
   message: string;
 }
@@ -203,12 +203,22 @@ export function checkCertificate(s: MpesaSettings, cert: CertificateState): Rate
   return findings;
 }
 
-const CALLBACK_VARIABLES = [
+type CallbackField = 'stkCallbackUrl' | 'b2cCallbackUrl' | 'resultUrl' | 'timeoutUrl' | 'c2bValidationUrl' | 'c2bConfirmationUrl';
+
+const CALLBACK_VARIABLES: ReadonlyArray<readonly [string, CallbackField, string, string]> = [
   ['MPESA_STK_CALLBACK_URL', 'stkCallbackUrl', 'stk-callback', 'STK results'],
   ['MPESA_B2C_CALLBACK_URL', 'b2cCallbackUrl', 'b2c-callback', 'B2C payout results'],
   ['MPESA_RESULT_URL', 'resultUrl', 'result', 'balance, reversal and transaction status results'],
   ['MPESA_TIMEOUT_URL', 'timeoutUrl', 'timeout', 'queue timeouts of the initiator APIs'],
-] as const;
+  ['MPESA_C2B_VALIDATION_URL', 'c2bValidationUrl', 'c2b/validation', 'C2B validation requests'],
+  ['MPESA_C2B_CONFIRMATION_URL', 'c2bConfirmationUrl', 'c2b/confirmation', 'C2B confirmations (Paybill and till payments)'],
+];
+
+function callbackUrlOf(s: MpesaSettings, field: CallbackField): string {
+  if (field === 'c2bValidationUrl') return s.c2b.validationUrl;
+  if (field === 'c2bConfirmationUrl') return s.c2b.confirmationUrl;
+  return s[field];
+}
 
 /** Callback URLs Daraja will refuse, silently never call, or that cannot be reached. The simulator's own are fine. */
 export function checkCallbackUrls(s: MpesaSettings): RatedFinding[] {
@@ -216,9 +226,10 @@ export function checkCallbackUrls(s: MpesaSettings): RatedFinding[] {
   const production = s.environment === 'production';
   const findings: RatedFinding[] = [];
   for (const [variable, field, route, what] of CALLBACK_VARIABLES) {
-    const value = s[field];
+    const value = callbackUrlOf(s, field);
     if (!value) {
-      if (field !== 'stkCallbackUrl' && initiatorConfigured(s)) {
+      // C2B is optional: checkC2bSettings says when one URL is set without the other.
+      if ((field === 'b2cCallbackUrl' || field === 'resultUrl' || field === 'timeoutUrl') && initiatorConfigured(s)) {
         findings.push(
           rate(
             'warning',
@@ -284,9 +295,28 @@ export function checkCallbackUrls(s: MpesaSettings): RatedFinding[] {
   return findings;
 }
 
-/** STK is always in use: its shortcode and passkey, and sandbox values leaking into production. */
+/** STK is always in use: its shortcode and passkey, paybill or till, and sandbox values leaking into production. */
 export function checkStkSettings(s: MpesaSettings): RatedFinding[] {
   const findings: RatedFinding[] = [];
+  const production = s.environment === 'production';
+  if (s.transactionType === 'CustomerPayBillOnline' && s.partyBConfigured && s.partyB !== s.shortcode) {
+    findings.push(
+      rate(
+        production ? 'error' : 'warning',
+        'stk',
+        `MPESA_STK_TRANSACTION_TYPE is CustomerPayBillOnline but MPESA_STK_PARTY_B (${s.partyB}) differs from MPESA_SHORTCODE (${s.shortcode}): a Paybill push pays the paybill itself, so PartyB must be the shortcode; unset MPESA_STK_PARTY_B, or set CustomerBuyGoodsOnline if ${s.partyB} is a till`,
+      ),
+    );
+  }
+  if (s.transactionType === 'CustomerBuyGoodsOnline' && !s.partyBConfigured && s.environment !== 'simulator') {
+    findings.push(
+      rate(
+        'warning',
+        'stk',
+        'MPESA_STK_TRANSACTION_TYPE is CustomerBuyGoodsOnline but MPESA_STK_PARTY_B is not set, so pushes pay MPESA_SHORTCODE: for a till, MPESA_SHORTCODE is the store (head-office) number and MPESA_STK_PARTY_B the till number; set it unless they are the same',
+      ),
+    );
+  }
   if (!s.shortcode)
     findings.push(rate('error', 'stk', 'MPESA_SHORTCODE is not set: STK Push needs the paybill (or head-office) shortcode'));
   if (!s.passkey)
@@ -312,6 +342,59 @@ export function checkStkSettings(s: MpesaSettings): RatedFinding[] {
         ),
       );
     }
+  }
+  return findings;
+}
+
+/** C2B (Paybill / till payments from the phone): optional; when set up, both URLs, served by this service's routes. */
+export function checkC2bSettings(s: MpesaSettings): RatedFinding[] {
+  const { validationUrl, confirmationUrl, shortCode } = s.c2b;
+  if (!validationUrl && !confirmationUrl) return [];
+  const findings: RatedFinding[] = [];
+  if (!validationUrl || !confirmationUrl) {
+    const missing = validationUrl ? 'MPESA_C2B_CONFIRMATION_URL' : 'MPESA_C2B_VALIDATION_URL';
+    findings.push(
+      rate(
+        'warning',
+        'c2b',
+        `${missing} is not set: Daraja registers both C2B URLs together, so npm run c2b:register will refuse to run; set it to https://<your host>${NEUTRAL_CALLBACK_PREFIX}${missing.includes('CONFIRMATION') ? 'c2b/confirmation' : 'c2b/validation'}`,
+      ),
+    );
+  }
+  for (const [variable, value, route] of [
+    ['MPESA_C2B_VALIDATION_URL', validationUrl, 'c2b/validation'],
+    ['MPESA_C2B_CONFIRMATION_URL', confirmationUrl, 'c2b/confirmation'],
+  ] as const) {
+    if (!value) continue;
+    let path: string;
+    try {
+      path = new URL(value).pathname.replace(/\/+$/, '');
+    } catch {
+      continue; // checkCallbackUrls reports it
+    }
+    if (!path.endsWith(`/${route}`)) {
+      findings.push(
+        rate(
+          'warning',
+          'c2b',
+          `${variable} (${path}) does not end in /${route}: this service answers C2B at ${NEUTRAL_CALLBACK_PREFIX}${route}; unless a proxy rewrites the path, M-Pesa's requests will get 404`,
+        ),
+      );
+    }
+  }
+  if (s.environment === 'sandbox' && shortCode === SANDBOX_SHORTCODE) {
+    findings.push(
+      rate(
+        'warning',
+        'c2b',
+        `MPESA_C2B_SHORTCODE is ${SANDBOX_SHORTCODE}, the sandbox's STK-only shortcode: registering C2B URLs for it fails (docs/daraja.md §9.2); set the C2B shortcode from your app's test-credentials page (e.g. 600xxx)`,
+      ),
+    );
+  }
+  if (s.environment === 'production' && shortCode === SANDBOX_SHORTCODE) {
+    findings.push(
+      rate('error', 'c2b', `MPESA_C2B_SHORTCODE is ${SANDBOX_SHORTCODE}, Safaricom's sandbox shortcode, with MPESA_ENVIRONMENT=production`),
+    );
   }
   return findings;
 }
@@ -441,6 +524,7 @@ export function preflightReport(s: MpesaSettings, cert: CertificateState, skew: 
     ...checkEnvironment(s),
     ...checkStkSettings(s),
     ...checkCallbackUrls(s),
+    ...checkC2bSettings(s),
     ...checkCertificate(s, cert),
     ...checkInitiator(s, cert),
     ...checkClockSkew(s, skew),

@@ -59,7 +59,7 @@ export enum ReviewResolution {
 @Entity({ name: 'reviews' })
 export class Review {
   @PrimaryGeneratedColumn('uuid') id: string;
-  @Column({ name: 'entity_type', type: 'varchar', length: 16 }) entityType: ReviewEntity;
+  @Column({ name: 'entity_type', type: 'varchar', length: 32 }) entityType: ReviewEntity;
   @Column({ name: 'entity_id', type: 'uuid' }) entityId: string;
   @Column({ type: 'varchar', length: 32 }) reason: ReviewReason;
   @Column({ type: 'varchar', length: 16, default: ReviewStatus.Open }) status: ReviewStatus;

@@ -26,6 +26,7 @@ const quiet: AlertMeasurements = {
   pushesAwaitingCallback: 0,
   recentStkCallbacks: 40,
   reviewsWaiting: 0,
+  reconciliationDifferences: 0,
 };
 
 function finding(rule: AlertRule, m: Partial<AlertMeasurements>, s: Partial<AlertSettings> = {}) {
@@ -79,6 +80,15 @@ describe(evaluateAlertRules.name, () => {
     const waiting = finding(AlertRule.ReviewsWaiting, { reviewsWaiting: 2 });
     expect(waiting.breached).toBe(true);
     expect(waiting.summary).toBe('2 review(s) have waited more than 30 min for a person: GET /api/reviews?status=open');
+  });
+
+  it('raises reconciliation differences while any is unexplained, however young', () => {
+    expect(finding(AlertRule.ReconciliationDifferences, { reconciliationDifferences: 0 }).breached).toBe(false);
+    const open = finding(AlertRule.ReconciliationDifferences, { reconciliationDifferences: 3 });
+    expect(open.breached).toBe(true);
+    expect(open.summary).toBe(
+      '3 difference(s) between M-Pesa and our records are unexplained: GET /api/reviews?status=open&entityType=reconciliation_item',
+    );
   });
 
   it('says in the summary what crossed which threshold', () => {

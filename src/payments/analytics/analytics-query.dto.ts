@@ -60,7 +60,10 @@ export class PaymentAnalyticsQueryDto {
   @IsAnalyticsWindow()
   to?: string;
 
-  /** `day`: one group per Kenya day (Africa/Nairobi), every day of the window; `paymentType`: one per payment type. */
+  /**
+   * `day`: one group per Kenya day (Africa/Nairobi), every day of the window; `paymentType`: one per payment type;
+   * `channel`: one per channel (`stk`, `c2b`).
+   */
   @ApiProperty({ required: false }) // it has a default, so the plugin would call it required
   @IsOptional()
   @IsIn(ANALYTICS_GROUP_BY, { message: `groupBy must be one of: ${ANALYTICS_GROUP_BY.join(', ')}` })

@@ -27,12 +27,12 @@ export class PaymentFiguresDto {
   revenue: number;
   /** Sum of what was refunded from these payments, whole KES. @example 15000 */
   refunded: number;
-  /** Mean seconds from initiation to completion of completed payments, 1 decimal; null when none. @example 23.4 */
+  /** Mean seconds from push to completion of completed STK payments (C2B arrives complete), 1 decimal; null when none. @example 23.4 */
   avgSecondsToComplete: number | null;
 }
 
 export class PaymentAnalyticsGroupDto extends PaymentFiguresDto {
-  /** A Kenya day (`YYYY-MM-DD`) with groupBy=day, a payment type with groupBy=paymentType. @example "2025-03-01" */
+  /** A Kenya day (`YYYY-MM-DD`) with groupBy=day, a payment type with groupBy=paymentType, `stk`/`c2b` with groupBy=channel. @example "2025-03-01" */
   key: string;
 }
 
@@ -50,7 +50,7 @@ export class PaymentAnalyticsDto {
   to: Date;
   groupBy: AnalyticsGroupBy;
   totals: PaymentFiguresDto;
-  /** groupBy=day: every Kenya day of the window, oldest first, empty days included; paymentType: every type. */
+  /** groupBy=day: every Kenya day of the window, oldest first, empty days included; paymentType: every type; channel: both channels. */
   groups: PaymentAnalyticsGroupDto[];
   /** How the window's payments ended at M-Pesa, most frequent first. */
   resultCodes: ResultCodeCountDto[];

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ValidationError } from '../../common/errors/app-error';
-import { PaymentType } from '../payment-status';
+import { PaymentChannel, PaymentType } from '../payment-status';
 import { PaymentAnalyticsQueryDto } from './analytics-query.dto';
 import { PaymentAnalyticsDto, PaymentAnalyticsGroupDto } from './analytics-response.dto';
 import { AnalyticsWindow, kenyaDaysOf, resolveAnalyticsWindow } from './analytics-window';
@@ -37,6 +37,10 @@ export class PaymentAnalyticsService {
  */
 function allGroups(groupBy: AnalyticsGroupBy, window: AnalyticsWindow, found: PaymentAnalyticsGroupDto[]): PaymentAnalyticsGroupDto[] {
   const byKey = new Map(found.map((g) => [g.key, g]));
-  const keys = groupBy === 'day' ? kenyaDaysOf(window) : [...Object.values(PaymentType), ...[...byKey.keys()].sort()];
+  const fixed: Record<Exclude<AnalyticsGroupBy, 'day'>, string[]> = {
+    paymentType: Object.values(PaymentType),
+    channel: Object.values(PaymentChannel),
+  };
+  const keys = groupBy === 'day' ? kenyaDaysOf(window) : [...fixed[groupBy], ...[...byKey.keys()].sort()];
   return [...new Set(keys)].map((key) => byKey.get(key) ?? { key, ...emptyFigures() });
 }

@@ -1,7 +1,7 @@
 // The analytics statement, free of Nest and TypeORM so that bench/analytics.js can require the built file
 // (dist/src/payments/analytics/payment-analytics.sql.js) and time exactly what the endpoint runs.
 
-export const ANALYTICS_GROUP_BY = ['day', 'paymentType'] as const;
+export const ANALYTICS_GROUP_BY = ['day', 'paymentType', 'channel'] as const;
 export type AnalyticsGroupBy = (typeof ANALYTICS_GROUP_BY)[number];
 
 /** Days are Kenya days. Nairobi has kept UTC+3, without daylight saving, since long before any payment here. */
@@ -19,6 +19,7 @@ const GROUP_KEY: Record<AnalyticsGroupBy, { expression: string; label: string }>
   // planner guesses a group per row and sorts (on disk) instead of hashing.
   day: { expression: `date_trunc('day', created_at AT TIME ZONE '${KENYA_TIME_ZONE}')`, label: `to_char(key, 'YYYY-MM-DD')` },
   paymentType: { expression: 'payment_type', label: 'key' },
+  channel: { expression: 'channel', label: 'key' },
 };
 
 /** One row of the statement's answer; `kind` says which grouping set it belongs to. */
@@ -58,8 +59,9 @@ export function paymentAnalyticsSql(groupBy: AnalyticsGroupBy): string {
              count(*) AS n,
              sum(amount) AS amount,
              sum(refunded_amount) AS refunded,
-             sum(completed_at - initiated_at) AS duration,
-             count(completed_at) AS timed
+             -- Time to complete is a push's (prompt to PIN): a C2B payment arrives complete, so it is not timed.
+             sum(completed_at - initiated_at) FILTER (WHERE channel = 'stk') AS duration,
+             count(completed_at) FILTER (WHERE channel = 'stk') AS timed
         FROM payments
        WHERE created_at >= $1 AND created_at < $2
        GROUP BY 1, 2, 3

@@ -1,14 +1,20 @@
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsDate, IsEnum, IsInt, IsOptional, Max, MaxDate, Min, MinDate } from 'class-validator';
+import { IsBoolean, IsDate, IsEnum, IsInt, IsOptional, IsUUID, Max, MaxDate, Min, MinDate } from 'class-validator';
 
 // Dates Postgres can store and a person could mean; anything else is a typo.
 const EARLIEST = new Date('2000-01-01T00:00:00Z');
 const LATEST = new Date('2100-01-01T00:00:00Z');
-import { PaymentStatus, PaymentType } from '../payment-status';
+import { PaymentChannel, PaymentStatus, PaymentType } from '../payment-status';
 
 export class ListPaymentsQueryDto {
   @IsOptional() @IsEnum(PaymentStatus) status?: PaymentStatus;
   @IsOptional() @IsEnum(PaymentType) paymentType?: PaymentType;
+  /** `stk` (we pushed a prompt) or `c2b` (paid from the phone by Paybill or till). */
+  @IsOptional()
+  @IsEnum(PaymentChannel, { message: `channel must be one of: ${Object.values(PaymentChannel).join(', ')}` })
+  channel?: PaymentChannel;
+  /** The payments of one bill. */
+  @IsOptional() @IsUUID('all', { message: 'billId must be a UUID' }) billId?: string;
   /** ISO 8601; payments created at or after. */
   @IsOptional() @Type(() => Date) @IsDate({ message: 'from must be an ISO 8601 date' }) @MinDate(EARLIEST) @MaxDate(LATEST) from?: Date;
   /** ISO 8601; payments created at or before. */

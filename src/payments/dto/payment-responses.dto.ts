@@ -1,5 +1,5 @@
 import { ReviewViewDto } from '../../reviews/dto/review.dto';
-import { PaymentStatus, PaymentType, SettledBy, StkPushStatus } from '../payment-status';
+import { PaymentChannel, PaymentStatus, PaymentType, SettledBy, StkPushStatus } from '../payment-status';
 
 export class StkPushAcceptedDataDto {
   paymentId: string;
@@ -19,7 +19,12 @@ export class StkPushResponseDto {
 
 export class PaymentViewDto {
   paymentId: string;
-  clientId: string;
+  /** Null for a Paybill payment whose account number matched no bill (an `unmatched_payment` review places it). */
+  clientId: string | null;
+  /** `stk`: we pushed the prompt; `c2b`: the customer paid the Paybill or till from the phone. */
+  channel: PaymentChannel;
+  /** The bill the payment counts toward, if any. */
+  billId: string | null;
   appointmentId: string | null;
   status: PaymentStatus;
   amount: number;
@@ -27,10 +32,11 @@ export class PaymentViewDto {
   refundedAmount: number;
   /** @example "KES" */
   currency: string;
-  /** Masked: `2547****149`. */
+  /** Masked: `2547****149`; a C2B payer's as M-Pesa gave it (`2547*****126`, or `hashed`). */
   phoneNumber: string;
   paymentType: PaymentType;
   description: string | null;
+  /** STK: the AccountReference sent; C2B: the account number the customer typed. */
   accountReference: string;
   /** Daraja's ResultCode: a number, or a string for codes such as `SFC_IC0003`. */
   resultCode: number | string | null;
