@@ -2,7 +2,10 @@
 // Checks the rules the code's shape depends on, from the import statements of src/ (run by `npm run lint`):
 //   - no import cycle between top-level folders of src/ (a folder may import itself freely);
 //   - the dependency directions docs/architecture.md draws: common/ and mpesa/ import none of our feature folders,
-//     payments/ never imports payouts/, the simulator imports nothing outside mpesa/, common/ and config/.
+//     payments/ never imports payouts/, the simulator imports nothing outside mpesa/, common/ and config/;
+//   - reconciliation/ is imported by nothing but app.module.ts, and writes money only through payments/;
+//   - bills/ imports no money module (payments/ counts payments toward bills through bills/' BillLedger);
+//   - c2b/ is imported by nothing but app.module.ts and its CLI (it hands money to payments/' IncomingPayments).
 // Prints every violation with the file and the import, and exits 1 when there is one.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative, sep } from 'node:path';
@@ -22,6 +25,25 @@ const FORBIDDEN = [
     why: 'mpesa/ is the Daraja layer: it imports none of our modules',
   },
   { from: 'payments', to: (t) => t === 'payouts', why: 'payments/ never imports payouts/ (money out depends on money in)' },
+  {
+    from: 'reconciliation',
+    to: (t) => ['payouts', 'treasury', 'bills', 'c2b'].includes(t),
+    why: "reconciliation/ records money only through payments/' IncomingPayments, and reads payouts and reversals with read-only SQL",
+  },
+  {
+    from: 'bills',
+    to: (t) => ['payments', 'payouts', 'treasury', 'c2b', 'reconciliation', 'reviews', 'privacy'].includes(t),
+    why: 'bills/ imports no money module: payments/ depends on bills/ (BillLedger), never the other way',
+  },
+];
+
+/**
+ * Folders that only the composition root (app.module.ts), and the CLIs listed, import: they sit on top, nothing
+ * depends on them.
+ */
+const TOP_LEVEL = [
+  { folder: 'reconciliation', why: 'reconciliation/ sits above the money modules: none imports it (it registers its own review resolver)' },
+  { folder: 'c2b', alsoBy: ['cli'], why: 'c2b/ sits above payments/: only app.module.ts and cli/ import it' },
 ];
 
 function files(dir) {
@@ -48,6 +70,9 @@ for (const file of files(SRC)) {
     if (!edges.has(from)) edges.set(from, new Map());
     if (!edges.get(from).has(to)) edges.get(from).set(to, where);
     for (const rule of FORBIDDEN) if (rule.from === from && rule.to(to)) problems.push(`${where}: ${rule.why}`);
+    for (const top of TOP_LEVEL) {
+      if (to === top.folder && from !== 'app.module' && !(top.alsoBy ?? []).includes(from)) problems.push(`${where}: ${top.why}`);
+    }
     // The simulator stands in for Safaricom: it may use mpesa/'s wire types, common/ and config/, nothing else.
     if (file.includes(`${sep}mpesa${sep}simulator${sep}`) && !['mpesa', 'common', 'config'].includes(to)) {
       problems.push(`${where}: the simulator imports nothing outside mpesa/, common/ and config/`);

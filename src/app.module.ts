@@ -6,6 +6,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { AlertsModule } from './alerts/alerts.module';
 import { AuthModule } from './auth/auth.module';
+import { BillsModule } from './bills/bills.module';
+import { C2bModule } from './c2b/c2b.module';
 import { CryptoModule } from './common/crypto/crypto.module';
 import { AppErrorFilter } from './common/errors/app-error.filter';
 import { loggerOptions } from './common/logging';
@@ -20,6 +22,7 @@ import { PayoutsModule } from './payouts/payouts.module';
 import { PreflightModule } from './preflight/preflight.module';
 import { PrivacyModule } from './privacy/privacy.module';
 import { QueuesDashboardModule } from './queues-dashboard/queues-dashboard.module';
+import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { TreasuryModule } from './treasury/treasury.module';
 
 @Module({})
@@ -50,8 +53,11 @@ export class AppModule {
         PreflightModule,
         AuthModule,
         PaymentsModule.register(workers),
+        BillsModule.register(workers),
+        C2bModule.register(workers),
         PayoutsModule.register(workers),
         TreasuryModule.register(workers),
+        ReconciliationModule.register(workers),
         AlertsModule.register(workers),
         PrivacyModule.register(workers),
         HealthModule,

@@ -9,6 +9,8 @@ export enum AlertRule {
   CallbacksStopped = 'callbacks_stopped',
   /** A review (src/reviews) has waited longer than ALERT_REVIEW_OPEN_MINUTES for a person. */
   ReviewsWaiting = 'reviews_waiting',
+  /** A reconciliation (statement or daily Pull) named a difference with M-Pesa that nobody has explained yet. */
+  ReconciliationDifferences = 'reconciliation_differences',
 }
 
 /** What the database says about the trailing window; one statement measures it all (AlertsRepository.measure). */
@@ -29,6 +31,8 @@ export interface AlertMeasurements {
   recentStkCallbacks: number;
   /** Reviews still open after `reviewOpenMinutes`. */
   reviewsWaiting: number;
+  /** Reconciliation differences (reviews of `reconciliation_item`s) still open, however young. */
+  reconciliationDifferences: number;
 }
 
 export interface AlertFinding {
@@ -92,6 +96,16 @@ export function evaluateAlertRules(m: AlertMeasurements, s: AlertSettings): Aler
       value: m.reviewsWaiting,
       threshold: 0,
       summary: `${m.reviewsWaiting} review(s) have waited more than ${s.reviewOpenMinutes} min for a person: GET /api/reviews?status=open`,
+    },
+    {
+      rule: AlertRule.ReconciliationDifferences,
+      // Money M-Pesa and the books disagree on: it fires while any is open, not after a delay (docs/reconciliation.md).
+      breached: m.reconciliationDifferences > 0,
+      value: m.reconciliationDifferences,
+      threshold: 0,
+      summary:
+        `${m.reconciliationDifferences} difference(s) between M-Pesa and our records are unexplained: ` +
+        'GET /api/reviews?status=open&entityType=reconciliation_item',
     },
   ];
 }

@@ -28,8 +28,8 @@ export class AlertsRepository {
 
   /**
    * Every rule's input in one statement. Each subquery is bounded by a created_at window on an indexed column
-   * (ix_payments_created_analytics, ix_txlog_type_created, ix_audit_action_created), so an evaluation stays cheap on
-   * millions of rows.
+   * (ix_payments_created_analytics, ix_txlog_type_created, ix_audit_action_created), or reads open reviews only
+   * (ix_reviews_open), so an evaluation stays cheap on millions of rows.
    */
   async measure(s: AlertSettings): Promise<AlertMeasurements> {
     const row = (await this.db.one<Record<string, number>>(
@@ -45,7 +45,8 @@ export class AlertsRepository {
          (SELECT count(*) FROM transaction_logs l, w
            WHERE l.transaction_type = 'STK_CALLBACK' AND l.created_at >= w.silent_since AND l.status_code < 300)::int AS recent_callbacks,
          (SELECT count(*) FROM reviews r
-           WHERE r.status = 'open' AND r.opened_at < now() - make_interval(mins => ${s.reviewOpenMinutes}))::int AS reviews_waiting
+           WHERE r.status = 'open' AND r.opened_at < now() - make_interval(mins => ${s.reviewOpenMinutes}))::int AS reviews_waiting,
+         (SELECT count(*) FROM reviews r WHERE r.status = 'open' AND r.entity_type = 'reconciliation_item')::int AS reconciliation_open
        FROM w,
          LATERAL (SELECT count(*)::int AS calls, avg(l.duration)::float8 AS average_ms,
                          (count(*) FILTER (WHERE l.outcome IN ('network_error', 'timeout') OR l.status_code >= 500))::int AS system_errors
@@ -63,6 +64,7 @@ export class AlertsRepository {
       pushesAwaitingCallback: row.awaiting_callback,
       recentStkCallbacks: row.recent_callbacks,
       reviewsWaiting: row.reviews_waiting,
+      reconciliationDifferences: row.reconciliation_open,
     };
   }
 

@@ -163,6 +163,7 @@ describe('Alerts evaluated from the database', () => {
       'daraja_slow_responses',
       'daraja_system_errors',
       'payment_failure_rate',
+      'reconciliation_differences',
       'reviews_waiting',
     ]);
   });

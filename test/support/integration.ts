@@ -20,11 +20,13 @@ import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AlertEpisode } from '../../src/alerts/alert-episode.entity';
 import { AuditEvent } from '../../src/audit/audit-event.entity';
+import { Bill } from '../../src/bills/bill.entity';
 import { TransactionLog } from '../../src/audit/transaction-log.entity';
 import { Database, Tx } from '../../src/database/database';
 import { raw, Sql, sql } from '../../src/database/sql';
 import { Notification, NotificationAttempt } from '../../src/notifications/notification.entity';
 import { IdempotencyRecord } from '../../src/payments/idempotency/idempotency-record.entity';
+import { MpesaReceipt } from '../../src/payments/mpesa-receipt.entity';
 import { Payment } from '../../src/payments/payment.entity';
 import { PaymentStatus, PaymentType, StkPushStatus } from '../../src/payments/payment-status';
 import { PaymentsRepository } from '../../src/payments/payments.repository';
@@ -47,6 +49,8 @@ const ENTITIES = [
   NotificationAttempt,
   IdempotencyRecord,
   Payment,
+  MpesaReceipt,
+  Bill,
   Payout,
   Reversal,
   Review,
@@ -209,6 +213,7 @@ export async function insertPayment(db: Database, row: PaymentRow = {}): Promise
       requestPayload: null,
       customerName: null,
       customerEmailEncrypted: null,
+      billId: null,
     },
     {},
   );

@@ -58,6 +58,9 @@ export function testEnvOverrides(i: TestEnvInputs): Record<string, string> {
     BALANCE_WAIT_MS: '5000',
     // Alert webhooks would land among the payment webhooks other tests count; test/e2e/alerts.e2e-spec.ts runs its own app.
     ALERTS_ENABLED: 'false',
+    // A scheduled Pull run would record the simulator's C2B payments of other tests while they wait for their own
+    // confirmations; test/e2e/reconciliation.e2e-spec.ts turns it on in an app of its own.
+    PULL_ENABLED: 'false',
     // Every test file calls from 127.0.0.1, and many refuse bad tokens on purpose: at the default 30 a minute they
     // would lock each other out. The other limits keep their defaults; test/e2e/rate-limits.e2e-spec.ts tests
     // this one (at 30) on an app of its own.
@@ -72,7 +75,7 @@ export function testEnvOverrides(i: TestEnvInputs): Record<string, string> {
 }
 
 const APP_VARIABLE_PREFIXES =
-  /^(ALERT_|ALERTS_|MPESA_|SIMULATOR_|DATABASE_|REDIS_|WEBHOOK_|DATA_ENCRYPTION_|STATUS_|PAYMENT_|IDEMPOTENCY_|WORKER_|JWT_)/;
+  /^(ALERT_|ALERTS_|MPESA_|SIMULATOR_|DATABASE_|REDIS_|WEBHOOK_|DATA_ENCRYPTION_|STATUS_|PAYMENT_|IDEMPOTENCY_|WORKER_|JWT_|PULL_|RECONCILIATION_|C2B_)/;
 const APP_VARIABLES = new Set(['MODE', 'NODE_ENV', 'PORT', 'HOST', 'PUBLIC_BASE_URL', 'LOG_LEVEL', 'TRUSTED_PROXIES']);
 
 /** The names the app validates, read from its env class so this list cannot fall behind. */
