@@ -239,9 +239,9 @@ export class IncomingPayments {
     const retry = async (): Promise<IngestResult> => {
       // Another path (its STK callback, a status query) moved the payment first: weigh this money against what won.
       const now = attempt < RACE_RETRIES ? await this.payments.findById(payment.id, tx) : null;
-      return now
-        ? this.applyTo(tx, now, incoming, source, actor, written, attempt + 1)
-        : { outcome: 'duplicate', paymentId: payment.id, reviewIds: [] };
+      if (now) return this.applyTo(tx, now, incoming, source, actor, written, attempt + 1);
+      // Still moving under us after every retry: evidence of money is never answered as a duplicate, a person decides.
+      return flag(ReviewReason.PossibleMatch, `${said}, which may be this payment's; it kept changing while being applied`);
     };
     if (payment.status === PaymentStatus.Pending || payment.status === PaymentStatus.Expired) {
       const reviewIds: string[] = [];
