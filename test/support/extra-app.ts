@@ -70,10 +70,10 @@ export async function startExtraApp(
       logFile,
       child,
       // The run's services stay up: the shared app and other tests still use them.
-      stop: () => releaseRun({ ...run }, 10_000, false),
+      stop: () => releaseRun({ ...run }, 10_000),
     };
   } catch (e) {
-    await releaseRun(run, 5_000, false);
+    await releaseRun(run, 5_000);
     throw e;
   }
 }

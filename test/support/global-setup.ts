@@ -13,6 +13,7 @@ import { E2E_MAX_APPS, E2eState, LOG_DIR, PROJECT_ROOT, STATE_ENV_VAR, stateFile
 import { E2eRun, releaseRuns } from './global-teardown';
 import { createDatabase, deleteAbandonedRedisKeys, dropAbandonedDatabases, freePorts, redact } from './resources';
 import { childEnv, isLocalHost, serviceUrls, testEnvOverrides, withDatabase } from './test-env';
+import { holdServices, releaseServices } from './ci-services';
 
 function newestMtime(dir: string): number {
   if (!existsSync(dir)) return 0;
@@ -97,7 +98,7 @@ async function startOneApp(adminDatabaseUrl: string, redisUrl: string, run: E2eR
 export default async function globalSetup(globalConfig?: { maxWorkers?: number }): Promise<void> {
   const started = Date.now();
   checkBuild();
-  startServices();
+  holdServices('e2e', startServices);
 
   const { databaseUrl: adminDatabaseUrl, redisUrl } = serviceUrls();
   // One app per worker: with --runInBand (maxWorkers 1) one app, as before.
@@ -130,6 +131,7 @@ export default async function globalSetup(globalConfig?: { maxWorkers?: number }
   } catch (e) {
     globalThis.__LEGALPRO_E2E_RUNS__ = undefined;
     await releaseRuns(runs, 5_000); // an app that failed to start gets less grace than one that ran the tests
+    releaseServices('e2e');
     throw e;
   }
 }

@@ -1,8 +1,8 @@
 // Jest globalTeardown of the e2e project: stops the app, drops the test database and deletes the run's Redis
 // keys. The servers keep running for the next run (`npm run services:stop` stops them), except in CI.
-import { spawnSync } from 'node:child_process';
 import { ChildProcess } from 'node:child_process';
-import { PROJECT_ROOT, readStateFile, removeState, STATE_ENV_VAR } from './e2e-state';
+import { releaseServices } from './ci-services';
+import { readStateFile, removeState, STATE_ENV_VAR } from './e2e-state';
 import { deleteRedisKeys, dropDatabase, stopProcess } from './resources';
 
 /** What one e2e run holds; global-setup fills it in as it goes, so a half-done setup can be released too. */
@@ -20,10 +20,8 @@ declare global {
   var __LEGALPRO_E2E_RUNS__: E2eRun[] | undefined;
 }
 
-const isCi = () => ['true', '1'].includes((process.env.CI ?? '').toLowerCase());
-
 /** Best effort: every step runs even if an earlier one failed; problems are printed, not thrown. */
-export async function releaseRun(run: E2eRun, appGraceMs = 15_000, stopServicesInCi = true): Promise<void> {
+export async function releaseRun(run: E2eRun, appGraceMs = 15_000): Promise<void> {
   const warn = (what: string, e: unknown) => console.warn(`e2e teardown: ${what}: ${(e as Error)?.message ?? e}`);
 
   const target = run.child ?? run.appPid;
@@ -44,24 +42,24 @@ export async function releaseRun(run: E2eRun, appGraceMs = 15_000, stopServicesI
   }
   await deleteRedisKeys(run.redisUrl, `${run.redisKeyPrefix}*`).catch((e) => warn(`deleting Redis keys ${run.redisKeyPrefix}*`, e));
   if (run.stateFile) removeState(run.stateFile);
-
-  if (stopServicesInCi && isCi()) stopServices();
 }
 
-/** Releases a run's apps side by side; the servers are stopped (in CI) once, after the last. */
+/** Releases a run's apps side by side (the servers are left to releaseServices). */
 export async function releaseRuns(runs: E2eRun[], appGraceMs = 15_000): Promise<void> {
-  await Promise.all(runs.map((run) => releaseRun(run, appGraceMs, false)));
-  if (isCi()) stopServices();
-}
-
-function stopServices(): void {
-  const r = spawnSync('bash', ['scripts/services.sh', 'stop'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
-  if (r.status !== 0) console.warn(`e2e teardown: scripts/services.sh stop exited with ${r.status}`);
+  await Promise.all(runs.map((run) => releaseRun(run, appGraceMs)));
 }
 
 export default async function globalTeardown(): Promise<void> {
   const runs = globalThis.__LEGALPRO_E2E_RUNS__;
   globalThis.__LEGALPRO_E2E_RUNS__ = undefined;
+  try {
+    await releaseE2eRuns(runs);
+  } finally {
+    releaseServices('e2e');
+  }
+}
+
+async function releaseE2eRuns(runs: E2eRun[] | undefined): Promise<void> {
   if (runs) return releaseRuns(runs);
 
   // Not started in this process (setup failed before recording it): fall back to the state file, if any.

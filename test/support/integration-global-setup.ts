@@ -22,6 +22,7 @@ import {
 } from './integration-global-teardown';
 import { createDatabase, deleteRedisKeys, dropAbandonedDatabases, isAlive, redact } from './resources';
 import { childEnv, isLocalHost, serviceUrls, TEST_DATA_ENCRYPTION_KEY, TEST_JWT_SECRET, withDatabase } from './test-env';
+import { holdServices } from './ci-services';
 
 const TIER = 'integration';
 
@@ -49,8 +50,12 @@ function startServices(): void {
 
 /** Deletes the keys of runs of this tier whose jest process is gone (interrupted before their teardown). */
 async function deleteAbandonedRedisKeys(redisUrl: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: false });
-  await redis.connect();
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: false, retryStrategy: () => null });
+  // No reconnecting: a one-shot client whose server is gone must fail and let the process exit.
+  await redis.connect().catch((e: unknown) => {
+    redis.disconnect();
+    throw e;
+  });
   const prefixes = new Set<string>();
   const pattern = new RegExp(`^(${INTEGRATION_REDIS_KEY_PREFIX}(\\d+)x[0-9a-f]+)`);
   try {
@@ -72,7 +77,7 @@ async function deleteAbandonedRedisKeys(redisUrl: string): Promise<void> {
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   checkBuild();
-  startServices();
+  holdServices('integration', startServices);
 
   const { databaseUrl: adminDatabaseUrl, redisUrl } = serviceUrls();
   const suffix = randomBytes(4).toString('hex');

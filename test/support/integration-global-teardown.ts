@@ -1,5 +1,6 @@
 // Jest globalTeardown of the integration project: drops the run's database and deletes the run's Redis keys. The
-// servers keep running for the next run (`npm run services:stop` stops them; in CI the e2e teardown does).
+// servers keep running for the next run (`npm run services:stop` stops them; in CI the last tier's teardown does).
+import { releaseServices } from './ci-services';
 import { deleteRedisKeys, dropDatabase } from './resources';
 
 /** Databases of this tier are `legalpro_int_<jest pid>_<hex>`. */
@@ -43,4 +44,5 @@ export default async function globalTeardown(): Promise<void> {
   const run = globalThis.__LEGALPRO_INTEGRATION_RUN__;
   globalThis.__LEGALPRO_INTEGRATION_RUN__ = undefined;
   if (run) await releaseIntegrationRun(run);
+  releaseServices('integration');
 }

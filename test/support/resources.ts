@@ -59,8 +59,12 @@ export async function dropAbandonedDatabases(adminUrl: string, prefix = 'legalpr
 
 /** Deletes every key starting with `prefix` (the app's keys and, with BullMQ's prefix under it, its queues). */
 export async function deleteRedisKeys(redisUrl: string, match: string): Promise<number> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: false });
-  await redis.connect();
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: false, retryStrategy: () => null });
+  // No reconnecting: a one-shot client whose server is gone must fail and let the process exit.
+  await redis.connect().catch((e: unknown) => {
+    redis.disconnect();
+    throw e;
+  });
   let deleted = 0;
   try {
     let cursor = '0';
@@ -77,8 +81,12 @@ export async function deleteRedisKeys(redisUrl: string, match: string): Promise<
 
 /** Key prefixes are `lptest<jest pid>x<hex>`; deletes those of jest processes that are gone. */
 export async function deleteAbandonedRedisKeys(redisUrl: string): Promise<number> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: false });
-  await redis.connect();
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: false, retryStrategy: () => null });
+  // No reconnecting: a one-shot client whose server is gone must fail and let the process exit.
+  await redis.connect().catch((e: unknown) => {
+    redis.disconnect();
+    throw e;
+  });
   const prefixes = new Set<string>();
   try {
     let cursor = '0';
