@@ -17,6 +17,8 @@ DEFAULT_DATABASE_URL='postgres://legalpro:legalpro@127.0.0.1:55432/legalpro'
 DEFAULT_REDIS_URL='redis://127.0.0.1:56379'
 PG_OS_USER=postgres
 WAIT_SECONDS=30
+# Tests run side by side, each with apps, workers and pools of their own: PostgreSQL's default of 100 is too few.
+PG_MAX_CONNECTIONS=${PG_MAX_CONNECTIONS:-300}
 
 log() { printf '%s\n' "$*"; }
 die() { printf 'services.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -179,7 +181,7 @@ pg_start_own() {
   [[ -d $PG_SOCKET_DIR ]] || { mkdir -p "$PG_SOCKET_DIR"; chmod 755 "$PG_SOCKET_DIR"; [[ $(id -u) -ne 0 ]] || chown "$PG_OS_USER:" "$PG_SOCKET_DIR"; }
   log "postgres: starting on $listen:$PG_PORT (data $PG_DATA)"
   as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$WAIT_SECONDS" start \
-    -o "-p $PG_PORT -k '$PG_SOCKET_DIR' -c listen_addresses=$listen" >/dev/null \
+    -o "-p $PG_PORT -k '$PG_SOCKET_DIR' -c listen_addresses=$listen -c max_connections=$PG_MAX_CONNECTIONS" >/dev/null \
     || { tail -n 20 "$PG_LOG" >&2 || true; die "PostgreSQL did not start on port $PG_PORT (log: $PG_LOG)"; }
 }
 
