@@ -41,6 +41,7 @@ export async function serveDaraja(
   const answer = await decide(calls, endpoint, reply, process);
   if (answer === 'drop') dropConnection(reply);
   else sendDaraja(reply, answer);
+  // After the answer is on its way: the journal never delays Daraja's reply.
   await calls.endCall(endpoint, reply.request, answer === 'drop' ? undefined : answer);
 }
 

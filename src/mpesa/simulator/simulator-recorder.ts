@@ -43,6 +43,17 @@ export interface Recording {
   file?: string;
 }
 
+// KEYS: journal list, recording flag, recording entries. ARGV: entry, journal length, recording cap.
+const JOURNAL_ADD_SCRIPT = `
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+if redis.call('EXISTS', KEYS[2]) == 1 and redis.call('LLEN', KEYS[3]) < tonumber(ARGV[3]) then
+  redis.call('RPUSH', KEYS[3], ARGV[1])
+end
+return 1`;
+
+type JournalRedis = Redis & { simulatorJournalAdd: (...args: (string | number)[]) => Promise<number> };
+
 const SECRET_FIELDS = new Set(['Password', 'SecurityCredential', 'authorization', 'Authorization']);
 const MSISDN = /^2547\d{8}$|^2541\d{8}$/;
 
@@ -100,20 +111,22 @@ export class SimulatorRecorder {
     @Inject(SIMULATOR_REDIS) private readonly redis: Redis,
     private readonly keys: SimulatorKeys,
     @Inject(simulatorConfig.KEY) private readonly settings: ConfigType<typeof simulatorConfig>,
-  ) {}
+  ) {
+    if (!('simulatorJournalAdd' in redis)) redis.defineCommand('simulatorJournalAdd', { numberOfKeys: 3, lua: JOURNAL_ADD_SCRIPT });
+  }
 
-  /** Never throws: a journal that cannot be written must not change Daraja's answer. */
+  /** Never throws: a journal that cannot be written must not change Daraja's answer. One round trip per entry. */
   async add(entry: JournalEntry): Promise<void> {
     try {
       const recorded = JSON.stringify(redactSecrets(entry));
-      const tx = this.redis
-        .multi()
-        .lpush(this.journalKey, recorded)
-        .ltrim(this.journalKey, 0, JOURNAL_LENGTH - 1);
-      if (await this.redis.exists(this.recordingKey)) {
-        tx.rpush(this.entriesKey, recorded).ltrim(this.entriesKey, 0, RECORDING_MAX_ENTRIES - 1);
-      }
-      await tx.exec();
+      await (this.redis as JournalRedis).simulatorJournalAdd(
+        this.journalKey,
+        this.recordingKey,
+        this.entriesKey,
+        recorded,
+        JOURNAL_LENGTH,
+        RECORDING_MAX_ENTRIES,
+      );
     } catch (error) {
       this.logger.warn(`Journal not written: ${error instanceof Error ? error.message : String(error)}`);
     }
