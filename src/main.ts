@@ -11,6 +11,7 @@ import { ValidationError } from './common/errors/app-error';
 import { isUsableRequestId, requestContextHook } from './common/request-context';
 import { Config, loadConfig } from './config/configuration';
 import { ConfigValidationError } from './config/env.validation';
+import { startStandaloneSimulator } from './mpesa/simulator/standalone/start-simulator';
 import { PreflightFailedError, PreflightService } from './preflight/preflight.service';
 import { protectQueuesDashboard } from './queues-dashboard/queues-dashboard.auth';
 
@@ -117,6 +118,7 @@ async function bootstrap(): Promise<void> {
     throw error;
   }
   if (config.app.mode === 'worker') await startWorker(config);
+  else if (config.app.mode === 'simulator') await startStandaloneSimulator(config);
   else await startApi(config);
 }
 

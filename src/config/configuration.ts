@@ -12,6 +12,7 @@ import {
   MIN_STK_PUSHES_PER_PHONE_PER_MINUTE,
   MpesaEnvironment,
   ProcessMode,
+  SimulatorTimestampMode,
   STK_TRANSACTION_TYPES,
   validateEnv,
 } from './env.validation';
@@ -275,6 +276,18 @@ export interface SimulatorSettings {
   lateCallbackMs: number;
   noAnswerMs: number;
   tokenTtlSeconds: number;
+  /**
+   * Where "Daraja" keeps its state: never the service's key space, so a FLUSHDB of the service's Redis is not a flush
+   * of Daraja. `url` undefined (stand-alone only): a private in-memory redis-server of the simulator's own.
+   */
+  redis: { url?: string; keyPrefix: string };
+  /** `strict`: Kenya time ±10 min, as the service's tests expect. `lenient`: also UTC and the host's local time. */
+  timestamp: SimulatorTimestampMode;
+  /** The stand-alone simulator (MODE=simulator): where it listens. */
+  port: number;
+  host: string;
+  /** When set, the scenario recorder also writes each recording there as a JSON file. */
+  recordDir?: string;
 }
 
 export interface Config {
@@ -293,6 +306,20 @@ export interface Config {
   simulator: SimulatorSettings;
   /** Things worth telling the operator once at start-up (never values of secrets). */
   warnings: string[];
+}
+
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:56379';
+
+/**
+ * The service's Redis URL moved to the next logical database (0 -> 1, 15 -> 0): the embedded simulator's default, so
+ * `FLUSHDB` on the service's database leaves "Daraja" alone. Only a separate server (SIMULATOR_REDIS_URL) survives
+ * `FLUSHALL`.
+ */
+export function simulatorDatabaseOf(serviceUrl: string): string {
+  const url = new URL(serviceUrl);
+  const db = Number(url.pathname.replace(/^\//, '') || '0');
+  url.pathname = `/${(Number.isInteger(db) ? db + 1 : 1) % 16}`;
+  return url.toString();
 }
 
 const list = (value?: string) =>
@@ -314,7 +341,11 @@ export function buildConfig(env: EnvironmentVariables): Config {
   const nodeEnv = env.NODE_ENV ?? 'development';
   const port = env.PORT ?? 3000;
   const publicBaseUrl = (env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`).replace(/\/+$/, '');
-  const environment: MpesaEnvironment = env.MPESA_ENVIRONMENT ?? (env.MPESA_CONSUMER_KEY ? 'sandbox' : 'simulator');
+  const standaloneSimulator = env.MODE === 'simulator';
+  // The stand-alone simulator is Daraja itself: the MPESA_* values it reads are the credentials it hands out.
+  const environment: MpesaEnvironment = standaloneSimulator
+    ? 'simulator'
+    : (env.MPESA_ENVIRONMENT ?? (env.MPESA_CONSUMER_KEY ? 'sandbox' : 'simulator'));
   const isProduction = environment === 'production' || nodeEnv === 'production';
   const isSimulator = environment === 'simulator';
 
@@ -485,7 +516,7 @@ export function buildConfig(env: EnvironmentVariables): Config {
       poolSize: env.DATABASE_POOL_SIZE ?? 20,
     },
     redis: {
-      url: env.REDIS_URL ?? 'redis://127.0.0.1:56379',
+      url: env.REDIS_URL ?? DEFAULT_REDIS_URL,
       keyPrefix: env.REDIS_KEY_PREFIX ?? 'lp',
     },
     security: { dataKeyId, dataKeys },
@@ -558,6 +589,16 @@ export function buildConfig(env: EnvironmentVariables): Config {
       lateCallbackMs: env.SIMULATOR_LATE_CALLBACK_MS ?? 45_000,
       noAnswerMs: env.SIMULATOR_NO_ANSWER_MS ?? 60_000,
       tokenTtlSeconds: env.SIMULATOR_TOKEN_TTL_SECONDS ?? 3599,
+      redis: {
+        url: env.SIMULATOR_REDIS_URL ?? (standaloneSimulator ? undefined : simulatorDatabaseOf(env.REDIS_URL ?? DEFAULT_REDIS_URL)),
+        keyPrefix: env.SIMULATOR_REDIS_KEY_PREFIX ?? `${env.REDIS_KEY_PREFIX ?? 'lp'}-daraja`,
+      },
+      // Public clients send UTC or host-local time (docs/simulator.md); the service's own tests must keep catching a
+      // wrong zone, so only the stand-alone simulator is lenient unless told otherwise.
+      timestamp: env.SIMULATOR_TIMESTAMP ?? (standaloneSimulator ? 'lenient' : 'strict'),
+      port: env.SIMULATOR_PORT ?? 4000,
+      host: env.SIMULATOR_HOST ?? '127.0.0.1',
+      recordDir: env.SIMULATOR_RECORD_DIR,
     },
     warnings,
   };

@@ -1,9 +1,22 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBooleanString, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync } from 'class-validator';
+import {
+  IsBooleanString,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
 
 export const MPESA_ENVIRONMENTS = ['sandbox', 'production', 'simulator'] as const;
 export type MpesaEnvironment = (typeof MPESA_ENVIRONMENTS)[number];
-export const PROCESS_MODES = ['api', 'worker', 'all'] as const;
+export const PROCESS_MODES = ['api', 'worker', 'all', 'simulator'] as const;
 export type ProcessMode = (typeof PROCESS_MODES)[number];
 export const STK_TRANSACTION_TYPES = ['CustomerPayBillOnline', 'CustomerBuyGoodsOnline'] as const;
 /** What M-Pesa does with a C2B payment when our validation URL does not answer in time (docs/daraja.md §9.4). */
@@ -11,6 +24,9 @@ export const C2B_RESPONSE_TYPES = ['Completed', 'Cancelled'] as const;
 export type C2bResponseType = (typeof C2B_RESPONSE_TYPES)[number];
 /** strict: validation refuses unknown account numbers and amounts below 1; lenient: it accepts all (src/c2b). */
 export const C2B_VALIDATION_MODES = ['strict', 'lenient'] as const;
+/** How the simulator judges an STK Timestamp: Kenya time only, or also UTC and the host's local time. */
+export const SIMULATOR_TIMESTAMP_MODES = ['strict', 'lenient'] as const;
+export type SimulatorTimestampMode = (typeof SIMULATOR_TIMESTAMP_MODES)[number];
 export type C2bValidationMode = (typeof C2B_VALIDATION_MODES)[number];
 /** v1 is refused: it carries no OriginatorConversationID, so Daraja cannot refuse a resent payout as a duplicate. */
 export const B2C_API_VERSIONS = ['v3'] as const;
@@ -189,6 +205,12 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) SIMULATOR_NO_ANSWER_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(5) SIMULATOR_TOKEN_TTL_SECONDS?: number;
   @IsOptional() @IsBooleanString() SIMULATOR_ENABLED?: string;
+  @IsOptional() @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' }) SIMULATOR_REDIS_URL?: string;
+  @IsOptional() @Matches(/^[A-Za-z0-9_-]+$/, { message: 'may hold only letters, digits, _ and -' }) SIMULATOR_REDIS_KEY_PREFIX?: string;
+  @IsOptional() @IsIn(SIMULATOR_TIMESTAMP_MODES, { message: 'must be strict or lenient' }) SIMULATOR_TIMESTAMP?: SimulatorTimestampMode;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65_535) SIMULATOR_PORT?: number;
+  @IsOptional() @IsString() @IsNotEmpty() SIMULATOR_HOST?: string;
+  @IsOptional() @IsString() @IsNotEmpty() SIMULATOR_RECORD_DIR?: string;
 }
 
 export class ConfigValidationError extends Error {

@@ -20,7 +20,7 @@ import {
   waitForPaymentStatus,
   waitUntilSettled,
 } from '../support/factories';
-import { SANDBOX_PASSKEY, SANDBOX_SHORTCODE } from '../../src/config/configuration';
+import { SANDBOX_PASSKEY, SANDBOX_SHORTCODE, simulatorDatabaseOf } from '../../src/config/configuration';
 import { stkPassword } from '../../src/mpesa/daraja-time';
 import { JOB_DEFAULTS, PAYMENTS_QUEUE, PaymentJob, SWEEP_SCHEDULER_ID } from '../../src/payments/jobs/payment-jobs';
 
@@ -242,9 +242,10 @@ describe('secrets at rest', () => {
   }
 
   async function secretsOf(payment: { paymentId: string; phone: string }): Promise<Record<string, string>> {
-    const connection = redis();
+    // The simulator's state is apart from the service's: the next logical database, under `<prefix>-daraja`.
+    const connection = new Redis(simulatorDatabaseOf(e2e().redisUrl), { lazyConnect: false, maxRetriesPerRequest: 2 });
     try {
-      const accessToken = await connection.get(`${e2e().redisKeyPrefix}:sim:oauth:token`);
+      const accessToken = await connection.get(`${e2e().redisKeyPrefix}-daraja:sim:oauth:token`);
       const [push] = await transactionLogsFor(payment.paymentId, 'STK_PUSH');
       const callbackUrl = (await simulatedPushesTo(payment.phone))[0].callbackUrl;
       // Guards against a vacuous pass: each secret must be the real thing.

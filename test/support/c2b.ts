@@ -6,6 +6,7 @@
 //   const paid = await simulateC2b(stage, { amount: 500, billRefNumber: bill.accountReference });
 //   const urls = await registeredC2bUrls(stage);
 import Redis from 'ioredis';
+import { simulatorDatabaseOf } from '../../src/config/configuration';
 import { api, ApiResponse, e2e, sim, uniquePhone, waitFor } from './app';
 
 /** An app under test: the run's shared one (no baseUrl) or one of `startExtraApp()`'s. */
@@ -106,9 +107,10 @@ export async function simulatedC2b(stage: C2bStage, simulated: SimulatedC2b, sta
 }
 
 async function currentSimulatorToken(stage: C2bStage): Promise<string | null> {
-  const redis = new Redis(e2e().redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 });
+  // The simulator keeps its state apart from the service's: the next logical database, under `<prefix>-daraja`.
+  const redis = new Redis(simulatorDatabaseOf(e2e().redisUrl), { lazyConnect: false, maxRetriesPerRequest: 2 });
   try {
-    return await redis.get(`${stage.redisKeyPrefix}:sim:oauth:token`);
+    return await redis.get(`${stage.redisKeyPrefix}-daraja:sim:oauth:token`);
   } finally {
     await redis.quit().catch(() => redis.disconnect());
   }

@@ -3,6 +3,7 @@
 import { ChildProcess } from 'node:child_process';
 import { releaseServices } from './ci-services';
 import { readStateFile, removeState, STATE_ENV_VAR } from './e2e-state';
+import { simulatorDatabaseOf } from '../../src/config/configuration';
 import { deleteRedisKeys, dropDatabase, stopProcess } from './resources';
 
 /** What one e2e run holds; global-setup fills it in as it goes, so a half-done setup can be released too. */
@@ -41,6 +42,11 @@ export async function releaseRun(run: E2eRun, appGraceMs = 15_000): Promise<void
     await dropDatabase(run.adminDatabaseUrl, run.database).catch((e) => warn(`dropping database ${run.database}`, e));
   }
   await deleteRedisKeys(run.redisUrl, `${run.redisKeyPrefix}*`).catch((e) => warn(`deleting Redis keys ${run.redisKeyPrefix}*`, e));
+  // The embedded simulator's keys (`<prefix>-daraja:…`) live in the next logical database (SIMULATOR_REDIS_URL's default).
+  const simulatorRedisUrl = simulatorDatabaseOf(run.redisUrl);
+  await deleteRedisKeys(simulatorRedisUrl, `${run.redisKeyPrefix}*`).catch((e) =>
+    warn(`deleting simulator keys ${run.redisKeyPrefix}*`, e),
+  );
   if (run.stateFile) removeState(run.stateFile);
 }
 

@@ -390,8 +390,15 @@ describe('simulator money-out wire', () => {
 });
 
 describe('simulator money-out faults', () => {
-  it('answers an invalid_token fault on B2C with 404.001.03 Invalid Access Token', () => {
-    const effect = faultEffect('b2c', { kind: 'invalid_token' });
-    expect(effect.when === 'before' && effect.action === 'answer' && effect.reply.body).toMatchObject({ errorCode: '404.001.03' });
+  it.each([
+    ['b2c', 401, '401.002.01'],
+    ['balance', 401, '401.002.01'],
+    ['transactionstatus', 400, '400.003.01'],
+    ['reversal', 404, '404.001.03'],
+  ] as const)('answers an invalid_token fault on %s with HTTP %i %s, the shape that API documents', (endpoint, status, errorCode) => {
+    const effect = faultEffect(endpoint, { kind: 'invalid_token' });
+    const reply = effect.when === 'before' && effect.action === 'answer' ? effect.reply : undefined;
+    expect(reply?.status).toBe(status);
+    expect(reply?.body).toMatchObject({ errorCode, errorMessage: expect.stringMatching(/Invalid Access Token/) });
   });
 });

@@ -1,3 +1,4 @@
+import type { SimulatedEndpoint } from './simulator-faults';
 import { randomInt } from 'node:crypto';
 
 /** Daraja's synchronous error envelope (docs/daraja.md §1.5): lower camelCase, the same for every API. */
@@ -38,11 +39,34 @@ export const invalidAuthentication = () => darajaError(400, '400.008.01', 'Inval
 /** Wrong consumer key/secret: Daraja answers 400 with an empty body; only the reason phrase says why. */
 export const invalidCredentials = (): DarajaReply => ({ status: 400, statusText: 'Bad Request: Invalid Credentials' });
 
-/**
- * STK and Reversal use 404.001.03 for a bad token. B2C and Balance use 401.002.01 on real Daraja (docs/daraja.md §1.5);
- * the simulator answers 404.001.03 everywhere: clients must classify by message, not by code.
- */
+/** STK, Reversal and Pull: 404.001.03 for a bad token (docs/daraja.md §1.5). */
 export const invalidAccessToken = () => darajaError(404, '404.001.03', 'Invalid Access Token');
+
+/**
+ * A bad or superseded token, in the shape each API documents (docs/daraja.md §1.5): B2C and Account Balance answer
+ * HTTP 401 `401.002.01` naming the token; Transaction Status and C2B list 400 `400.003.01`; STK, Reversal and the
+ * rest 404 `404.001.03`. Clients must classify by message (`/invalid access token/i`), not by code.
+ */
+export function invalidAccessTokenFor(endpoint: SimulatedEndpoint, authorization?: string): DarajaReply {
+  switch (endpoint) {
+    case 'b2c':
+    case 'balance': {
+      const token = /^Bearer\s+(\S+)/i.exec(authorization ?? '')?.[1] ?? '';
+      return darajaError(401, '401.002.01', `Error Occurred - Invalid Access Token - ${token}`);
+    }
+    case 'transactionstatus':
+    case 'c2bregister':
+    case 'c2bsimulate':
+      return darajaError(400, '400.003.01', 'Invalid Access Token');
+    default:
+      return invalidAccessToken();
+  }
+}
+
+/** Any other method on a Daraja path: `405.001 <METHOD> Method Not Allowed`, HTTP 405 (docs/daraja.md §1.5). */
+export const methodNotAllowed = (method: string) => darajaError(405, '405.001', `${method.toUpperCase()} Method Not Allowed`);
+/** A path Daraja does not serve. */
+export const resourceNotFound = () => darajaError(404, '404.001.01', 'Resource not found');
 export const wrongCredentials = () => darajaError(500, '500.001.1001', 'Wrong credentials');
 export const subscriberLocked = () =>
   darajaError(500, '500.001.1001', 'Unable to lock subscriber, a transaction is already in process for the current subscriber');

@@ -83,6 +83,6 @@ export class SimulatorC2bController {
     reply: FastifyReply,
     process: (variant?: ProcessingVariant) => Promise<DarajaReply>,
   ): Promise<void> {
-    return serveDaraja((e) => this.simulator.beginCall(e), endpoint, reply, process);
+    return serveDaraja(this.simulator, endpoint, reply, process);
   }
 }

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import Redis from 'ioredis';
-import { REDIS_CLIENT, RedisKeys } from '../../common/redis/redis.module';
+import { SIMULATOR_REDIS, SimulatorKeys } from './simulator-redis';
 import { mpesaConfig, simulatorConfig } from '../../config/configuration';
-import { alreadyRegistered, DarajaReply, invalidAccessToken } from './daraja-errors';
+import { alreadyRegistered, DarajaReply, invalidAccessTokenFor } from './daraja-errors';
 import { checkC2bRegister, checkC2bSimulate } from './simulator-c2b-checks';
 import {
   c2bCallbackBody,
@@ -61,8 +61,8 @@ export class SimulatorC2bService {
   constructor(
     @Inject(mpesaConfig.KEY) private readonly mpesa: ConfigType<typeof mpesaConfig>,
     @Inject(simulatorConfig.KEY) private readonly settings: ConfigType<typeof simulatorConfig>,
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    @Inject(SIMULATOR_REDIS) private readonly redis: Redis,
+    private readonly keys: SimulatorKeys,
     private readonly simulator: DarajaSimulatorService,
   ) {
     simulator.onStkAccepted((transaction, settleMs) => this.confirmStkPayment(transaction, settleMs));
@@ -72,7 +72,7 @@ export class SimulatorC2bService {
   // ---- Daraja endpoints ----
 
   async registerUrls(version: 'v1' | 'v2', authorization: string | undefined, body: unknown): Promise<DarajaReply> {
-    if (!(await this.simulator.isTokenCurrent(authorization))) return invalidAccessToken();
+    if (!(await this.simulator.isTokenCurrent(authorization))) return invalidAccessTokenFor('c2bregister');
     const checked = checkC2bRegister(body);
     if (!checked.ok) return checked.reply;
 
@@ -98,7 +98,7 @@ export class SimulatorC2bService {
     body: unknown,
     variant?: ProcessingVariant,
   ): Promise<DarajaReply> {
-    if (!(await this.simulator.isTokenCurrent(authorization))) return invalidAccessToken();
+    if (!(await this.simulator.isTokenCurrent(authorization))) return invalidAccessTokenFor('c2bsimulate');
     const checked = checkC2bSimulate(body);
     if (!checked.ok) return checked.reply;
 

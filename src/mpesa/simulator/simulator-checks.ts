@@ -47,19 +47,44 @@ export function bearerToken(header: string | undefined): string | undefined {
   return /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
 }
 
+/** Which clock a Timestamp was read on: Kenya time (what Daraja's callbacks use), UTC, or the client host's zone. */
+export type TimestampZone = 'kenya' | 'utc' | 'host-local';
+
+/**
+ * `strict`: Kenya time within MAX_TIMESTAMP_SKEW_MS, nothing else. `lenient`: the same, else UTC, else this host's
+ * local time (public clients send `new Date().toISOString()` digits or local time; Safaricom documents no zone).
+ */
+export function timestampZone(timestamp: string, now: Date, mode: 'strict' | 'lenient'): TimestampZone | undefined {
+  const kenya = /^\d{14}$/.test(timestamp) ? parseDarajaTimestamp(timestamp) : undefined;
+  if (!kenya) return undefined;
+  const near = (at: number) => Math.abs(at - now.getTime()) <= MAX_TIMESTAMP_SKEW_MS;
+  if (near(kenya.getTime())) return 'kenya';
+  if (mode === 'strict') return undefined;
+  const utc = kenya.getTime() + EAT_OFFSET_MS;
+  if (near(utc)) return 'utc';
+  const [y, mo, d, h, mi, se] = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(timestamp)!.slice(1).map(Number);
+  if (near(new Date(y, mo - 1, d, h, mi, se).getTime())) return 'host-local';
+  return undefined;
+}
+
+const EAT_OFFSET_MS = 3 * 60 * 60 * 1000;
+
 /** The BusinessShortCode / Timestamp / Password trio that both STK Push and STK Query check, in Daraja's order. */
-export function checkMerchantSecurity(body: unknown, expected: ExpectedMerchant, now: Date): Checked<{ timestamp: string }> {
+export function checkMerchantSecurity(
+  body: unknown,
+  expected: ExpectedMerchant,
+  now: Date,
+  mode: 'strict' | 'lenient' = 'strict',
+): Checked<{ timestamp: string; zone: TimestampZone }> {
   const b = asRecord(body);
   if (text(b.BusinessShortCode) !== expected.shortcode) return fail(invalidField('BusinessShortCode'));
 
   const timestamp = text(b.Timestamp);
-  const at = /^\d{14}$/.test(timestamp ?? '') ? parseDarajaTimestamp(timestamp) : undefined;
-  if (!timestamp || !at || Math.abs(at.getTime() - now.getTime()) > MAX_TIMESTAMP_SKEW_MS) {
-    return fail(invalidField('Timestamp'));
-  }
+  const zone = timestamp ? timestampZone(timestamp, now, mode) : undefined;
+  if (!timestamp || !zone) return fail(invalidField('Timestamp'));
 
   if (b.Password !== stkPassword(expected.shortcode, expected.passkey, timestamp)) return fail(wrongCredentials());
-  return { ok: true, value: { timestamp } };
+  return { ok: true, value: { timestamp, zone } };
 }
 
 export interface ValidStkPush {

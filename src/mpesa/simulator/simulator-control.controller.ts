@@ -7,6 +7,7 @@ import { CallbacksSwitchDto, QueueFaultsDto, SetBalancesDto } from './simulator-
 import { FAULT_ENDPOINTS, faultAppliesTo } from './simulator-faults';
 import { kesNumber, SimulatedBalances } from './simulator-money-out-wire';
 import { SimulatorMoneyOutService } from './simulator-money-out.service';
+import { SimulatorRecorder } from './simulator-recorder';
 import { DarajaSimulatorService } from './simulator.service';
 
 /** Validates here rather than trusting the app's global pipe, whose settings this module does not own. */
@@ -21,6 +22,7 @@ export class SimulatorControlController {
   constructor(
     private readonly simulator: DarajaSimulatorService,
     private readonly moneyOut: SimulatorMoneyOutService,
+    private readonly recorder: SimulatorRecorder,
   ) {}
 
   /** Queues `count` faults; each is consumed by one request to `endpoint`, across all app processes. */
@@ -40,6 +42,41 @@ export class SimulatorControlController {
   @Get('calls')
   async calls(@Res() reply: FastifyReply): Promise<void> {
     reply.status(200).send({ items: await this.simulator.calls() });
+  }
+
+  /** Requests with their answers and the callbacks sent with theirs, newest first, secrets redacted (the page's data). */
+  @Get('journal')
+  async journal(@Res() reply: FastifyReply): Promise<void> {
+    reply.status(200).send({ items: await this.recorder.journal() });
+  }
+
+  /** Starts recording every request, answer and callback (restarts a running recording). */
+  @Post('recorder/start')
+  async startRecording(@Res() reply: FastifyReply): Promise<void> {
+    reply.status(200).send({ recording: true, ...(await this.recorder.start()) });
+  }
+
+  @Get('recorder')
+  async recorderStatus(@Res() reply: FastifyReply): Promise<void> {
+    reply.status(200).send(await this.recorder.status());
+  }
+
+  /**
+   * Stops the recording and answers it as a JSON fixture; with SIMULATOR_RECORD_DIR set it is also written there,
+   * as `<name>.json` when `?name=` (letters, digits, `-`, `_`) is given.
+   */
+  @Post('recorder/stop')
+  async stopRecording(@Query('name') name: unknown, @Res() reply: FastifyReply): Promise<void> {
+    if (name !== undefined && (typeof name !== 'string' || !/^[A-Za-z0-9_-]{1,80}$/.test(name))) {
+      reply.status(400).send({ statusCode: 400, message: 'name may hold only letters, digits, - and _ (at most 80)' });
+      return;
+    }
+    const recording = await this.recorder.stop(name);
+    if (!recording) {
+      reply.status(409).send({ statusCode: 409, message: 'No recording is running: POST /simulator/control/recorder/start first' });
+      return;
+    }
+    reply.status(200).send(recording);
   }
 
   @Get('stats')
@@ -105,7 +142,7 @@ export class SimulatorControlController {
     reply.status(200).send({ enabled: dto.enabled });
   }
 
-  /** Stats, faults, subscriber locks, the callbacks switch and the balances; tokens and stored transactions stay. */
+  /** Stats, the journal, faults, subscriber locks, the callbacks switch and the balances; tokens and stored transactions stay. */
   @Post('reset')
   async reset(@Res() reply: FastifyReply): Promise<void> {
     await Promise.all([this.simulator.reset(), this.moneyOut.resetBalances()]);

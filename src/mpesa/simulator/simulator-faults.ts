@@ -4,7 +4,7 @@ import {
   DarajaReply,
   duplicateOriginatorConversationId,
   internalServerError,
-  invalidAccessToken,
+  invalidAccessTokenFor,
   invalidCredentials,
   invalidField,
   invalidGrantType,
@@ -115,7 +115,7 @@ export function faultEffect(endpoint: SimulatedEndpoint, fault: SimulatorFault):
       return { when: 'before', action: 'answer', reply: internalServerError() };
     case 'invalid_token':
       // OAuth has no token to reject: the nearest thing is Daraja's bad-credentials answer.
-      return { when: 'before', action: 'answer', reply: endpoint === 'oauth' ? invalidCredentials() : invalidAccessToken() };
+      return { when: 'before', action: 'answer', reply: endpoint === 'oauth' ? invalidCredentials() : invalidAccessTokenFor(endpoint) };
     case 'reset':
       return { when: 'before', action: 'drop' };
     case 'reset_after_processing':

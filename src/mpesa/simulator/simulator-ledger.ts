@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import Redis from 'ioredis';
-import { RedisKeys } from '../../common/redis/redis.module';
+import type { SimulatorKeys } from './simulator-redis';
 import { SIMULATED_CUSTOMER_NAME } from './simulator-money-out-wire';
 
 /**
@@ -129,7 +129,7 @@ export type LedgerPatch = Partial<Pick<LedgerEntry, 'amount' | 'completedAt' | '
 export class SimulatorLedger {
   constructor(
     private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    private readonly keys: SimulatorKeys,
     private readonly maxRows = LEDGER_MAX_ROWS,
   ) {
     if (!('simulatorLedgerAdd' in redis)) redis.defineCommand('simulatorLedgerAdd', { numberOfKeys: 3, lua: ADD_SCRIPT });

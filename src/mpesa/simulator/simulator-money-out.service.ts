@@ -2,9 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import Redis from 'ioredis';
 import { KeyObject } from 'node:crypto';
-import { REDIS_CLIENT, RedisKeys } from '../../common/redis/redis.module';
+import { SIMULATOR_REDIS, SimulatorKeys } from './simulator-redis';
 import { mpesaConfig, simulatorConfig } from '../../config/configuration';
-import { DarajaReply, duplicateOriginatorConversationId, invalidAccessToken } from './daraja-errors';
+import { DarajaReply, duplicateOriginatorConversationId, invalidAccessTokenFor, invalidField } from './daraja-errors';
 import {
   checkB2cRequest,
   checkBalanceQuery,
@@ -106,8 +106,8 @@ export class SimulatorMoneyOutService {
   constructor(
     @Inject(mpesaConfig.KEY) private readonly mpesa: ConfigType<typeof mpesaConfig>,
     @Inject(simulatorConfig.KEY) private readonly settings: ConfigType<typeof simulatorConfig>,
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    @Inject(SIMULATOR_REDIS) private readonly redis: Redis,
+    private readonly keys: SimulatorKeys,
     private readonly simulator: DarajaSimulatorService,
   ) {}
 
@@ -120,7 +120,7 @@ export class SimulatorMoneyOutService {
     body: unknown,
     variant?: ProcessingVariant,
   ): Promise<DarajaReply> {
-    if (!(await this.simulator.isTokenCurrent(authorization))) return invalidAccessToken();
+    if (!(await this.simulator.isTokenCurrent(authorization))) return invalidAccessTokenFor('b2c', authorization);
     const checked = checkB2cRequest(body, version, this.expected, this.decrypt);
     if (!checked.ok) return checked.reply;
 
@@ -137,7 +137,7 @@ export class SimulatorMoneyOutService {
   }
 
   async accountBalance(authorization: string | undefined, body: unknown, variant?: ProcessingVariant): Promise<DarajaReply> {
-    if (!(await this.simulator.isTokenCurrent(authorization))) return invalidAccessToken();
+    if (!(await this.simulator.isTokenCurrent(authorization))) return invalidAccessTokenFor('balance', authorization);
     const checked = checkBalanceQuery(body, this.expected, this.decrypt);
     if (!checked.ok) return checked.reply;
 
@@ -153,9 +153,12 @@ export class SimulatorMoneyOutService {
   }
 
   async reversal(authorization: string | undefined, body: unknown, variant?: ProcessingVariant): Promise<DarajaReply> {
-    if (!(await this.simulator.isTokenCurrent(authorization))) return invalidAccessToken();
+    if (!(await this.simulator.isTokenCurrent(authorization))) return invalidAccessTokenFor('reversal', authorization);
     const checked = checkReversalRequest(body, this.expected, this.decrypt);
     if (!checked.ok) return checked.reply;
+    // More than was paid cannot be reversed: refused before anything moves, in Daraja's field envelope (docs/simulator.md).
+    const original = await this.completedStk(checked.value.transactionId, new Date());
+    if (original && checked.value.amount > original.amount) return invalidField('Amount');
 
     const ids = await this.newConversation();
     const payload = await this.reverse(checked.value, ids, new Date());
@@ -166,7 +169,7 @@ export class SimulatorMoneyOutService {
   }
 
   async transactionStatus(authorization: string | undefined, body: unknown, variant?: ProcessingVariant): Promise<DarajaReply> {
-    if (!(await this.simulator.isTokenCurrent(authorization))) return invalidAccessToken();
+    if (!(await this.simulator.isTokenCurrent(authorization))) return invalidAccessTokenFor('transactionstatus', authorization);
     const checked = checkStatusQuery(body, this.expected, this.decrypt);
     if (!checked.ok) return checked.reply;
 
@@ -376,8 +379,8 @@ export class SimulatorMoneyOutService {
   }
 
   /**
-   * Reverses a completed STK payment once. The reversed amount is the original one: Daraja documents no partial
-   * reversal, so the request's Amount is checked for shape only. It is debited from the simulated Utility account.
+   * Reverses a completed STK payment once, by the requested Amount (at most the original, checked before the
+   * acknowledgement; less is a partial reversal). It is debited from the simulated Utility account.
    */
   private async reverse(request: ValidReversal, ids: ConversationIds, now: Date): Promise<DarajaResult> {
     const fail = (code: number | string, desc: string) =>
@@ -394,7 +397,7 @@ export class SimulatorMoneyOutService {
     if ((await this.redis.set(marker, '{}', 'EX', MONEY_OUT_TTL_SECONDS, 'NX')) !== 'OK') {
       return fail(REVERSAL_ALREADY_DONE.code, REVERSAL_ALREADY_DONE.desc);
     }
-    const after = await this.debitUtility(payment.amount * 100);
+    const after = await this.debitUtility(request.amount * 100);
     if (!after) {
       await this.redis.del(marker);
       return fail(1, B2C_RESULT_DESCRIPTIONS[1]);
@@ -404,7 +407,7 @@ export class SimulatorMoneyOutService {
       originalReceipt: receipt,
       reversalReceipt: await this.simulator.reserveReceipt(`reversal:${receipt}`, MONEY_OUT_TTL_SECONDS),
       checkoutRequestId: payment.checkoutRequestId,
-      amount: payment.amount,
+      amount: request.amount,
       phone: payment.phone,
       ...ids,
       utilityAfterCents: after.utilityCents,

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
-import { REDIS_CLIENT, RedisKeys } from '../../common/redis/redis.module';
+import { SIMULATOR_REDIS, SimulatorKeys } from './simulator-redis';
 import { DarajaReply, invalidAccessToken } from './daraja-errors';
 import { checkPullQuery, checkPullRegister } from './simulator-c2b-checks';
 import { PullRegistration, pullNoRecordsResponse, pullQueryResponse, pullRecord, pullRegisterResponse } from './simulator-c2b-wire';
@@ -34,8 +34,8 @@ export const MAX_PULL_PAGE_SIZE = 1_000;
 @Injectable()
 export class SimulatorPullService {
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    @Inject(SIMULATOR_REDIS) private readonly redis: Redis,
+    private readonly keys: SimulatorKeys,
     private readonly simulator: DarajaSimulatorService,
     private readonly c2b: SimulatorC2bService,
   ) {

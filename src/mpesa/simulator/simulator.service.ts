@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
+import type { FastifyRequest } from 'fastify';
 import Redis from 'ioredis';
-import { REDIS_CLIENT, RedisKeys } from '../../common/redis/redis.module';
+import { SimulatorRecorder } from './simulator-recorder';
+import { SIMULATOR_REDIS, SimulatorKeys } from './simulator-redis';
 import { mpesaConfig, simulatorConfig } from '../../config/configuration';
 import { darajaTimestamp } from '../daraja-time';
 import {
@@ -102,8 +104,9 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
   constructor(
     @Inject(mpesaConfig.KEY) private readonly mpesa: ConfigType<typeof mpesaConfig>,
     @Inject(simulatorConfig.KEY) private readonly settings: ConfigType<typeof simulatorConfig>,
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    @Inject(SIMULATOR_REDIS) private readonly redis: Redis,
+    private readonly keys: SimulatorKeys,
+    private readonly recorder: SimulatorRecorder,
   ) {
     if (!('simulatorBeginCall' in redis)) redis.defineCommand('simulatorBeginCall', { numberOfKeys: 3, lua: BEGIN_CALL_SCRIPT });
     this.ledger = new SimulatorLedger(redis, keys);
@@ -130,6 +133,19 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
     return typeof raw === 'string' ? (JSON.parse(raw) as SimulatorFault) : undefined;
   }
 
+  /** Journals the request and the answer (undefined: dropped); the call itself was counted by beginCall. */
+  async endCall(endpoint: SimulatedEndpoint | 'unrouted', request: FastifyRequest, answer: DarajaReply | undefined): Promise<void> {
+    await this.recorder.add({
+      kind: 'call',
+      at: new Date().toISOString(),
+      endpoint,
+      method: request.method,
+      path: (request.originalUrl ?? request.url).split('?')[0],
+      request: request.body ?? null,
+      answer: answer ? { status: answer.status, ...(answer.body === undefined ? {} : { body: answer.body }) } : { status: 0 },
+    });
+  }
+
   async issueToken(grantType: unknown, authorization: string | undefined): Promise<DarajaReply> {
     if (grantType !== 'client_credentials') return invalidGrantType();
     const auth = parseBasicAuth(authorization);
@@ -149,7 +165,7 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
   async stkPush(authorization: string | undefined, body: unknown): Promise<DarajaReply> {
     if (!(await this.isTokenCurrent(authorization))) return invalidAccessToken();
     const now = new Date();
-    const security = checkMerchantSecurity(body, this.expectedMerchant, now);
+    const security = this.checkSecurity('STK push', body, now);
     if (!security.ok) return security.reply;
     const fields = checkStkPushFields(body, this.expectedMerchant);
     if (!fields.ok) return fields.reply;
@@ -184,7 +200,7 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
   /** `other_checkout`: after the usual checks, a settled success that names another push (see otherCheckoutAnswer). */
   async stkQuery(authorization: string | undefined, body: unknown, variant?: ProcessingVariant): Promise<DarajaReply> {
     if (!(await this.isTokenCurrent(authorization))) return invalidAccessToken();
-    const security = checkMerchantSecurity(body, this.expectedMerchant, new Date());
+    const security = this.checkSecurity('STK query', body, new Date());
     if (!security.ok) return security.reply;
     const id = checkCheckoutRequestId(body);
     if (!id.ok) return id.reply;
@@ -246,11 +262,12 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
   }
 
   /**
-   * Clears stats, faults, subscriber locks and the callbacks switch (and whatever the reset hooks clear). Tokens,
+   * Clears stats, faults, subscriber locks, the journal and the callbacks switch (and whatever the reset hooks clear). Tokens,
    * stored transactions, registrations and the ledger stay.
    */
   async reset(): Promise<void> {
     for (const hook of this.resetHooks) await hook();
+    await this.recorder.clearJournal();
     const locks: string[] = [];
     const stream = this.redis.scanStream({ match: this.lockKey('*'), count: 500 });
     for await (const batch of stream) locks.push(...(batch as string[]));
@@ -352,6 +369,7 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
     }
     if (answer.failure) this.logger.warn(`${label} to ${redactUrl(url)} failed: ${answer.failure}`);
     await this.countCallback(!answer.failure);
+    await this.recorder.add({ kind: 'callback', at: new Date().toISOString(), label, url, payload, answer });
     return answer;
   }
 
@@ -370,6 +388,8 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
     }
 
     let failure: string | undefined;
+    let status: number | undefined;
+    let answerText = '';
     try {
       const response = await fetch(url, {
         method: 'POST',
@@ -377,7 +397,8 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
         body: JSON.stringify(payload),
         signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
       });
-      await response.arrayBuffer(); // drain, so the connection goes back to the pool
+      status = response.status;
+      answerText = await response.text(); // read in full, so the connection goes back to the pool
       if (!response.ok) failure = `HTTP ${response.status}`;
     } catch (error) {
       failure = describe(error);
@@ -386,6 +407,8 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
     if (failure) this.logger.warn(`${label} to ${target} failed: ${failure}`);
     else this.logger.debug(`${label} delivered to ${target}`);
     await this.countCallback(!failure);
+    const answer = { ...(status === undefined ? {} : { status, body: parsedOrText(answerText) }), ...(failure ? { failure } : {}) };
+    await this.recorder.add({ kind: 'callback', at: new Date().toISOString(), label, url, payload, answer });
   }
 
   private async countCallback(delivered: boolean): Promise<void> {
@@ -446,6 +469,15 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
       ResultDesc: STK_RESULT_DESCRIPTIONS[0],
     };
     return { status: 200, body };
+  }
+
+  /** Daraja's merchant checks; in lenient mode, says which clock a Timestamp that was not Kenya time came from. */
+  private checkSecurity(what: string, body: unknown, now: Date): ReturnType<typeof checkMerchantSecurity> {
+    const checked = checkMerchantSecurity(body, this.expectedMerchant, now, this.settings.timestamp);
+    if (checked.ok && checked.value.zone !== 'kenya') {
+      this.logger.log(`${what}: Timestamp ${checked.value.timestamp} read as ${checked.value.zone} time (SIMULATOR_TIMESTAMP=lenient)`);
+    }
+    return checked;
   }
 
   private get expectedMerchant(): ExpectedMerchant {
@@ -529,6 +561,15 @@ function redactUrl(url: string): string {
     return `${u.origin}${u.pathname}`;
   } catch {
     return '<invalid url>';
+  }
+}
+
+/** A callback's answer as JSON when it is JSON, else its first 500 characters of text. */
+function parsedOrText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text.slice(0, 500);
   }
 }
 
