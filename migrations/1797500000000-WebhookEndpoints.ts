@@ -76,7 +76,9 @@ export class WebhookEndpoints1797500000000 implements MigrationInterface {
     await q.query(`ALTER TABLE "notifications" ADD COLUMN "next_attempt_at" timestamptz`);
     await q.query(`ALTER TABLE "notifications" ADD COLUMN "endpoints_fanned_out_at" timestamptz`);
     await q.query(`ALTER TABLE "notifications" ADD COLUMN "attempts_before_redelivery" integer NOT NULL DEFAULT 0`);
-    await q.query(`CREATE INDEX "ix_notifications_webhook_status_created" ON "notifications" ("status", "created_at") WHERE "channel" = 'webhook'`);
+    await q.query(
+      `CREATE INDEX "ix_notifications_webhook_status_created" ON "notifications" ("status", "created_at") WHERE "channel" = 'webhook'`,
+    );
   }
 
   public async down(q: QueryRunner): Promise<void> {

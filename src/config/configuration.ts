@@ -528,7 +528,9 @@ export function buildConfig(env: EnvironmentVariables): Config {
       webhookTimeoutMs: env.WEBHOOK_TIMEOUT_MS ?? 10_000,
       // 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, then every 10 h: 13 attempts span about three days (77.6 h), past the
       // 72 h after which an endpoint that never answers is disabled.
-      webhookRetryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE_MS?.split(',').map(Number) ?? [60_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000],
+      webhookRetryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE_MS?.split(',').map(Number) ?? [
+        60_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000,
+      ],
       webhookMaxAttempts: env.WEBHOOK_MAX_ATTEMPTS ?? 13,
       webhookRotationOverlapMs: Math.round((env.WEBHOOK_ROTATION_OVERLAP_HOURS ?? 24) * 3_600_000),
       webhookDisableAfterMs: Math.round((env.WEBHOOK_DISABLE_AFTER_HOURS ?? 72) * 3_600_000),

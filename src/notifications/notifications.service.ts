@@ -169,7 +169,10 @@ export class NotificationsService {
       return { kind: 'retry', at: notification.nextAttemptAt };
     }
     const attempt = notification.attempts + 1;
-    const result = await this.sender.send({ url: this.settings.webhookUrl, secrets: [this.settings.webhookSecret], checkUrl: false }, event);
+    const result = await this.sender.send(
+      { url: this.settings.webhookUrl, secrets: [this.settings.webhookSecret], checkUrl: false },
+      event,
+    );
     const retryAt = result.error === null ? null : nextAttemptAt(attempt - notification.attemptsBeforeRedelivery, this.settings);
     await this.repository.recordAttempt({
       notificationId,

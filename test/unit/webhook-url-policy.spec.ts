@@ -1,3 +1,5 @@
+import { buildConfig } from '../../src/config/configuration';
+import { validateEnv } from '../../src/config/env.validation';
 import { isPublicAddress, webhookUrlRefusal } from '../../src/notifications/webhooks/webhook-url-policy';
 import { eventMatches, unknownEventPatterns } from '../../src/notifications/webhooks/webhook-events';
 import { nextAttemptAt } from '../../src/notifications/webhooks/webhook-retry';
@@ -16,7 +18,7 @@ describe('webhook URL policy', () => {
       'internal.legalpro.example': ['10.1.2.3'],
       'split.legalpro.example': ['93.184.216.34', '192.168.1.10'],
       'six.legalpro.example': ['2606:2800:220:1:248:1893:25c8:1946'],
-      'localhost': ['127.0.0.1', '::1'],
+      localhost: ['127.0.0.1', '::1'],
     });
 
     it('accepts https to a name that resolves only to public addresses', async () => {
@@ -25,7 +27,9 @@ describe('webhook URL policy', () => {
     });
 
     it('refuses http', async () => {
-      expect(await webhookUrlRefusal('http://hooks.legalpro.example/webhooks', 'public_https', resolve)).toBe('must use https:// in production');
+      expect(await webhookUrlRefusal('http://hooks.legalpro.example/webhooks', 'public_https', resolve)).toBe(
+        'must use https:// in production',
+      );
     });
 
     it.each([
@@ -51,7 +55,9 @@ describe('webhook URL policy', () => {
     });
 
     it('refuses a name that does not resolve', async () => {
-      expect(await webhookUrlRefusal('https://nowhere.legalpro.example/', 'public_https', resolve)).toContain('does not resolve (ENOTFOUND)');
+      expect(await webhookUrlRefusal('https://nowhere.legalpro.example/', 'public_https', resolve)).toContain(
+        'does not resolve (ENOTFOUND)',
+      );
     });
   });
 
@@ -114,5 +120,48 @@ describe('webhook retry schedule', () => {
     const total = delays.reduce((a, b) => a + b, 0);
     expect(total / hour).toBeGreaterThan(72);
     expect(total / hour).toBeLessThan(80);
+  });
+});
+
+describe('webhook settings', () => {
+  const load = (env: Record<string, string>) => buildConfig(validateEnv(env));
+  /** A start NODE_ENV=production accepts (as in config.spec.ts). */
+  const production = {
+    NODE_ENV: 'production',
+    MPESA_ENVIRONMENT: 'sandbox',
+    MPESA_CONSUMER_KEY: 'k',
+    MPESA_CONSUMER_SECRET: 's',
+    MPESA_STK_CALLBACK_URL: 'https://pay.example.com/api/payments/daraja/stk-callback',
+    JWT_SECRET: 'j'.repeat(32),
+    DATA_ENCRYPTION_KEY: 'ab'.repeat(32),
+    MPESA_CALLBACK_SECRET: 'c'.repeat(32),
+    MPESA_CALLBACK_ALLOWED_IPS: '196.201.214.200',
+    METRICS_TOKEN: 'm'.repeat(16),
+  };
+
+  it('checks endpoint URLs in production, and cannot be told not to', () => {
+    expect(load(production).notifications.webhookUrlPolicy).toBe('public_https');
+    expect(() => load({ ...production, WEBHOOK_URL_POLICY: 'any' })).toThrow(/WEBHOOK_URL_POLICY: must be public_https in production/);
+  });
+
+  it('defaults to a three-day schedule, a day of rotation overlap and disabling after 72 h', () => {
+    const n = load({}).notifications;
+    expect(n.webhookUrlPolicy).toBe('any');
+    expect(n.webhookRetryScheduleMs).toEqual([60_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000]);
+    expect(n.webhookMaxAttempts).toBe(13);
+    expect(n.webhookRotationOverlapMs).toBe(24 * 3_600_000);
+    expect(n.webhookDisableAfterMs).toBe(72 * 3_600_000);
+  });
+
+  it('takes a schedule and fractions of hours (tests run in seconds)', () => {
+    const n = load({
+      WEBHOOK_RETRY_SCHEDULE_MS: '1000, 2000',
+      WEBHOOK_ROTATION_OVERLAP_HOURS: '0.5',
+      WEBHOOK_DISABLE_AFTER_HOURS: '0.01',
+    }).notifications;
+    expect(n.webhookRetryScheduleMs).toEqual([1000, 2000]);
+    expect(n.webhookRotationOverlapMs).toBe(1_800_000);
+    expect(n.webhookDisableAfterMs).toBe(36_000);
+    expect(() => load({ WEBHOOK_RETRY_SCHEDULE_MS: '1m,5m' })).toThrow(/WEBHOOK_RETRY_SCHEDULE_MS/);
   });
 });

@@ -90,7 +90,12 @@ export class WebhookDeliveryService {
       return { kind: 'done' };
     }
     const attempt = delivery.attempts + 1;
-    const event: WebhookEvent = { id: delivery.eventId, event: delivery.event, createdAt: delivery.eventCreatedAt, payload: delivery.payload };
+    const event: WebhookEvent = {
+      id: delivery.eventId,
+      event: delivery.event,
+      createdAt: delivery.eventCreatedAt,
+      payload: delivery.payload,
+    };
     const result = await this.sender.send({ url: endpoint.url, secrets: signingSecrets(endpoint, this.crypto), checkUrl: true }, event);
     let retryAt: Date | null = null;
     let error = result.error;
@@ -139,7 +144,10 @@ export class WebhookDeliveryService {
       );
       return row;
     });
-    if (disabled) this.logger.warn(`Webhook endpoint ${endpointId} (${disabled.url}) disabled: every delivery failed since ${failingSince.toISOString()}`);
+    if (disabled)
+      this.logger.warn(
+        `Webhook endpoint ${endpointId} (${disabled.url}) disabled: every delivery failed since ${failingSince.toISOString()}`,
+      );
     return true;
   }
 }

@@ -108,7 +108,8 @@ export class WebhookEndpointsController {
     if (id !== DEFAULT_ENDPOINT_ID && !/^[0-9a-f-]{36}$/i.test(id)) throw new NotFoundError('Webhook endpoint');
     const outcome = await this.endpoints.redeliverFailedSince(id, dto.since, actor);
     if (outcome.kind === 'not_found') throw new NotFoundError('Webhook endpoint');
-    if (outcome.kind === 'endpoint_disabled') throw new AppError(ErrorCode.CONFLICT, 'The endpoint is disabled: enable it first (PATCH enabled: true)');
+    if (outcome.kind === 'endpoint_disabled')
+      throw new AppError(ErrorCode.CONFLICT, 'The endpoint is disabled: enable it first (PATCH enabled: true)');
     return { success: true, data: { queued: outcome.count } };
   }
 }

@@ -124,7 +124,12 @@ export class WebhookEndpointsService {
       if (!before || !(await this.endpoints.delete(tx, id))) return false;
       await this.audit.record(
         actor,
-        { action: 'webhook_endpoint.deleted', entityType: 'webhook_endpoint', entityId: id, before: { url: before.url, events: before.events } },
+        {
+          action: 'webhook_endpoint.deleted',
+          entityType: 'webhook_endpoint',
+          entityId: id,
+          before: { url: before.url, events: before.events },
+        },
         tx,
       );
       return true;
@@ -148,7 +153,12 @@ export class WebhookEndpointsService {
       );
       await this.audit.record(
         actor,
-        { action: 'webhook_endpoint.secret_rotated', entityType: 'webhook_endpoint', entityId: id, after: { previousSecretExpiresAt: overlapEnds } },
+        {
+          action: 'webhook_endpoint.secret_rotated',
+          entityType: 'webhook_endpoint',
+          entityId: id,
+          after: { previousSecretExpiresAt: overlapEnds },
+        },
         tx,
       );
       return row;
@@ -176,7 +186,8 @@ export class WebhookEndpointsService {
       return { kind: 'queued' };
     }
     const outboxRow = await this.notificationsRepository.findById(deliveryId);
-    if (!outboxRow || (outboxRow.channel as NotificationChannel) !== NotificationChannel.Webhook || !this.settings.webhookUrl) return { kind: 'not_found' };
+    if (!outboxRow || (outboxRow.channel as NotificationChannel) !== NotificationChannel.Webhook || !this.settings.webhookUrl)
+      return { kind: 'not_found' };
     if (!(await this.notificationsRepository.redeliverWebhook(deliveryId))) return { kind: 'in_progress' };
     await this.auditRedelivery(actor, DEFAULT_ENDPOINT_ID, [deliveryId]);
     await this.notifications.dispatch([{ id: deliveryId, channel: NotificationChannel.Webhook, status: NotificationStatus.Pending }]);
@@ -188,7 +199,12 @@ export class WebhookEndpointsService {
     if (endpointId === DEFAULT_ENDPOINT_ID) {
       if (!this.settings.webhookUrl) return { kind: 'not_found' };
       const rows = await this.notificationsRepository.redeliverFailedWebhooksSince(since);
-      await this.auditRedelivery(actor, endpointId, rows.map((r) => r.id), since);
+      await this.auditRedelivery(
+        actor,
+        endpointId,
+        rows.map((r) => r.id),
+        since,
+      );
       await this.notifications.dispatch(rows);
       return { kind: 'queued', count: rows.length };
     }

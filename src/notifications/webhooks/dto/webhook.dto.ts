@@ -93,10 +93,15 @@ export class RedeliverSinceDto {
 export class ListWebhookDeliveriesQueryDto {
   @IsOptional() @IsIn(['pending', 'delivered', 'failed'], { message: 'status must be one of: pending, delivered, failed' }) status?: string;
   /** An endpoint's id, or `default` for WEBHOOK_URL. */
-  @IsOptional() @Matches(/^(default|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i, { message: 'endpointId must be a UUID or "default"' })
+  @IsOptional()
+  @Matches(/^(default|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i, {
+    message: 'endpointId must be a UUID or "default"',
+  })
   endpointId?: string;
   /** An event (`payment.completed`) or a family (`payment.*`). */
-  @IsOptional() @Matches(/^[a-z][a-z_]*\.([a-z_]+|\*)$/, { message: 'event must be an event name or a family such as payment.*' }) event?: string;
+  @IsOptional()
+  @Matches(/^[a-z][a-z_]*\.([a-z_]+|\*)$/, { message: 'event must be an event name or a family such as payment.*' })
+  event?: string;
   @IsOptional() @Type(() => Date) @IsDate({ message: 'from must be an ISO 8601 date' }) from?: Date;
   @IsOptional() @Type(() => Date) @IsDate({ message: 'to must be an ISO 8601 date' }) to?: Date;
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100_000) page: number = 1;
