@@ -263,6 +263,18 @@ describe('Webhook endpoints', () => {
         (await deliveries({ endpointId: e.id })).find((d) => d.status === 'delivered' && d.attempts === 2),
       );
       expect(row.id).toBe(delivery.id);
+
+      // The default endpoint's (WEBHOOK_URL) delivery is redelivered the same way: its id is the event's.
+      const toDefault = await legalpro.waitFor((h) => h.body?.id === first.body.id, 30_000);
+      await waitFor(async () => (await deliveries({ endpointId: 'default', status: 'delivered' })).some((d) => d.id === first.body.id));
+      expect((await call(`/api/webhook-deliveries/${first.body.id}/redeliver`, { method: 'POST' })).status).toBe(202);
+      const againToDefault = await waitFor(() => legalpro.received.filter((h) => h.body?.id === first.body.id)[1], { timeoutMs: 30_000 });
+      expect(againToDefault.rawBody).toBe(toDefault.rawBody);
+      const outbox = await waitFor(async () => {
+        const { rows } = await pool.query(`SELECT status, attempts FROM notifications WHERE id = $1`, [first.body.id]);
+        return rows[0]?.status === 'delivered' && rows[0].attempts === 2 && rows[0];
+      });
+      expect(outbox).toEqual({ status: 'delivered', attempts: 2 });
       await call(`/api/webhook-endpoints/${e.id}`, { method: 'DELETE' });
     });
 
@@ -284,24 +296,35 @@ describe('Webhook endpoints', () => {
       );
       expect(failed.every((d) => d.lastError === 'endpoint disabled' || /HTTP 500/.test(d.lastError))).toBe(true);
       expect((await call(`/api/webhook-endpoints/${e.id}/redeliver`, { method: 'POST', body: { since } })).status).toBe(409);
+      // An event while it is disabled: nothing is sent, but its delivery is recorded (failed) for the catch-up.
+      const whileDisabled = await pay();
+      await waitFor(
+        async () => {
+          const rows = await deliveries({ endpointId: e.id, status: 'failed' });
+          return rows.length === 3;
+        },
+        { timeoutMs: 20_000, message: 'the event of the disabled period to be recorded for the endpoint' },
+      );
+      expect(r.received.filter(about(whileDisabled))).toHaveLength(0);
 
       r.respondWith(200);
       await call(`/api/webhook-endpoints/${e.id}`, { method: 'PATCH', body: { enabled: true } });
       const res = await call(`/api/webhook-endpoints/${e.id}/redeliver`, { method: 'POST', body: { since } });
       expect(res.status).toBe(202);
-      expect(res.body.data).toEqual({ queued: 2 });
+      expect(res.body.data).toEqual({ queued: 3 });
 
       await waitFor(
         async () => {
           const rows = await deliveries({ endpointId: e.id, status: 'delivered' });
-          return rows.length === 2;
+          return rows.length === 3;
         },
-        { timeoutMs: 20_000, message: 'both failed deliveries to be delivered' },
+        { timeoutMs: 20_000, message: 'every failed delivery to be delivered' },
       );
       for (const p of payments) {
         const got = r.received.filter(about(p));
         expect(got.at(-1)?.rawBody).toBe(got[0].rawBody);
       }
+      expect(r.received.filter(about(whileDisabled))).toHaveLength(1);
       const bad = await call(`/api/webhook-endpoints/${e.id}/redeliver`, { method: 'POST', body: { since: 'yesterday' } });
       expect(bad.status).toBe(400);
       await call(`/api/webhook-endpoints/${e.id}`, { method: 'DELETE' });

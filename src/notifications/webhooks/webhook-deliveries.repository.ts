@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../../database/database';
-import { sql } from '../../database/sql';
+import { json, sql } from '../../database/sql';
 
 export enum WebhookDeliveryStatus {
   Pending = 'pending',
@@ -65,16 +65,22 @@ export interface DeliveryFilter {
 export class WebhookDeliveriesRepository {
   constructor(private readonly db: Database) {}
 
-  /** One delivery per endpoint for an event; an endpoint that already has one (a repeated job) gets no second. */
-  async insertForEvent(eventId: string, event: string, endpointIds: string[]): Promise<string[]> {
-    if (!endpointIds.length) return [];
-    const rows = await this.db.query<{ id: string }>(
-      sql`INSERT INTO webhook_deliveries (notification_id, endpoint_id, event)
-          SELECT ${eventId}, e, ${event} FROM unnest(${endpointIds}::uuid[]) AS e
+  /**
+   * One delivery per endpoint for an event; an endpoint that already has one (a repeated job) gets no second. A
+   * disabled endpoint's delivery is written `failed` at once: nothing is sent, but a bulk redelivery after it is
+   * enabled again finds it, so an endpoint paused or disabled for days can still get every event.
+   */
+  async insertForEvent(eventId: string, event: string, endpoints: { id: string; enabled: boolean }[]): Promise<string[]> {
+    if (!endpoints.length) return [];
+    const rows = await this.db.query<{ id: string; status: WebhookDeliveryStatus }>(
+      sql`INSERT INTO webhook_deliveries (notification_id, endpoint_id, event, status, last_error)
+          SELECT ${eventId}, e.id, ${event}, CASE WHEN e.enabled THEN 'pending' ELSE 'failed' END,
+                 CASE WHEN e.enabled THEN NULL ELSE 'endpoint disabled' END
+            FROM jsonb_to_recordset(${json(endpoints)}::jsonb) AS e(id uuid, enabled boolean)
           ON CONFLICT (notification_id, endpoint_id) DO NOTHING
-          RETURNING id`,
+          RETURNING id, status`,
     );
-    return rows.map((r) => r.id);
+    return rows.filter((r) => r.status === WebhookDeliveryStatus.Pending).map((r) => r.id);
   }
 
   findForSending(id: string): Promise<DeliveryToSend | null> {

@@ -38,15 +38,16 @@ export class WebhookDeliveryService {
   ) {}
 
   /**
-   * Writes a delivery for each enabled endpoint whose patterns name the event, and queues them. Repeatable: an
-   * endpoint that already has its delivery gets no second one.
+   * Writes a delivery for each endpoint whose patterns name the event, and queues those of enabled endpoints (a
+   * disabled one's is recorded failed, for a later bulk redelivery). Repeatable: an endpoint that already has its
+   * delivery gets no second one.
    */
   async fanOut(event: WebhookEvent): Promise<number> {
-    const matching = (await this.endpoints.listEnabled()).filter((e) => e.events.some((p) => eventMatches(p, event.event)));
+    const matching = (await this.endpoints.list()).filter((e) => e.events.some((p) => eventMatches(p, event.event)));
     const ids = await this.deliveries.insertForEvent(
       event.id,
       event.event,
-      matching.map((e) => e.id),
+      matching.map((e) => ({ id: e.id, enabled: e.enabled })),
     );
     await this.notifications.markFannedOut(event.id);
     await this.dispatch(ids);

@@ -74,11 +74,6 @@ export class WebhookEndpointsRepository {
     return this.db.query<WebhookEndpointRow>(sql`SELECT ${COLUMNS} FROM webhook_endpoints ORDER BY created_at, id`);
   }
 
-  /** The endpoints an event may go to now. */
-  listEnabled(): Promise<WebhookEndpointRow[]> {
-    return this.db.query<WebhookEndpointRow>(sql`SELECT ${COLUMNS} FROM webhook_endpoints WHERE enabled ORDER BY created_at, id`);
-  }
-
   /**
    * An admin's change. Turning an endpoint on again forgets why it was off and since when it was failing (its next
    * failure starts a new count); turning it off records that an admin did.
