@@ -11,6 +11,8 @@ export enum AlertRule {
   ReviewsWaiting = 'reviews_waiting',
   /** A reconciliation (statement or daily Pull) named a difference with M-Pesa that nobody has explained yet. */
   ReconciliationDifferences = 'reconciliation_differences',
+  /** A webhook endpoint was disabled after failing for WEBHOOK_DISABLE_AFTER_HOURS: LegalPro hears nothing there. */
+  WebhookEndpointDisabled = 'webhook_endpoint_disabled',
 }
 
 /** What the database says about the trailing window; one statement measures it all (AlertsRepository.measure). */
@@ -33,6 +35,8 @@ export interface AlertMeasurements {
   reviewsWaiting: number;
   /** Reconciliation differences (reviews of `reconciliation_item`s) still open, however young. */
   reconciliationDifferences: number;
+  /** Webhook endpoints the service disabled because every delivery failed for days (not those an admin turned off). */
+  webhookEndpointsDisabled: number;
 }
 
 export interface AlertFinding {
@@ -106,6 +110,16 @@ export function evaluateAlertRules(m: AlertMeasurements, s: AlertSettings): Aler
       summary:
         `${m.reconciliationDifferences} difference(s) between M-Pesa and our records are unexplained: ` +
         'GET /api/reviews?status=open&entityType=reconciliation_item',
+    },
+    {
+      rule: AlertRule.WebhookEndpointDisabled,
+      // Fires while one stays disabled; it resolves when an admin enables it again (PATCH) or deletes it.
+      breached: m.webhookEndpointsDisabled > 0,
+      value: m.webhookEndpointsDisabled,
+      threshold: 0,
+      summary:
+        `${m.webhookEndpointsDisabled} webhook endpoint(s) were disabled after failing continuously: their events wait as failed ` +
+        'deliveries. Fix the receiver, then PATCH /api/webhook-endpoints/:id {"enabled": true} and POST /api/webhook-endpoints/:id/redeliver',
     },
   ];
 }

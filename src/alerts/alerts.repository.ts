@@ -46,7 +46,8 @@ export class AlertsRepository {
            WHERE l.transaction_type = 'STK_CALLBACK' AND l.created_at >= w.silent_since AND l.status_code < 300)::int AS recent_callbacks,
          (SELECT count(*) FROM reviews r
            WHERE r.status = 'open' AND r.opened_at < now() - make_interval(mins => ${s.reviewOpenMinutes}))::int AS reviews_waiting,
-         (SELECT count(*) FROM reviews r WHERE r.status = 'open' AND r.entity_type = 'reconciliation_item')::int AS reconciliation_open
+         (SELECT count(*) FROM reviews r WHERE r.status = 'open' AND r.entity_type = 'reconciliation_item')::int AS reconciliation_open,
+         (SELECT count(*) FROM webhook_endpoints e WHERE NOT e.enabled AND e.disabled_reason = 'failing')::int AS webhook_endpoints_disabled
        FROM w,
          LATERAL (SELECT count(*)::int AS calls, avg(l.duration)::float8 AS average_ms,
                          (count(*) FILTER (WHERE l.outcome IN ('network_error', 'timeout') OR l.status_code >= 500))::int AS system_errors
@@ -65,6 +66,7 @@ export class AlertsRepository {
       recentStkCallbacks: row.recent_callbacks,
       reviewsWaiting: row.reviews_waiting,
       reconciliationDifferences: row.reconciliation_open,
+      webhookEndpointsDisabled: row.webhook_endpoints_disabled,
     };
   }
 

@@ -15,6 +15,7 @@ import {
   SimulatorTimestampMode,
   STK_TRANSACTION_TYPES,
   validateEnv,
+  WebhookUrlPolicyName,
 } from './env.validation';
 
 /** Safaricom's public sandbox passkey for shortcode 174379 (see docs/daraja.md §10.3). */
@@ -206,6 +207,15 @@ export interface NotificationSettings {
   webhookUrl?: string;
   webhookSecret: string;
   webhookTimeoutMs: number;
+  /** Delays between a webhook's attempts; the last repeats until `webhookMaxAttempts` (WEBHOOK_RETRY_SCHEDULE_MS). */
+  webhookRetryScheduleMs: number[];
+  webhookMaxAttempts: number;
+  /** After a rotation the old secret signs beside the new one this long (WEBHOOK_ROTATION_OVERLAP_HOURS). */
+  webhookRotationOverlapMs: number;
+  /** An endpoint whose deliveries have all failed for this long is disabled (WEBHOOK_DISABLE_AFTER_HOURS). */
+  webhookDisableAfterMs: number;
+  /** public_https: https only, public addresses only (checked at creation and at every send); any: development. */
+  webhookUrlPolicy: WebhookUrlPolicyName;
   /** Client emails; undefined when neither SMTP_URL nor SMTP_HOST is set (email notifications are then skipped). */
   email?: { transport: SmtpTransportSettings; from: string; timeoutMs: number };
   /** Client SMS through an HTTP gateway; undefined when SMS_GATEWAY_URL is not set (SMS notifications are then skipped). */
@@ -472,6 +482,8 @@ export function buildConfig(env: EnvironmentVariables): Config {
       problems.push('MPESA_BASE_URL: must use https:// in production');
     }
     if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: is required in production when WEBHOOK_URL is set');
+    // LegalPro's admins name webhook URLs at run time: in production none may point inside our network.
+    if (env.WEBHOOK_URL_POLICY === 'any') problems.push('WEBHOOK_URL_POLICY: must be public_https in production');
     // Daraja's callbacks are unsigned: in production only Safaricom's published addresses may post them.
     if (!env.MPESA_CALLBACK_ALLOWED_IPS && env.MPESA_CALLBACK_ALLOW_ANY_IP !== 'true') {
       problems.push(
@@ -545,6 +557,15 @@ export function buildConfig(env: EnvironmentVariables): Config {
       webhookUrl: env.WEBHOOK_URL,
       webhookSecret: env.WEBHOOK_URL ? secret('WEBHOOK_SECRET', DEV_WEBHOOK_SECRET) : (env.WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET),
       webhookTimeoutMs: env.WEBHOOK_TIMEOUT_MS ?? 10_000,
+      // 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, then every 10 h: 13 attempts span about three days (77.6 h), past the
+      // 72 h after which an endpoint that never answers is disabled.
+      webhookRetryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE_MS?.split(',').map(Number) ?? [
+        60_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000,
+      ],
+      webhookMaxAttempts: env.WEBHOOK_MAX_ATTEMPTS ?? 13,
+      webhookRotationOverlapMs: Math.round((env.WEBHOOK_ROTATION_OVERLAP_HOURS ?? 24) * 3_600_000),
+      webhookDisableAfterMs: Math.round((env.WEBHOOK_DISABLE_AFTER_HOURS ?? 72) * 3_600_000),
+      webhookUrlPolicy: env.WEBHOOK_URL_POLICY ?? (isProduction ? 'public_https' : 'any'),
       ...clients,
     },
     alerts: {

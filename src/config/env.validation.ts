@@ -4,6 +4,7 @@ import {
   IsIn,
   IsInt,
   IsNotEmpty,
+  IsNumber,
   IsOptional,
   IsString,
   Matches,
@@ -34,6 +35,10 @@ export type B2cApiVersion = (typeof B2C_API_VERSIONS)[number];
 /** What a client is told about by email and SMS (CLIENT_NOTIFICATION_EVENTS picks among them). */
 export const CLIENT_NOTIFICATION_EVENT_NAMES = ['payment.received', 'payment.failed', 'refund.sent'] as const;
 export type ClientNotificationEventName = (typeof CLIENT_NOTIFICATION_EVENT_NAMES)[number];
+
+/** How strictly a webhook endpoint's URL is checked (src/notifications/webhooks/webhook-url-policy.ts). */
+export const WEBHOOK_URL_POLICIES = ['public_https', 'any'] as const;
+export type WebhookUrlPolicyName = (typeof WEBHOOK_URL_POLICIES)[number];
 
 /** The lowest brute-force limits anyone may configure (issue 4). */
 export const MIN_AUTH_FAILURES_PER_MINUTE = 30;
@@ -72,6 +77,18 @@ export class EnvironmentVariables {
   @IsOptional() @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' }) WEBHOOK_URL?: string;
   @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' }) WEBHOOK_SECRET?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) WEBHOOK_TIMEOUT_MS?: number;
+  /** Delays between a webhook's attempts (ms); the last one repeats until WEBHOOK_MAX_ATTEMPTS. */
+  @IsOptional()
+  @Matches(/^\s*\d+(\s*,\s*\d+){0,19}\s*$/, {
+    message: 'must be a comma-separated list of 1 to 20 delays in ms, e.g. "60000,300000,1800000"',
+  })
+  WEBHOOK_RETRY_SCHEDULE_MS?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100) WEBHOOK_MAX_ATTEMPTS?: number;
+  // Hours, fractions allowed (tests use seconds' worth).
+  @IsOptional() @Transform(toInt) @IsNumber() @Min(0) @Max(720) WEBHOOK_ROTATION_OVERLAP_HOURS?: number;
+  @IsOptional() @Transform(toInt) @IsNumber() @Min(0) @Max(720) WEBHOOK_DISABLE_AFTER_HOURS?: number;
+  /** public_https: endpoints must be https and resolve to public addresses (always so in production); any: no check. */
+  @IsOptional() @IsIn(WEBHOOK_URL_POLICIES) WEBHOOK_URL_POLICY?: WebhookUrlPolicyName;
 
   @IsOptional()
   @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@host:587' })

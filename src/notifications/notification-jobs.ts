@@ -7,6 +7,8 @@ export enum NotificationJob {
   DeliverWebhook = 'deliver-webhook',
   DeliverEmail = 'deliver-email',
   DeliverSms = 'deliver-sms',
+  /** One attempt of an event's delivery to one registered endpoint (webhook_deliveries). */
+  DeliverEndpointWebhook = 'deliver-endpoint-webhook',
   /** Scheduled: queue again the delivery of outbox rows whose job was lost (a crash after commit, a Redis flush). */
   OutboxSweep = 'outbox-sweep',
 }
@@ -19,14 +21,20 @@ export interface NotificationJobPayloads {
   [NotificationJob.DeliverWebhook]: { notificationId: string } & Traced;
   [NotificationJob.DeliverEmail]: { notificationId: string } & Traced;
   [NotificationJob.DeliverSms]: { notificationId: string } & Traced;
+  [NotificationJob.DeliverEndpointWebhook]: { deliveryId: string } & Traced;
   [NotificationJob.OutboxSweep]: Record<string, never>;
 }
 
 export type AnyNotificationJob = { [N in NotificationJob]: { name: N; data: NotificationJobPayloads[N] } }[NotificationJob];
 
-/** LegalPro's endpoint may be down for a while: 6 attempts, 2 s doubling (about two minutes in all). */
-export const WEBHOOK_ATTEMPTS = 6;
-export const WEBHOOK_BACKOFF_MS = 2_000;
+/**
+ * A webhook's delivery attempts follow WEBHOOK_RETRY_SCHEDULE_MS (about three days), kept in Postgres
+ * (`next_attempt_at`): a failed attempt moves its job to BullMQ's delayed set until then, and the outbox sweep queues
+ * it again if Redis lost it. BullMQ's own retries only cover an error of ours (Postgres away): a few, quickly; a job
+ * that still fails is removed, so the sweep can queue its row again.
+ */
+export const WEBHOOK_JOB_ATTEMPTS = 5;
+export const WEBHOOK_JOB_BACKOFF_MS = 2_000;
 
 /**
  * A client's email or SMS: worth a few minutes of a provider's outage, not hours (a receipt that arrives the next
@@ -46,10 +54,16 @@ export const OUTBOX_SCHEDULER_REFRESH_MS = 10_000;
 
 export const NOTIFICATION_JOB_DEFAULTS: Record<NotificationJob, JobsOptions> = {
   [NotificationJob.DeliverWebhook]: {
-    attempts: WEBHOOK_ATTEMPTS,
-    backoff: { type: 'exponential', delay: WEBHOOK_BACKOFF_MS },
+    attempts: WEBHOOK_JOB_ATTEMPTS,
+    backoff: { type: 'exponential', delay: WEBHOOK_JOB_BACKOFF_MS },
     removeOnComplete: true,
-    removeOnFail: 1000,
+    removeOnFail: true,
+  },
+  [NotificationJob.DeliverEndpointWebhook]: {
+    attempts: WEBHOOK_JOB_ATTEMPTS,
+    backoff: { type: 'exponential', delay: WEBHOOK_JOB_BACKOFF_MS },
+    removeOnComplete: true,
+    removeOnFail: true,
   },
   [NotificationJob.DeliverEmail]: {
     attempts: EMAIL_ATTEMPTS,

@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
 export enum NotificationChannel {
-  /** Signed POST to LegalPro (WEBHOOK_URL). */
+  /** An event for LegalPro: the row is the event (its id is the event's) and the default endpoint's delivery (WEBHOOK_URL). */
   Webhook = 'webhook',
   /** To the client, at the email given with the payment. */
   Email = 'email',
@@ -31,6 +31,12 @@ export class Notification {
   @Column({ type: 'integer', default: 0 }) attempts: number;
   @Column({ name: 'last_error', type: 'text', nullable: true }) lastError: string | null;
   @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true }) deliveredAt: Date | null;
+  /** Webhook: when the default endpoint (WEBHOOK_URL) is tried next; null before the first attempt. */
+  @Column({ name: 'next_attempt_at', type: 'timestamptz', nullable: true }) nextAttemptAt: Date | null;
+  /** Webhook: when a delivery was written for each endpoint the event matched (webhook_deliveries). */
+  @Column({ name: 'endpoints_fanned_out_at', type: 'timestamptz', nullable: true }) endpointsFannedOutAt: Date | null;
+  /** Attempts made before the last redelivery: the retry schedule counts from here. */
+  @Column({ name: 'attempts_before_redelivery', type: 'integer', default: 0 }) attemptsBeforeRedelivery: number;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
 }

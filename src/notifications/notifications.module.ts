@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { provideQueueHealth } from '../common/queues/queue-health';
+import { AuditModule } from '../audit/audit.module';
 import { DatabaseModule } from '../database/database.module';
 import { EmailChannel } from './channels/email.channel';
 import { SmsChannel } from './channels/sms.channel';
@@ -13,8 +14,18 @@ import { NotificationsProcessor } from './notifications.processor';
 import { NotificationsRepository } from './notifications.repository';
 import { NotificationsScheduler } from './notifications.scheduler';
 import { NotificationsService } from './notifications.service';
+import { WebhookDeliveriesController } from './webhooks/webhook-deliveries.controller';
+import { WebhookDeliveriesRepository } from './webhooks/webhook-deliveries.repository';
+import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
+import { WebhookEndpointsController } from './webhooks/webhook-endpoints.controller';
+import { WebhookEndpointsRepository } from './webhooks/webhook-endpoints.repository';
+import { WebhookEndpointsService } from './webhooks/webhook-endpoints.service';
+import { WebhookSender } from './webhooks/webhook-sender';
 
-/** The only way out to LegalPro (webhooks), clients (email, SMS) and operators (email): an outbox and its delivery. */
+/**
+ * The only way out to LegalPro (webhooks, to WEBHOOK_URL and to the endpoints admins register), clients (email, SMS)
+ * and operators (email): an outbox and its delivery.
+ */
 @Module({})
 export class NotificationsModule {
   private static readonly registered = new Map<boolean, DynamicModule>();
@@ -31,12 +42,20 @@ export class NotificationsModule {
       module: NotificationsModule,
       imports: [
         DatabaseModule,
+        AuditModule,
         TypeOrmModule.forFeature([Notification, NotificationAttempt]),
         BullModule.registerQueue({ name: NOTIFICATIONS_QUEUE }),
       ],
+      // Webhook endpoints (admin API) and their deliveries: src/notifications/webhooks, docs/webhooks.md.
+      controllers: [WebhookEndpointsController, WebhookDeliveriesController],
       providers: [
         NotificationsRepository,
         NotificationsService,
+        WebhookEndpointsRepository,
+        WebhookDeliveriesRepository,
+        WebhookSender,
+        WebhookDeliveryService,
+        WebhookEndpointsService,
         EmailChannel,
         SmsChannel,
         provideQueueHealth(NOTIFICATIONS_QUEUE),

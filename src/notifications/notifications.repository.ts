@@ -33,6 +33,8 @@ export interface DeliveryAttempt {
   recipient?: string;
   /** The notification ends here (a permanent refusal, or the last attempt); otherwise it stays pending for a retry. */
   final: boolean;
+  /** Webhook: when the next attempt is due (a failed attempt that is not final). */
+  nextAttemptAt?: Date | null;
 }
 
 /** The only writer of `notifications` (the outbox) and `notification_attempts`. */
@@ -69,10 +71,37 @@ export class NotificationsRepository {
     return this.db.manager.findOneBy(Notification, { id });
   }
 
-  /** Pending rows older than `before`: their delivery job was lost (a crash between commit and enqueue, a Redis flush). */
+  /**
+   * Pending rows older than `before`, or whose next attempt was due before it: their delivery job was lost (a crash
+   * between commit and enqueue, a Redis flush). A webhook waiting hours for its next attempt is not stale.
+   */
   findStalePending(before: Date, limit: number): Promise<WrittenNotification[]> {
     return this.db.query<WrittenNotification>(
-      sql`SELECT id, channel, status FROM notifications WHERE status = 'pending' AND created_at < ${before} ORDER BY created_at LIMIT ${limit}`,
+      sql`SELECT id, channel, status FROM notifications
+           WHERE status = 'pending' AND COALESCE(next_attempt_at, created_at) < ${before}
+           ORDER BY COALESCE(next_attempt_at, created_at) LIMIT ${limit}`,
+    );
+  }
+
+  /** The event was handed to every endpoint it matched (their deliveries are written). */
+  async markFannedOut(id: string): Promise<void> {
+    await this.db.query(sql`UPDATE notifications SET endpoints_fanned_out_at = now() WHERE id = ${id} AND endpoints_fanned_out_at IS NULL`);
+  }
+
+  /** Starts a new run of attempts to the default endpoint for a webhook row that ended; none for one still pending. */
+  async redeliverWebhook(id: string): Promise<boolean> {
+    const rows = await this.db.query(
+      sql`UPDATE notifications SET status = 'pending', attempts_before_redelivery = attempts, next_attempt_at = now(), updated_at = now()
+           WHERE id = ${id} AND channel = 'webhook' AND status IN ('delivered', 'failed') RETURNING id`,
+    );
+    return rows.length > 0;
+  }
+
+  /** Every failed webhook row (the default endpoint's deliveries) from `since` on, started again. */
+  redeliverFailedWebhooksSince(since: Date): Promise<WrittenNotification[]> {
+    return this.db.query<WrittenNotification>(
+      sql`UPDATE notifications SET status = 'pending', attempts_before_redelivery = attempts, next_attempt_at = now(), updated_at = now()
+           WHERE channel = 'webhook' AND status = 'failed' AND created_at >= ${since} RETURNING id, channel, status`,
     );
   }
 
@@ -88,7 +117,8 @@ export class NotificationsRepository {
        )
        UPDATE notifications
           SET attempts = ${a.attempt}, last_error = ${a.error}, status = ${status}::varchar,
-              delivered_at = CASE WHEN ${status}::varchar = 'delivered' THEN now() ELSE delivered_at END, updated_at = now()
+              delivered_at = CASE WHEN ${status}::varchar = 'delivered' THEN now() ELSE delivered_at END,
+              next_attempt_at = COALESCE(${a.nextAttemptAt ?? null}::timestamptz, next_attempt_at), updated_at = now()
         WHERE id = ${a.notificationId} AND status = 'pending'`);
   }
 

@@ -14,7 +14,9 @@ import { planClientNotifications } from './client-notifications';
 import { NotificationChannel, NotificationStatus } from './notification.entity';
 import { AnyNotificationJob, NOTIFICATION_JOB_DEFAULTS, NOTIFICATIONS_QUEUE, NotificationJob } from './notification-jobs';
 import { NewNotification, NotificationsRepository, WrittenNotification } from './notifications.repository';
-import { SIGNATURE_HEADER, signWebhook } from './webhook-signature';
+import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
+import { EARLY_RUN_TOLERANCE_MS, nextAttemptAt, WebhookJobOutcome } from './webhooks/webhook-retry';
+import { WebhookSender } from './webhooks/webhook-sender';
 
 export type DeliveryResult = 'delivered' | 'skipped' | 'already_final';
 
@@ -41,23 +43,17 @@ export class NotificationsService {
     @Inject(notificationsConfig.KEY) private readonly settings: ConfigType<typeof notificationsConfig>,
     private readonly email: EmailChannel,
     private readonly sms: SmsChannel,
+    private readonly endpoints: WebhookDeliveryService,
+    private readonly sender: WebhookSender,
   ) {}
 
   /**
-   * LegalPro's webhook row for an event. With no WEBHOOK_URL there is nowhere to deliver: the row is written as
-   * `skipped` (so the record exists) and no job is queued.
+   * LegalPro's webhook row for an event: the event itself (its id is the event's id), and the default endpoint's
+   * (WEBHOOK_URL) delivery record. Always pending: its job hands the event to the registered endpoints (which only
+   * the database knows) and then, with no WEBHOOK_URL, records the row as `skipped`.
    */
   webhook(event: string, subjectId: string, payload: object): NewNotification {
-    return this.settings.webhookUrl
-      ? { channel: NotificationChannel.Webhook, event, subjectId, payload, status: NotificationStatus.Pending, lastError: null }
-      : {
-          channel: NotificationChannel.Webhook,
-          event,
-          subjectId,
-          payload,
-          status: NotificationStatus.Skipped,
-          lastError: 'WEBHOOK_URL is not configured',
-        };
+    return { channel: NotificationChannel.Webhook, event, subjectId, payload, status: NotificationStatus.Pending, lastError: null };
   }
 
   /**
@@ -141,62 +137,52 @@ export class NotificationsService {
     }
   }
 
-  /** Re-enqueues outbox rows whose job was lost (a crash between commit and enqueue, a Redis flush). */
+  /**
+   * Re-enqueues outbox rows, and endpoint deliveries, whose job was lost (a crash between commit and enqueue, a Redis
+   * flush): Postgres holds every pending delivery and when it is due.
+   */
   async redispatchStale(olderThanMs: number): Promise<number> {
     const stale = await this.repository.findStalePending(new Date(Date.now() - olderThanMs), 500);
     await this.dispatch(stale);
-    return stale.length;
+    return stale.length + (await this.endpoints.redispatchDue(olderThanMs));
   }
 
-  /** One webhook delivery attempt; throws on failure so that BullMQ backs off and retries. */
-  async deliver(notificationId: string, attempt: number, isFinalAttempt: boolean): Promise<DeliveryResult> {
+  /**
+   * One attempt of an event to the default endpoint (WEBHOOK_URL), whose delivery record is the outbox row itself.
+   * The event is first handed to the registered endpoints (once), whatever becomes of this delivery.
+   */
+  async deliver(notificationId: string): Promise<WebhookJobOutcome> {
     const notification = await this.repository.findById(notificationId);
     if (
       !notification ||
       notification.status !== NotificationStatus.Pending ||
       (notification.channel as NotificationChannel) !== NotificationChannel.Webhook
     )
-      return 'already_final';
+      return { kind: 'done' };
+    const event = { id: notification.id, event: notification.event, createdAt: notification.createdAt, payload: notification.payload };
+    if (!notification.endpointsFannedOutAt) await this.endpoints.fanOut(event);
     if (!this.settings.webhookUrl) {
       await this.repository.markSkipped(notificationId, 'WEBHOOK_URL is not configured');
-      return 'skipped';
+      return { kind: 'done' };
     }
-    const body = JSON.stringify({
-      id: notification.id,
-      event: notification.event,
-      createdAt: notification.createdAt.toISOString(),
-      data: notification.payload,
-    });
-    const started = Date.now();
-    let statusCode: number | null = null;
-    let error: string | null = null;
-    try {
-      const response = await fetch(this.settings.webhookUrl, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/json',
-          [SIGNATURE_HEADER]: signWebhook(this.settings.webhookSecret, body, Math.floor(Date.now() / 1000)),
-          'x-legalpro-event': notification.event,
-          'x-legalpro-delivery': notification.id,
-        },
-        body,
-        signal: AbortSignal.timeout(this.settings.webhookTimeoutMs),
-      });
-      statusCode = response.status;
-      await response.arrayBuffer().catch(() => undefined);
-      if (!response.ok) error = `HTTP ${response.status}`;
-    } catch (e) {
-      error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    if (notification.nextAttemptAt && notification.nextAttemptAt.getTime() > Date.now() + EARLY_RUN_TOLERANCE_MS) {
+      return { kind: 'retry', at: notification.nextAttemptAt };
     }
+    const attempt = notification.attempts + 1;
+    const result = await this.sender.send(
+      { url: this.settings.webhookUrl, secrets: [this.settings.webhookSecret], checkUrl: false },
+      event,
+    );
+    const retryAt = result.error === null ? null : nextAttemptAt(attempt - notification.attemptsBeforeRedelivery, this.settings);
     await this.repository.recordAttempt({
       notificationId,
       attempt,
-      statusCode,
-      error,
-      durationMs: Date.now() - started,
-      final: isFinalAttempt,
+      statusCode: result.statusCode,
+      error: result.error,
+      durationMs: result.durationMs,
+      final: retryAt === null,
+      nextAttemptAt: retryAt,
     });
-    if (error !== null) throw new Error(`Webhook delivery ${notificationId} failed: ${error}`);
-    return 'delivered';
+    return retryAt ? { kind: 'retry', at: retryAt } : { kind: 'done' };
   }
 }

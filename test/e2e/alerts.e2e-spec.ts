@@ -165,6 +165,7 @@ describe('Alerts evaluated from the database', () => {
       'payment_failure_rate',
       'reconciliation_differences',
       'reviews_waiting',
+      'webhook_endpoint_disabled',
     ]);
   });
 });

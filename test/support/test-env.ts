@@ -71,6 +71,9 @@ export function testEnvOverrides(i: TestEnvInputs): Record<string, string> {
     CLIENT_NOTIFICATION_EVENTS: 'none',
     WEBHOOK_URL: `http://127.0.0.1:${i.webhookPort}/webhooks/legalpro`,
     WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+    // Webhook retries as they were before the three-day schedule: 6 attempts, 2 s doubling (about a minute).
+    WEBHOOK_RETRY_SCHEDULE_MS: '2000,4000,8000,16000,32000',
+    WEBHOOK_MAX_ATTEMPTS: '6',
   };
 }
 

@@ -27,6 +27,7 @@ const quiet: AlertMeasurements = {
   recentStkCallbacks: 40,
   reviewsWaiting: 0,
   reconciliationDifferences: 0,
+  webhookEndpointsDisabled: 0,
 };
 
 function finding(rule: AlertRule, m: Partial<AlertMeasurements>, s: Partial<AlertSettings> = {}) {
@@ -80,6 +81,11 @@ describe(evaluateAlertRules.name, () => {
     const waiting = finding(AlertRule.ReviewsWaiting, { reviewsWaiting: 2 });
     expect(waiting.breached).toBe(true);
     expect(waiting.summary).toBe('2 review(s) have waited more than 30 min for a person: GET /api/reviews?status=open');
+  });
+
+  it('raises webhook_endpoint_disabled while an endpoint the service disabled stays disabled', () => {
+    expect(finding(AlertRule.WebhookEndpointDisabled, { webhookEndpointsDisabled: 0 }).breached).toBe(false);
+    expect(finding(AlertRule.WebhookEndpointDisabled, { webhookEndpointsDisabled: 1 })).toMatchObject({ breached: true, value: 1 });
   });
 
   it('raises reconciliation differences while any is unexplained, however young', () => {

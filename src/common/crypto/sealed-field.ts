@@ -18,6 +18,12 @@ export const FIELDS = {
   paymentEmail: (paymentId: string): SealedField => ({ table: 'payments', column: 'customer_email_encrypted', id: paymentId }),
   payoutPhone: (payoutId: string): SealedField => ({ table: 'payouts', column: 'phone_number_encrypted', id: payoutId }),
   darajaToken: (cacheKey: string): SealedField => ({ table: 'redis', column: 'daraja-token', id: cacheKey }),
+  webhookEndpointSecret: (endpointId: string): SealedField => ({ table: 'webhook_endpoints', column: 'secret_encrypted', id: endpointId }),
+  webhookEndpointPreviousSecret: (endpointId: string): SealedField => ({
+    table: 'webhook_endpoints',
+    column: 'previous_secret_encrypted',
+    id: endpointId,
+  }),
 } as const;
 
 /** The keys a value may be sealed with: the current one (`dataKeys[dataKeyId]`) and the old ones, by id. */
