@@ -1,11 +1,11 @@
 'use strict';
 // Reads at scale: `node bench/run.js reads`. See bench/README.md, "Reads at scale".
 //
-// Its own throw-away database and one API process (MODE=api). Seeds BENCH_READS_SMALL (10,000) payments, measures
+// Two throw-away databases, BENCH_READS_SMALL (10,000) and BENCH_READS_LARGE (1,000,000) payments, each seeded,
+// VACUUM ANALYZEd (autovacuum's state of an old table) and served by its own API process (MODE=api). Measures
 // GET /api/payments (a mix of the common filters, for a client token and an admin token) and
-// GET /api/payments/:id/status with autocannon; tops the table up to BENCH_READS_LARGE (1,000,000) payments,
-// VACUUM ANALYZEs (autovacuum's state of an old table) and measures the same again. Prints p50/p99 per size and the
-// 1M/10k p99 ratio (target: at most 1.5).
+// GET /api/payments/:id/status with autocannon in rounds A B B A, and prints p50/p99 per size and the 1M/10k p99
+// ratio (target: at most 1.5).
 
 const crypto = require('node:crypto');
 const path = require('node:path');
@@ -141,12 +141,31 @@ async function measure({ appPid, baseUrl, adminToken, clientToken, statusIds, co
     [adminToken, `?from=${iso(now - 7 * 86_400_000)}&to=${iso(now - 6 * 86_400_000)}`],
     [adminToken, '?page=5&limit=20'],
   ].map(([token, query]) => ({ method: 'GET', path: `/api/payments${query}`, headers: { authorization: `Bearer ${token}` } }));
+  const caseName = (request) =>
+    `${request.headers.authorization.endsWith(clientToken) ? 'client' : 'admin'} ${request.path.replace('/api/payments', '').replace(/from=[^&]+&to=[^&]+/, 'from=…&to=…') || '-'}`;
   const statuses = statusIds.map(({ id, own }) => ({
     method: 'GET',
     path: `/api/payments/${id}/status`,
     headers: { authorization: `Bearer ${own ? clientToken : adminToken}` },
   }));
-  const out = {};
+  const out = { perCase: {} };
+  // Each list case alone, one at a time (median of 5 after one untimed): which filter costs what at this size.
+  for (const request of lists) {
+    const times = [];
+    for (let i = 0; i < 6; i++) {
+      const t = process.hrtime.bigint();
+      const r = await fetch(`${baseUrl}${request.path}`, { headers: request.headers });
+      await r.arrayBuffer();
+      if (i) times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    times.sort((a, b) => a - b);
+    out.perCase[caseName(request)] = round(times[2], 1);
+  }
+  log(
+    `    ${label} list cases alone, median ms: ${Object.entries(out.perCase)
+      .map(([k, v]) => `${k} ${v}`)
+      .join('; ')}`,
+  );
   for (const [name, requests] of [
     ['list', lists],
     ['status', statuses],
@@ -170,100 +189,115 @@ async function measure({ appPid, baseUrl, adminToken, clientToken, statusIds, co
 async function runReadsBench({ baseDbUrl, redisUrl, ts, resultsDir, log, baseEnv }) {
   const small = baseEnv.intEnv('BENCH_READS_SMALL', 10_000);
   const large = baseEnv.intEnv('BENCH_READS_LARGE', 1_000_000);
-  const seconds = baseEnv.intEnv('BENCH_READS_SECONDS', 15);
-  const warmupSeconds = baseEnv.intEnv('BENCH_READS_WARMUP_SECONDS', 5, 0);
+  const seconds = baseEnv.intEnv('BENCH_READS_SECONDS', 10);
+  const warmupSeconds = baseEnv.intEnv('BENCH_READS_WARMUP_SECONDS', 3, 0);
   const connections = baseEnv.intEnv('BENCH_READS_CONNECTIONS', 20);
-  const dbName = `legalpro_bench_reads_${ts}`;
-  const dbUrl = new URL(baseDbUrl);
-  dbUrl.pathname = `/${dbName}`;
-  const redisPrefix = `lpbenchreads${ts}`;
   const dataKey = crypto.randomBytes(32).toString('hex');
   const jwtSecret = crypto.randomBytes(32).toString('hex');
   const admin = new Client({ connectionString: baseDbUrl });
-  let app;
-  let appLog;
-  let db;
-  const result = { small, large, connections, seconds, bySize: {} };
+  // One database and one API process per size, measured A B B A (small, large, large, small) so that the box's
+  // load drifting during the run weighs on both sizes alike; each size's figures are the mean of its two rounds.
+  const sizes = [small, large].map((size) => ({ size, dbName: `legalpro_bench_reads_${label(size).toLowerCase()}_${ts}` }));
+  const fe = fieldEncryption(dataKey);
+  const adminToken = jwt.sign({ sub: 'bench-admin', role: 'admin' }, jwtSecret, { algorithm: 'HS256', expiresIn: '2h' });
+  const clientToken = jwt.sign({ sub: BENCH_CLIENT, role: 'client' }, jwtSecret, { algorithm: 'HS256', expiresIn: '2h' });
+  const result = { small, large, connections, seconds, rounds: [], bySize: {} };
   try {
     await admin.connect();
-    await admin.query(`CREATE DATABASE "${dbName}"`);
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const env = {
-      ...baseEnv.common,
-      MODE: 'api',
-      PORT: String(port),
-      DATABASE_URL: dbUrl.toString(),
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: redisPrefix,
-      SIMULATOR_ENABLED: 'false',
-      DATA_ENCRYPTION_KEY: dataKey,
-      JWT_SECRET: jwtSecret,
-    };
-    delete env.MPESA_BASE_URL;
-    log(`  migrating ${dbName}...`);
-    run('node', ['dist/src/cli/migrate.js'], env);
-    db = new Client({ connectionString: dbUrl.toString() });
-    await db.connect();
-    const fe = fieldEncryption(dataKey);
-    const adminToken = jwt.sign({ sub: 'bench-admin', role: 'admin' }, jwtSecret, { algorithm: 'HS256', expiresIn: '2h' });
-    const clientToken = jwt.sign({ sub: BENCH_CLIENT, role: 'client' }, jwtSecret, { algorithm: 'HS256', expiresIn: '2h' });
-
-    appLog = path.join(resultsDir, `${ts}.reads-app.log`);
-    for (const [size, from] of [
-      [small, 0],
-      [large, small],
-    ]) {
-      if (app) await stopApp(app);
+    for (const s of sizes) {
+      await admin.query(`CREATE DATABASE "${s.dbName}"`);
+      const dbUrl = new URL(baseDbUrl);
+      dbUrl.pathname = `/${s.dbName}`;
+      s.port = await freePort();
+      s.baseUrl = `http://127.0.0.1:${s.port}`;
+      s.env = {
+        ...baseEnv.common,
+        MODE: 'api',
+        PORT: String(s.port),
+        DATABASE_URL: dbUrl.toString(),
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: `lpbenchreads${label(s.size).toLowerCase()}${ts}`,
+        SIMULATOR_ENABLED: 'false',
+        DATA_ENCRYPTION_KEY: dataKey,
+        JWT_SECRET: jwtSecret,
+      };
+      delete s.env.MPESA_BASE_URL;
+      log(`  migrating ${s.dbName}...`);
+      run('node', ['dist/src/cli/migrate.js'], s.env);
+      s.db = new Client({ connectionString: dbUrl.toString() });
+      await s.db.connect();
       const t = Date.now();
-      // The small table is the large one's first rows, spread over the same 180 days by the large total.
-      if (size === small) await seed(db, fe, 0, small, small, log);
-      else await seed(db, fe, from, size, size, log);
-      await db.query('VACUUM (ANALYZE) payments');
-      const { rows: sizeRows } = await db.query(
-        `SELECT pg_size_pretty(pg_total_relation_size('payments')) AS size, count(*)::int AS n FROM payments`,
+      await seed(s.db, fe, 0, s.size, s.size, log);
+      await s.db.query('VACUUM (ANALYZE) payments');
+      const { rows } = await s.db.query(
+        `SELECT pg_size_pretty(pg_total_relation_size('payments')) AS size, count(*)::int AS n,
+                (SELECT count(*)::int FROM payments WHERE client_id = $1) AS mine FROM payments`,
+        [BENCH_CLIENT],
       );
       log(
-        `  ${sizeRows[0].n.toLocaleString()} payments (${sizeRows[0].size} with indexes), seeded and vacuumed in ${((Date.now() - t) / 1000).toFixed(0)} s`,
+        `  ${rows[0].n.toLocaleString()} payments (${rows[0].size} with indexes; ${rows[0].mine} of the bench client), ` +
+          `seeded and vacuumed in ${((Date.now() - t) / 1000).toFixed(0)} s`,
       );
-      // A fresh process per size, so neither run inherits the other's warm caches in the app.
-      app = await startApp({ env, logPath: appLog, name: 'the app', baseUrl });
-      const { rows: idRows } = await db.query(
+      const { rows: idRows } = await s.db.query(
         `(SELECT id, true AS own FROM payments WHERE client_id = $1 ORDER BY random() LIMIT 200)
          UNION ALL (SELECT id, false FROM payments TABLESAMPLE SYSTEM (5) LIMIT 800)`,
         [BENCH_CLIENT],
       );
-      const { rows: mine } = await db.query(`SELECT count(*)::int AS n FROM payments WHERE client_id = $1`, [BENCH_CLIENT]);
-      log(
-        `  ${label(size)}: ${mine[0].n} payments of the bench client; ${connections} connections, ${seconds} s per endpoint after ${warmupSeconds} s warm-up`,
-      );
-      result.bySize[size] = await measure({
-        appPid: app.pid,
-        baseUrl,
+      s.statusIds = idRows.map((r) => ({ id: r.id, own: r.own }));
+      s.logPath = path.join(resultsDir, `${ts}.reads-${label(s.size).toLowerCase()}.log`);
+      s.app = await startApp({ env: s.env, logPath: s.logPath, name: `the app (${label(s.size)})`, baseUrl: s.baseUrl });
+    }
+    log(`  ${connections} connections, ${seconds} s per endpoint after ${warmupSeconds} s warm-up; rounds A B B A`);
+    for (const s of [sizes[0], sizes[1], sizes[1], sizes[0]]) {
+      const r = await measure({
+        appPid: s.app.pid,
+        baseUrl: s.baseUrl,
         adminToken,
         clientToken,
-        statusIds: idRows.map((r) => ({ id: r.id, own: r.own })),
+        statusIds: s.statusIds,
         connections,
         seconds,
         warmupSeconds,
         log,
-        label: label(size),
+        label: label(s.size),
       });
+      result.rounds.push({ size: s.size, ...r });
+    }
+    for (const { size } of sizes) {
+      const rounds = result.rounds.filter((r) => r.size === size);
+      const mean = (f) => round(rounds.reduce((sum, r) => sum + f(r), 0) / rounds.length, 1);
+      result.bySize[size] = Object.fromEntries(
+        ['list', 'status'].map((name) => [
+          name,
+          {
+            reqPerSecMean: mean((r) => r[name].reqPerSecMean),
+            latencyMs: { p50: mean((r) => r[name].latencyMs.p50), p99: mean((r) => r[name].latencyMs.p99) },
+          },
+        ]),
+      );
     }
     const ratio = (name) => round(result.bySize[large][name].latencyMs.p99 / result.bySize[small][name].latencyMs.p99, 2);
     result.p99Ratio = { list: ratio('list'), status: ratio('status') };
-    log(`  p99 ${label(large)} / ${label(small)}: list ${result.p99Ratio.list}, status ${result.p99Ratio.status} (target <= 1.5)`);
+    for (const name of ['list', 'status'])
+      log(
+        `  ${name}: p99 ${label(small)} ${result.bySize[small][name].latencyMs.p99} ms, ${label(large)} ${result.bySize[large][name].latencyMs.p99} ms ` +
+          `(means of two rounds) => ratio ${result.p99Ratio[name]} (target <= 1.5)`,
+      );
     return result;
   } catch (error) {
-    const tail = logTail(appLog);
-    if (tail.trim()) console.error(`--- app log tail ---\n${tail}`);
+    for (const s of sizes) {
+      const tail = logTail(s.logPath);
+      if (tail.trim()) console.error(`--- app (${label(s.size)}) log tail ---\n${tail}`);
+    }
     throw error;
   } finally {
-    if (db) await db.end().catch(() => {});
-    await stopApp(app);
-    await dropDatabase(admin, dbName, log);
+    for (const s of sizes) {
+      if (s.db) await s.db.end().catch(() => {});
+      await stopApp(s.app);
+      await dropDatabase(admin, s.dbName, log);
+      await deleteRedisKeys(redisUrl, `${s.env?.REDIS_KEY_PREFIX}:*`).catch((e) => log(`  could not delete Redis keys: ${e.message}`));
+    }
     await admin.end().catch(() => {});
-    await deleteRedisKeys(redisUrl, `${redisPrefix}:*`).catch((e) => log(`  could not delete Redis keys: ${e.message}`));
   }
 }
 

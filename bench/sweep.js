@@ -128,6 +128,8 @@ async function runSweepBench({ baseDbUrl, redisUrl, ts, resultsDir, log, baseEnv
       MPESA_BASE_URL: `http://127.0.0.1:${standIn.port}`,
       // The issue's setting: the budget out of the way of 10,000 queries (Daraja's own limit is the stand-in's business).
       DARAJA_MAX_CALLS_PER_SECOND: process.env.DARAJA_MAX_CALLS_PER_SECOND ?? '5000',
+      // The stand-in speaks OAuth and STK Query only: no scheduled Pull Transactions runs against it.
+      PULL_ENABLED: 'false',
       DATA_ENCRYPTION_KEY: dataKey,
     };
     // The service's own sweep settings unless the caller set them (BENCH_SWEEP_ENV passes them through).

@@ -96,8 +96,20 @@ export interface ListPosition {
   id: string;
 }
 
+/** A payment as the list shows it: without its Daraja payloads and error log, which a page of 100 need not parse. */
+export type PaymentSummary = Omit<Payment, 'requestPayload' | 'responsePayload' | 'callbackPayload' | 'errorLogs'>;
+
+const LIST_COLUMNS = raw(
+  `id, client_id, channel, bill_id, appointment_id, amount, currency, refunded_amount, status, method, payment_type, description,
+   mpesa_transaction_id, checkout_request_id, merchant_request_id, mpesa_receipt_number, transaction_date, phone_number_encrypted,
+   phone_number_hash, customer_name, customer_email_encrypted, personal_data_masked_at, personal_data_masked_by, account_reference,
+   transaction_desc, stk_push_status, callback_received, result_code, result_desc, settled_by, review_reason, retry_count,
+   last_retry_at, max_retries, late_queries, idempotency_key, request_id, initiated_at, completed_at, failed_at, created_at,
+   updated_at, version`,
+);
+
 export interface PaymentListPage {
-  items: Payment[];
+  items: PaymentSummary[];
   total: number;
   /** The total is Postgres' estimate: more than LIST_EXACT_TOTAL_UP_TO payments match. */
   totalIsEstimate: boolean;
@@ -105,8 +117,8 @@ export interface PaymentListPage {
   next: ListPosition | null;
 }
 
-/** A list's total is counted exactly up to this many payments; beyond it, it is estimated. */
-export const LIST_EXACT_TOTAL_UP_TO = 10_000;
+/** A list's total is counted exactly up to this many payments; beyond it, it is estimated ("1,000+" for a UI). */
+export const LIST_EXACT_TOTAL_UP_TO = 1_000;
 
 function listConditions(filter: PaymentListFilter): Sql {
   const conditions: Sql[] = [raw('TRUE')];
@@ -549,7 +561,7 @@ export class PaymentsRepository {
     const [rows, counted] = await Promise.all([
       // One row more than the page says whether another page follows.
       this.db.query(
-        sql`SELECT *, created_at::text AS position_at FROM payments WHERE ${where}${keyset}
+        sql`SELECT ${LIST_COLUMNS}, created_at::text AS position_at FROM payments WHERE ${where}${keyset}
              ORDER BY created_at DESC, id DESC LIMIT ${filter.limit + 1} OFFSET ${offset}`,
       ),
       this.db.one<{ n: number }>(

@@ -10,7 +10,7 @@ import { Payment } from './payment.entity';
 import { PaymentDetails } from './payment-details';
 import { paymentDisplayPhone } from './payment-events';
 import { PaymentStatus } from './payment-status';
-import { ListPosition, PaymentsRepository } from './payments.repository';
+import { ListPosition, PaymentsRepository, PaymentSummary } from './payments.repository';
 
 /** A list cursor is opaque to clients: the last payment's position, base64url JSON. */
 function encodeCursor(position: ListPosition): string {
@@ -86,7 +86,7 @@ export class PaymentsService {
     };
   }
 
-  view(p: Payment): PaymentViewDto {
+  view(p: PaymentSummary): PaymentViewDto {
     return {
       paymentId: p.id,
       clientId: p.clientId,

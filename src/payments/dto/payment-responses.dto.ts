@@ -70,7 +70,7 @@ export class PaymentStatusResponseDto {
 
 export class PaymentPageDto {
   items: PaymentViewDto[];
-  /** Exact up to 10,000 matching payments; beyond that, Postgres' estimate (then `totalIsEstimate` is true). */
+  /** Exact up to 1,000 matching payments; beyond that, Postgres' estimate (then `totalIsEstimate` is true). */
   total: number;
   page: number;
   limit: number;
