@@ -11,20 +11,21 @@
 // SIMULATOR_ENABLED=false, MPESA_BASE_URL pointing at the stand-in) as another; `single` runs one MODE=all
 // process with the embedded simulator, so one Node thread serves both the API and the stand-in.
 
-const { spawn, spawnSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
 const { Client } = require(require.resolve('pg', { paths: [ROOT] }));
-const Redis = require(require.resolve('ioredis', { paths: [ROOT] }));
 const jwt = require(require.resolve('jsonwebtoken', { paths: [ROOT] }));
 
-const { createPhoneSource, httpJson, sleep, round } = require('./lib');
+const { createPhoneSource, httpJson, sleep } = require('./lib');
+const { freePort, distIsStale, run, cpuByGroup, cpuDelta, waitLive, stopApp, deleteRedisKeys } = require('./harness');
 const { runStkBench } = require('./stk-push');
 const { runCallbackBench } = require('./callbacks');
+const { runSweepBench } = require('./sweep');
+const { runReadsBench } = require('./reads');
 
 // The issue's reference figures for a bare Fastify + pg handler doing the same work, and the targets derived from them.
 const BARE = { stk: { rps: 1100, p99: 120 }, callbacks: { rps: 2100, p99: 80 } };
@@ -42,118 +43,24 @@ const intEnv = (name, fallback, min = 1) => {
 
 const log = (...a) => console.log(...a);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
+const PHASES = ['stk', 'callbacks', 'sweep', 'reads'];
 
 const LAYOUTS = {
   split: 'split: the app under test (MODE=all) and the Daraja stand-in (MODE=api, simulator) as two processes',
   single: 'single: one process (MODE=all) serving both the API and the embedded Daraja simulator',
 };
 
-/** dist is stale when main.js is missing or older than any file under src/ or migrations/. */
-function distIsStale() {
-  const main = path.join(ROOT, 'dist/src/main.js');
-  if (!fs.existsSync(main)) return true;
-  const built = fs.statSync(main).mtimeMs;
-  const newer = (dir) =>
-    fs.readdirSync(dir, { withFileTypes: true }).some((e) => {
-      const p = path.join(dir, e.name);
-      return e.isDirectory() ? newer(p) : fs.statSync(p).mtimeMs > built;
-    });
-  return ['src', 'migrations'].some((d) => fs.existsSync(path.join(ROOT, d)) && newer(path.join(ROOT, d)));
-}
-
-function run(cmd, args, env) {
-  const r = spawnSync(cmd, args, { cwd: ROOT, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout.trim();
-}
-
-/**
- * CPU seconds used so far, per group: the app under test, the Daraja stand-in (its own process in the split
- * layout; 0 in the single one, where the app's figure includes it), every postgres process, every redis-server,
- * and this load generator. Linux only (reads /proc); on a shared box it shows who was busy while the bench ran.
- */
-function cpuByGroup(appPid, simulatorPid) {
-  const groups = { app: 0, simulator: 0, postgres: 0, redis: 0, loadgen: 0 };
-  let names;
-  try {
-    names = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
-  } catch {
-    return undefined;
-  }
-  for (const pid of names) {
-    let stat;
-    try {
-      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue; // gone
-    }
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const secs = (Number(fields[11]) + Number(fields[12])) / 100;
-    if (Number(pid) === appPid) groups.app += secs;
-    else if (simulatorPid !== undefined && Number(pid) === simulatorPid) groups.simulator += secs;
-    else if (Number(pid) === process.pid) groups.loadgen += secs;
-    else if (comm === 'postgres' || comm.startsWith('postgres')) groups.postgres += secs;
-    else if (comm.startsWith('redis-server')) groups.redis += secs;
-  }
-  return groups;
-}
-
-/** CPU seconds per group between two cpuByGroup() readings, and the wall time, so "cores busy" can be read off. */
-function cpuDelta(before, after, wallMs) {
-  if (!before || !after) return undefined;
-  const out = { wallSeconds: round(wallMs / 1000, 1) };
-  for (const k of Object.keys(after)) out[k] = round(after[k] - before[k], 1);
-  return out;
-}
-
-async function waitLive(baseUrl, child, name = 'the app', timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} before it was live`);
-    try {
-      const r = await httpJson('GET', `${baseUrl}/health/live`);
-      if (r.status === 200) return;
-    } catch {
-      /* not listening yet */
-    }
-    await sleep(200);
-  }
-  throw new Error(`${name} was not live within ${timeoutMs / 1000} s`);
-}
-
-function stopApp(child, name = 'the app', timeoutMs = 20_000) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      log(`  ${name} did not stop within ${timeoutMs / 1000} s: SIGKILL`);
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 async function main() {
-  const mode = process.argv[2] ?? 'all';
-  if (!['stk', 'callbacks', 'all'].includes(mode)) {
-    console.error('usage: node bench/run.js [stk|callbacks|all]');
+  // Phases: `all` (the default) is the hot path, stk and callbacks; sweep and reads are optional, named on their own.
+  const args = process.argv.slice(2);
+  const phases = new Set((args.length ? args : ['all']).flatMap((a) => (a === 'all' ? ['stk', 'callbacks'] : [a])));
+  const unknownPhase = [...phases].find((p) => !PHASES.includes(p));
+  if (unknownPhase) {
+    console.error(`usage: node bench/run.js [all|${PHASES.join('|')} ...] (unknown: ${unknownPhase})`);
     process.exit(2);
   }
+  const mode = [...phases].join(' ');
+  const hotPath = phases.has('stk') || phases.has('callbacks');
   const duration = intEnv('BENCH_DURATION', 20);
   const connections = intEnv('BENCH_CONNECTIONS', 100);
   const callbackCount = intEnv('BENCH_CALLBACKS', 20_000);
@@ -303,102 +210,117 @@ async function main() {
 
   try {
     await admin.connect();
-    await admin.query(`CREATE DATABASE "${dbName}"`);
-    log(`Database: created ${dbName}; migrating...`);
-    log(`  ${run('node', ['dist/src/cli/migrate.js'], appEnv)}`);
+    if (hotPath) {
+      await admin.query(`CREATE DATABASE "${dbName}"`);
+      log(`Database: created ${dbName}; migrating...`);
+      log(`  ${run('node', ['dist/src/cli/migrate.js'], appEnv)}`);
 
-    if (layout === 'split') {
-      simLogPath = path.join(resultsDir, `${ts}.sim.log`);
-      const simLog = fs.openSync(simLogPath, 'w');
-      simChild = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env: simEnv, stdio: ['ignore', simLog, simLog] });
-      fs.closeSync(simLog);
+      if (layout === 'split') {
+        simLogPath = path.join(resultsDir, `${ts}.sim.log`);
+        const simLog = fs.openSync(simLogPath, 'w');
+        simChild = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env: simEnv, stdio: ['ignore', simLog, simLog] });
+        fs.closeSync(simLog);
+        log(
+          `Daraja stand-in: pid ${simChild.pid} on ${simulatorUrl} (MODE=api, SIMULATOR_ENABLED=true), log ${path.relative(ROOT, simLogPath)}`,
+        );
+      }
+      appLogPath = path.join(resultsDir, `${ts}.app.log`);
+      const appLog = fs.openSync(appLogPath, 'w');
+      const nodeArgs = [];
+      if (process.env.BENCH_CPU_PROF) {
+        profilePath = path.join(resultsDir, `${ts}`);
+        nodeArgs.push('-r', path.join(__dirname, 'profile-preload.js'));
+        appEnv.BENCH_CPU_PROF_FILE = profilePath;
+      }
+      child = spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], { cwd: ROOT, env: appEnv, stdio: ['ignore', appLog, appLog] });
+      fs.closeSync(appLog);
       log(
-        `Daraja stand-in: pid ${simChild.pid} on ${simulatorUrl} (MODE=api, SIMULATOR_ENABLED=true), log ${path.relative(ROOT, simLogPath)}`,
+        `App: pid ${child.pid} on ${baseUrl} (MODE=all, ` +
+          `${layout === 'split' ? `Daraja at ${simulatorUrl}/simulator/daraja` : 'embedded Daraja simulator in the same process'}), log ${path.relative(ROOT, appLogPath)}`,
       );
+      await Promise.all([waitLive(baseUrl, child), simChild && waitLive(simulatorUrl, simChild, 'the Daraja stand-in')]);
+
+      // Nothing in these benches wants the simulator's own callbacks.
+      const off = await httpJson('POST', `${simulatorUrl}/simulator/control/callbacks`, { enabled: false });
+      if (off.status !== 200) throw new Error(`POST /simulator/control/callbacks: ${off.status} ${off.text}`);
+
+      db = new Client({ connectionString: dbUrl.toString() });
+      await db.connect();
+
+      const token = jwt.sign({ sub: 'bench-client', role: 'client' }, jwtSecret, { algorithm: 'HS256', expiresIn: '1h' });
+      const phones = createPhoneSource();
+      const accepted = [];
+      log('');
+      log(`Layout: ${LAYOUTS[layout]}.`);
+      log(
+        `NOTE: Postgres, Redis, the app${layout === 'split' ? ', the Daraja stand-in' : ''} and this load generator share this machine's ` +
+          `${report.machine.cpus} CPU(s): figures are for this box only.`,
+      );
+      log('');
+
+      const cpuProbe = () => cpuByGroup(child.pid, simChild?.pid);
+      // With BENCH_CPU_PROF: profileMark('-') discards the profile so far, profileMark('x') writes it as <ts>.x.cpuprofile.
+      const profileMark = async (label) => {
+        if (!profilePath || child.exitCode !== null) return;
+        fs.rmSync(`${profilePath}.done`, { force: true });
+        fs.writeFileSync(`${profilePath}.label`, label);
+        child.kill('SIGWINCH');
+        for (let i = 0; i < 200 && !fs.existsSync(`${profilePath}.done`); i++) await sleep(50);
+        if (!label.startsWith('-')) log(`  CPU profile of the app: ${path.relative(ROOT, `${profilePath}.${label}.cpuprofile`)}`);
+      };
+      if (phases.has('stk')) {
+        report.results.stk = await runStkBench({
+          baseUrl,
+          token,
+          phones,
+          connections,
+          duration,
+          warmupSeconds,
+          acceptedPhones: accepted,
+          log,
+          cpuProbe,
+          cpuDelta,
+          profileMark,
+        });
+        log('');
+      }
+      if (phases.has('callbacks')) {
+        const r = await runCallbackBench({
+          baseUrl,
+          simulatorUrl,
+          token,
+          phones,
+          db,
+          count: callbackCount,
+          connections,
+          duplicates,
+          setupSeconds,
+          reusePhones: accepted,
+          log,
+          cpuProbe,
+          cpuDelta,
+          profileMark,
+        });
+        report.results.callbacks = r;
+        if (!r.verification.ok || (r.duplicates && !r.duplicates.unchanged)) process.exitCode = 1;
+        log('');
+      }
+      const stats = await httpJson('GET', `${simulatorUrl}/simulator/control/stats`);
+      report.simulatorStats = stats.json;
+      await Promise.all([stopApp(child), stopApp(simChild, 'the Daraja stand-in')]);
     }
-    appLogPath = path.join(resultsDir, `${ts}.app.log`);
-    const appLog = fs.openSync(appLogPath, 'w');
-    const nodeArgs = [];
-    if (process.env.BENCH_CPU_PROF) {
-      profilePath = path.join(resultsDir, `${ts}`);
-      nodeArgs.push('-r', path.join(__dirname, 'profile-preload.js'));
-      appEnv.BENCH_CPU_PROF_FILE = profilePath;
-    }
-    child = spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], { cwd: ROOT, env: appEnv, stdio: ['ignore', appLog, appLog] });
-    fs.closeSync(appLog);
-    log(
-      `App: pid ${child.pid} on ${baseUrl} (MODE=all, ` +
-        `${layout === 'split' ? `Daraja at ${simulatorUrl}/simulator/daraja` : 'embedded Daraja simulator in the same process'}), log ${path.relative(ROOT, appLogPath)}`,
-    );
-    await Promise.all([waitLive(baseUrl, child), simChild && waitLive(simulatorUrl, simChild, 'the Daraja stand-in')]);
-
-    // Nothing in these benches wants the simulator's own callbacks.
-    const off = await httpJson('POST', `${simulatorUrl}/simulator/control/callbacks`, { enabled: false });
-    if (off.status !== 200) throw new Error(`POST /simulator/control/callbacks: ${off.status} ${off.text}`);
-
-    db = new Client({ connectionString: dbUrl.toString() });
-    await db.connect();
-
-    const token = jwt.sign({ sub: 'bench-client', role: 'client' }, jwtSecret, { algorithm: 'HS256', expiresIn: '1h' });
-    const phones = createPhoneSource();
-    const accepted = [];
-    log('');
-    log(`Layout: ${LAYOUTS[layout]}.`);
-    log(
-      `NOTE: Postgres, Redis, the app${layout === 'split' ? ', the Daraja stand-in' : ''} and this load generator share this machine's ` +
-        `${report.machine.cpus} CPU(s): figures are for this box only.`,
-    );
-    log('');
-
-    const cpuProbe = () => cpuByGroup(child.pid, simChild?.pid);
-    // With BENCH_CPU_PROF: profileMark('-') discards the profile so far, profileMark('x') writes it as <ts>.x.cpuprofile.
-    const profileMark = async (label) => {
-      if (!profilePath || child.exitCode !== null) return;
-      fs.rmSync(`${profilePath}.done`, { force: true });
-      fs.writeFileSync(`${profilePath}.label`, label);
-      child.kill('SIGWINCH');
-      for (let i = 0; i < 200 && !fs.existsSync(`${profilePath}.done`); i++) await sleep(50);
-      if (!label.startsWith('-')) log(`  CPU profile of the app: ${path.relative(ROOT, `${profilePath}.${label}.cpuprofile`)}`);
-    };
-    if (mode === 'stk' || mode === 'all') {
-      report.results.stk = await runStkBench({
-        baseUrl,
-        token,
-        phones,
-        connections,
-        duration,
-        warmupSeconds,
-        acceptedPhones: accepted,
-        log,
-        cpuProbe,
-        cpuDelta,
-        profileMark,
-      });
+    const phaseContext = { baseDbUrl, redisUrl, ts, resultsDir, log, baseEnv: { common: appEnv, intEnv } };
+    if (phases.has('sweep')) {
+      log('Status sweep (bench/sweep.js):');
+      report.results.sweep = await runSweepBench(phaseContext);
+      if (!report.results.sweep.verification.ok) process.exitCode = 1;
       log('');
     }
-    if (mode === 'callbacks' || mode === 'all') {
-      const r = await runCallbackBench({
-        baseUrl,
-        simulatorUrl,
-        token,
-        phones,
-        db,
-        count: callbackCount,
-        connections,
-        duplicates,
-        setupSeconds,
-        reusePhones: accepted,
-        log,
-        cpuProbe,
-        cpuDelta,
-        profileMark,
-      });
-      report.results.callbacks = r;
-      if (!r.verification.ok || (r.duplicates && !r.duplicates.unchanged)) process.exitCode = 1;
+    if (phases.has('reads')) {
+      log('Reads at scale (bench/reads.js):');
+      report.results.reads = await runReadsBench(phaseContext);
       log('');
     }
-    const stats = await httpJson('GET', `${simulatorUrl}/simulator/control/stats`);
-    report.simulatorStats = stats.json;
   } catch (error) {
     if (interrupted) return;
     report.errors.push(String(error?.stack ?? error));
@@ -425,23 +347,6 @@ async function main() {
   log(`\nWritten ${path.relative(ROOT, out)}`);
 }
 
-async function deleteRedisKeys(url, pattern) {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-  await redis.connect();
-  let deleted = 0;
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) deleted += await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-  return deleted;
-}
-
 function printSummary(report) {
   const { stk, callbacks } = report.results;
   const rows = [];
@@ -462,10 +367,16 @@ function printSummary(report) {
   };
   line('STK push initiation', stk, TARGET.stk, BARE.stk);
   line('Daraja STK callbacks', callbacks, TARGET.callbacks, BARE.callbacks);
+  console.log(`\n=== Summary (${report.mode}) ===`);
+  printPhaseSummary(report.results);
+  if (!rows.length) {
+    if (report.errors.length) console.log(`Errors: ${report.errors.length} (see the JSON)`);
+    return;
+  }
   const head = ['bench', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'non-2xx+err', 'target', 'verdict'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (r) => r.map((c, i) => c.padEnd(widths[i])).join(' | ');
-  console.log(`\n=== Summary (layout ${report.layoutDescription}) ===`);
+  console.log(`Layout: ${report.layoutDescription}`);
   console.log(fmt(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('-+-'));
   for (const r of rows) console.log(fmt(r));
@@ -497,6 +408,32 @@ function printSummary(report) {
     `(bare Fastify + pg reference: STK ${BARE.stk.rps} req/s p99 ${BARE.stk.p99} ms; callbacks ${BARE.callbacks.rps} req/s p99 ${BARE.callbacks.p99} ms)`,
   );
   if (report.errors.length) console.log(`Errors: ${report.errors.length} (see the JSON)`);
+}
+
+/** The sweep and reads phases' lines, against the issue's targets. */
+function printPhaseSummary({ sweep, reads }) {
+  if (sweep) {
+    const rss = sweep.rssMb.map((m) => `${m.start}/${m.peak}/${m.end}`).join('; ');
+    const met = sweep.sweptSeconds !== null && sweep.sweptSeconds < 60;
+    console.log(
+      `Status sweep: ${sweep.payments} pending, STK Query ${sweep.queryLatencyMs} ms: ` +
+        `${sweep.sweptSeconds === null ? `NOT done (${sweep.leftPending} left after the time-out)` : `swept in ${sweep.sweptSeconds} s`}; ` +
+        `worker RSS start/peak/end ${rss} MB; target < 60 s: ${met ? 'met' : 'NOT met'}; checks ${sweep.verification.ok ? 'OK' : 'FAILED'}`,
+    );
+  }
+  if (reads) {
+    const sizes = Object.keys(reads.bySize);
+    for (const name of ['list', 'status']) {
+      const figures = sizes.map(
+        (n) =>
+          `${Number(n).toLocaleString()}: p50 ${reads.bySize[n][name].latencyMs.p50} ms, p99 ${reads.bySize[n][name].latencyMs.p99} ms, ${reads.bySize[n][name].reqPerSecMean} req/s`,
+      );
+      const ratio = reads.p99Ratio?.[name];
+      console.log(
+        `Reads, ${name.padEnd(6)}: ${figures.join(' | ')}; p99 ratio ${ratio ?? '?'} (target <= 1.5: ${ratio !== undefined && ratio <= 1.5 ? 'met' : 'NOT met'})`,
+      );
+    }
+  }
 }
 
 main().catch((e) => {

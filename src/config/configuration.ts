@@ -171,6 +171,11 @@ export interface WorkerSettings {
   maxPendingMs: number;
   /** After a payment expired, M-Pesa is asked again this long after the expiry, once each (ascending). */
   lateQueryDelaysMs: number[];
+  /** STATUS_SWEEP_PAGE_SIZE: pending payments read and enqueued per round trip of a sweep. */
+  sweepPageSize: number;
+  /** STATUS_SWEEP_MAX_PER_RUN: at most this many pending payments per sweep; the rest wait for the next one. */
+  sweepMaxPerRun: number;
+  /** WORKER_CONCURRENCY: payment jobs (status queries, resends, expiries) run at once per worker process. */
   concurrency: number;
   idempotencyTtlHours: number;
 }
@@ -539,7 +544,11 @@ export function buildConfig(env: EnvironmentVariables): Config {
       maxPendingMs: env.PAYMENT_MAX_PENDING_MS ?? 180_000,
       // A customer who entered the PIN late has paid: 5, 15 and 60 minutes after the expiry, the payment is asked about.
       lateQueryDelaysMs: (env.PAYMENT_LATE_QUERY_DELAYS_MS?.split(',').map(Number) ?? [300_000, 900_000, 3_600_000]).sort((a, b) => a - b),
-      concurrency: env.WORKER_CONCURRENCY ?? 8,
+      sweepPageSize: env.STATUS_SWEEP_PAGE_SIZE ?? 1_000,
+      sweepMaxPerRun: env.STATUS_SWEEP_MAX_PER_RUN ?? 50_000,
+      // Payment jobs mostly wait on Daraja (a status query is one HTTPS round trip), so a process runs many at once;
+      // DARAJA_MAX_CALLS_PER_SECOND, not this, is what bounds the calls.
+      concurrency: env.WORKER_CONCURRENCY ?? 32,
       idempotencyTtlHours: env.IDEMPOTENCY_TTL_HOURS ?? 24,
     },
     payouts: {

@@ -161,7 +161,9 @@ export class EnvironmentVariables {
   })
   PAYMENT_LATE_QUERY_DELAYS_MS?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) IDEMPOTENCY_TTL_HOURS?: number;
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(64) WORKER_CONCURRENCY?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(256) WORKER_CONCURRENCY?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(10000) STATUS_SWEEP_PAGE_SIZE?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(1000000) STATUS_SWEEP_MAX_PER_RUN?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(86400) BALANCE_FRESHNESS_SECONDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(120000) BALANCE_WAIT_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1000) PAYOUT_RESULT_WAIT_MS?: number;

@@ -29,7 +29,10 @@ export function settledState(payment: Payment, change: SettlementChange, at: Dat
  * The payer's number as the API and webhooks show it: an STK payment's (which we asked) masked our way; a C2B payment's
  * as M-Pesa gave it (already masked or hashed; a plain one masked our way).
  */
-export function paymentDisplayPhone(payment: Payment, crypto: FieldEncryptionService): string {
+export function paymentDisplayPhone(
+  payment: Pick<Payment, 'id' | 'phoneNumberEncrypted' | 'channel'>,
+  crypto: FieldEncryptionService,
+): string {
   const stored = crypto.decrypt(payment.phoneNumberEncrypted, FIELDS.paymentPhone(payment.id));
   return payment.channel === PaymentChannel.C2b ? displayPayerMsisdn(stored) : maskPhone(stored);
 }

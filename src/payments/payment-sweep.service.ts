@@ -6,14 +6,17 @@ import { workerConfig } from '../config/configuration';
 import { DarajaError, DarajaOutcome } from '../mpesa/daraja-errors';
 import { DarajaClient, StkQueryResult } from '../mpesa/daraja.client';
 import { PaymentJobsProducer } from './jobs/payment-jobs.producer';
-import { SWEEP_BATCH_SIZE } from './jobs/payment-jobs';
+import { PaymentJob } from './jobs/payment-jobs';
 import { Payment } from './payment.entity';
 import { expiry, PaymentSettlementService } from './payment-settlement.service';
 import { PaymentStatus, StkPushStatus } from './payment-status';
-import { PaymentsRepository } from './payments.repository';
+import { PaymentsRepository, SweepPosition } from './payments.repository';
 
 /** A retry job silent for this long was lost (Redis flush, crash): enqueue it again. */
 const LOST_RETRY_AFTER_MS = 30_000;
+
+/** What decides whether a pending payment is asked about, resent or expired. */
+type SweepFacts = Pick<Payment, 'checkoutRequestId' | 'stkPushStatus' | 'retryCount' | 'maxRetries' | 'lastRetryAt' | 'initiatedAt'>;
 
 export interface SweepSummary {
   queried: number;
@@ -39,33 +42,43 @@ export class PaymentSweepService {
     private readonly jobs: PaymentJobsProducer,
   ) {}
 
+  /**
+   * Walks every pending payment due for a look (keyset pages of STATUS_SWEEP_PAGE_SIZE, at most
+   * STATUS_SWEEP_MAX_PER_RUN in one run) and enqueues each page's jobs in one round trip. Memory stays one page.
+   */
   async sweep(): Promise<SweepSummary> {
     const now = Date.now();
+    const { sweepPageSize, sweepMaxPerRun } = this.settings;
     const summary: SweepSummary = { queried: 0, retriesRequeued: 0, expiring: 0, lateQueries: 0 };
-    const pending = await this.payments.findPendingOlderThan(new Date(now - this.settings.queryMinAgeMs), SWEEP_BATCH_SIZE);
-    for (const payment of pending) {
-      // Each job carries the payment's own request id: its query and settlement are filed under it.
-      if (this.canBeAsked(payment)) {
-        await this.jobs.enqueueStatusQuery(payment.id, payment.requestId);
-        summary.queried++;
-      } else if (this.isRetryLost(payment, now)) {
-        await this.jobs.scheduleStkRetry(payment.id, payment.requestId);
-        summary.retriesRequeued++;
-      } else if (this.isPastMaxAge(payment, now)) {
-        await this.jobs.enqueueExpiry(payment.id, payment.requestId);
-        summary.expiring++;
+    const cutoff = new Date(now - this.settings.queryMinAgeMs);
+    let after: SweepPosition | undefined;
+    for (let seen = 0; seen < sweepMaxPerRun;) {
+      const page = await this.payments.findPendingOlderThan(cutoff, Math.min(sweepPageSize, sweepMaxPerRun - seen), after);
+      const jobs: Parameters<PaymentJobsProducer['enqueueForPayments']>[0] = [];
+      for (const payment of page) {
+        // Each job carries the payment's own request id: its query and settlement are filed under it.
+        const job = { paymentId: payment.id, requestId: payment.requestId };
+        if (this.canBeAsked(payment)) {
+          jobs.push({ name: PaymentJob.StkStatusQuery, ...job });
+          summary.queried++;
+        } else if (this.isRetryLost(payment, now)) {
+          jobs.push({ name: PaymentJob.StkPushRetry, ...job });
+          summary.retriesRequeued++;
+        } else if (this.isPastMaxAge(payment, now)) {
+          jobs.push({ name: PaymentJob.Expire, ...job });
+          summary.expiring++;
+        }
       }
+      await this.jobs.enqueueForPayments(jobs);
+      seen += page.length;
+      if (page.length < sweepPageSize) break;
+      after = page[page.length - 1].position;
     }
     // After we let a payment expire, M-Pesa is asked again (PAYMENT_LATE_QUERY_DELAYS_MS): a customer who entered the
     // PIN late has paid, and the payment must then complete.
-    for (const payment of await this.payments.findExpiredDueForLateQuery(
-      new Date(now),
-      this.settings.lateQueryDelaysMs,
-      SWEEP_BATCH_SIZE,
-    )) {
-      await this.jobs.enqueueStatusQuery(payment.id, payment.requestId);
-      summary.lateQueries++;
-    }
+    const late = await this.payments.findExpiredDueForLateQuery(new Date(now), this.settings.lateQueryDelaysMs, sweepPageSize);
+    await this.jobs.enqueueForPayments(late.map((p) => ({ name: PaymentJob.StkStatusQuery, paymentId: p.id, requestId: p.requestId })));
+    summary.lateQueries = late.length;
     if (summary.queried || summary.expiring || summary.retriesRequeued || summary.lateQueries)
       this.logger.log(`Sweep: ${JSON.stringify(summary)}`);
     return summary;
@@ -125,12 +138,12 @@ export class PaymentSweepService {
     return (await this.settlement.settle(payment, expiry(reason), SYSTEM_ACTOR)) === 'applied';
   }
 
-  private canBeAsked(payment: Payment): boolean {
+  private canBeAsked(payment: SweepFacts): boolean {
     return payment.checkoutRequestId !== null && payment.stkPushStatus !== StkPushStatus.QueryRefused;
   }
 
   /** A resend was due but its job is gone (Redis flush, crash) and resends remain. */
-  private isRetryLost(payment: Payment, now: number): boolean {
+  private isRetryLost(payment: SweepFacts, now: number): boolean {
     return (
       payment.stkPushStatus === StkPushStatus.RetryScheduled &&
       payment.retryCount < payment.maxRetries &&
@@ -138,7 +151,7 @@ export class PaymentSweepService {
     );
   }
 
-  private isPastMaxAge(payment: Payment, now: number): boolean {
+  private isPastMaxAge(payment: SweepFacts, now: number): boolean {
     return payment.initiatedAt.getTime() < now - this.settings.maxPendingMs;
   }
 }

@@ -5,8 +5,11 @@ import { PaymentChannel, PaymentStatus, PaymentType, SettledBy, StkPushStatus } 
 export type PersonalDataMasking = 'retention' | 'anonymisation';
 
 @Entity({ name: 'payments' })
-@Index('ix_payments_client_created', ['clientId', 'createdAt'])
-@Index('ix_payments_created', ['createdAt'])
+// The list's order is (created_at, id): see migration PaymentListIndexes1797600000000 for these and its other indexes.
+@Index('ix_payments_client_created_id', ['clientId', 'createdAt', 'id'])
+@Index('ix_payments_created_id', ['createdAt', 'id'])
+@Index('ix_payments_status_created', ['status', 'createdAt', 'id'])
+@Index('ix_payments_type_created', ['paymentType', 'createdAt', 'id'])
 export class Payment {
   @PrimaryGeneratedColumn('uuid') id: string;
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database, Tx } from '../database/database';
-import { changeWithEffects, json, Sql, sql } from '../database/sql';
+import { changeWithEffects, join, json, raw, Sql, sql } from '../database/sql';
 import { Payment, PersonalDataMasking } from './payment.entity';
 import { PAID_STATUSES, PaymentChannel, PaymentStatus, PaymentType, SettledBy, StkPushStatus } from './payment-status';
 
@@ -86,6 +86,51 @@ export interface PaymentListFilter {
   needsReview?: boolean;
   page: number;
   limit: number;
+  /** Keyset paging: the payments after this one (in the list's order); `page` is then not used. */
+  after?: ListPosition;
+}
+
+/** Where a list page ends: the last payment's created_at as Postgres prints it (microseconds) and its id. */
+export interface ListPosition {
+  createdAt: string;
+  id: string;
+}
+
+/** A payment as the list shows it: without its Daraja payloads and error log, which a page of 100 need not parse. */
+export type PaymentSummary = Omit<Payment, 'requestPayload' | 'responsePayload' | 'callbackPayload' | 'errorLogs'>;
+
+const LIST_COLUMNS = raw(
+  `id, client_id, channel, bill_id, appointment_id, amount, currency, refunded_amount, status, method, payment_type, description,
+   mpesa_transaction_id, checkout_request_id, merchant_request_id, mpesa_receipt_number, transaction_date, phone_number_encrypted,
+   phone_number_hash, customer_name, customer_email_encrypted, personal_data_masked_at, personal_data_masked_by, account_reference,
+   transaction_desc, stk_push_status, callback_received, result_code, result_desc, settled_by, review_reason, retry_count,
+   last_retry_at, max_retries, late_queries, idempotency_key, request_id, initiated_at, completed_at, failed_at, created_at,
+   updated_at, version`,
+);
+
+export interface PaymentListPage {
+  items: PaymentSummary[];
+  total: number;
+  /** The total is Postgres' estimate: more than LIST_EXACT_TOTAL_UP_TO payments match. */
+  totalIsEstimate: boolean;
+  /** Where the next page starts; null on the last page. */
+  next: ListPosition | null;
+}
+
+/** A list's total is counted exactly up to this many payments; beyond it, it is estimated ("1,000+" for a UI). */
+export const LIST_EXACT_TOTAL_UP_TO = 1_000;
+
+function listConditions(filter: PaymentListFilter): Sql {
+  const conditions: Sql[] = [raw('TRUE')];
+  if (filter.clientId) conditions.push(sql`client_id = ${filter.clientId}`);
+  if (filter.channel) conditions.push(sql`channel = ${filter.channel}`);
+  if (filter.billId) conditions.push(sql`bill_id = ${filter.billId}::uuid`);
+  if (filter.status) conditions.push(sql`status = ${filter.status}`);
+  if (filter.paymentType) conditions.push(sql`payment_type = ${filter.paymentType}`);
+  if (filter.from) conditions.push(sql`created_at >= ${filter.from}`);
+  if (filter.to) conditions.push(sql`created_at <= ${filter.to}`);
+  if (filter.needsReview !== undefined) conditions.push(raw(filter.needsReview ? 'review_reason IS NOT NULL' : 'review_reason IS NULL'));
+  return join(conditions, ' AND ');
 }
 
 /** A payment's personal data as stored, and what replaces it when it is masked (src/privacy). */
@@ -110,6 +155,36 @@ export interface Changed {
   payment: Payment;
   effects: Record<string, unknown[]>;
 }
+
+/**
+ * Where a keyset page ends: the last row's timestamp as Postgres prints it (microseconds, which a JS Date would cut
+ * to milliseconds, skipping or repeating rows) and its id.
+ */
+export interface SweepPosition {
+  initiatedAt: string;
+  id: string;
+}
+
+/** A pending payment as the sweep sees it: what decides its job, and where its page ends. */
+export type SweepCandidate = Pick<
+  Payment,
+  'id' | 'requestId' | 'checkoutRequestId' | 'stkPushStatus' | 'retryCount' | 'maxRetries' | 'lastRetryAt' | 'initiatedAt'
+> & { position: SweepPosition };
+
+interface SweepCandidateRow {
+  id: string;
+  request_id: string | null;
+  checkout_request_id: string | null;
+  stk_push_status: StkPushStatus;
+  retry_count: number;
+  max_retries: number;
+  last_retry_at: Date | null;
+  initiated_at: Date;
+  position_at: string;
+}
+
+/** Below every uuid: the start of a keyset walk. */
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 export const ONE_PENDING_PER_PHONE = 'ux_payments_one_pending_per_phone';
 export const ONE_PAYMENT_PER_IDEMPOTENCY_KEY = 'ux_payments_client_idempotency';
@@ -404,19 +479,32 @@ export class PaymentsRepository {
   }
 
   /**
-   * The sweep's query (served by the partial index on pending payments). A payment under review waits for the person
-   * deciding it: it is neither asked about nor expired.
+   * One page of the sweep: pending payments initiated before `cutoff`, oldest first, after `after` (keyset paging
+   * over ix_payments_pending_initiated_id, so each page costs the same however deep the sweep is). A payment under
+   * review waits for the person deciding it: it is neither asked about nor expired. Only the columns that decide
+   * which job a payment gets are read, not its payloads.
    */
-  findPendingOlderThan(cutoff: Date, limit: number): Promise<Payment[]> {
-    return this.db.manager
-      .createQueryBuilder(Payment, 'p')
-      .where(`p.status = 'pending'`)
-      .andWhere('p.initiatedAt < :cutoff', { cutoff })
-      .andWhere('p.reviewReason IS NULL')
-      .orderBy('p.initiatedAt', 'ASC')
-      .addOrderBy('p.id', 'ASC')
-      .limit(limit)
-      .getMany();
+  async findPendingOlderThan(cutoff: Date, limit: number, after?: SweepPosition): Promise<SweepCandidate[]> {
+    const rows = await this.db.query<SweepCandidateRow>(
+      sql`SELECT id, request_id, checkout_request_id, stk_push_status, retry_count, max_retries, last_retry_at, initiated_at,
+                 initiated_at::text AS position_at
+            FROM payments
+           WHERE status = 'pending' AND review_reason IS NULL AND initiated_at < ${cutoff}
+             AND (initiated_at, id) > (${after?.initiatedAt ?? '-infinity'}::timestamptz, ${after?.id ?? ZERO_UUID}::uuid)
+           ORDER BY initiated_at, id
+           LIMIT ${limit}`,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      requestId: r.request_id,
+      checkoutRequestId: r.checkout_request_id,
+      stkPushStatus: r.stk_push_status,
+      retryCount: r.retry_count,
+      maxRetries: r.max_retries,
+      lastRetryAt: r.last_retry_at,
+      initiatedAt: r.initiated_at,
+      position: { initiatedAt: r.position_at, id: r.id },
+    }));
   }
 
   /**
@@ -460,22 +548,36 @@ export class PaymentsRepository {
       .getMany();
   }
 
-  async list(filter: PaymentListFilter): Promise<[Payment[], number]> {
-    const qb = this.db.manager.createQueryBuilder(Payment, 'p');
-    if (filter.clientId) qb.andWhere('p.clientId = :clientId', { clientId: filter.clientId });
-    if (filter.channel) qb.andWhere('p.channel = :channel', { channel: filter.channel });
-    if (filter.billId) qb.andWhere('p.billId = :billId', { billId: filter.billId });
-    if (filter.status) qb.andWhere('p.status = :status', { status: filter.status });
-    if (filter.paymentType) qb.andWhere('p.paymentType = :paymentType', { paymentType: filter.paymentType });
-    if (filter.from) qb.andWhere('p.createdAt >= :from', { from: filter.from });
-    if (filter.to) qb.andWhere('p.createdAt <= :to', { to: filter.to });
-    if (filter.needsReview !== undefined) qb.andWhere(filter.needsReview ? 'p.reviewReason IS NOT NULL' : 'p.reviewReason IS NULL');
-    return qb
-      .orderBy('p.createdAt', 'DESC')
-      .addOrderBy('p.id', 'DESC')
-      .skip((filter.page - 1) * filter.limit)
-      .take(filter.limit)
-      .getManyAndCount();
+  /**
+   * One page of payments, newest first (created_at, id), and how many match. Served by the (filter, created_at, id)
+   * indexes of PaymentListIndexes1797600000000 without reading what precedes the page: with `after`, by keyset; with
+   * `page`, by OFFSET (fine for the first pages, costs what it skips for deep ones). The total is counted exactly
+   * up to LIST_EXACT_TOTAL_UP_TO; beyond that a count would read every match, so Postgres' estimate is given instead.
+   */
+  async list(filter: PaymentListFilter): Promise<PaymentListPage> {
+    const where = listConditions(filter);
+    const keyset = filter.after ? sql` AND (created_at, id) < (${filter.after.createdAt}::timestamptz, ${filter.after.id}::uuid)` : raw('');
+    const offset = filter.after ? 0 : (filter.page - 1) * filter.limit;
+    const [rows, counted] = await Promise.all([
+      // One row more than the page says whether another page follows.
+      this.db.query(
+        sql`SELECT ${LIST_COLUMNS}, created_at::text AS position_at FROM payments WHERE ${where}${keyset}
+             ORDER BY created_at DESC, id DESC LIMIT ${filter.limit + 1} OFFSET ${offset}`,
+      ),
+      this.db.one<{ n: number }>(
+        sql`SELECT count(*)::int AS n FROM (SELECT 1 FROM payments WHERE ${where} LIMIT ${LIST_EXACT_TOTAL_UP_TO + 1}) AS bounded`,
+      ),
+    ]);
+    const items = rows.slice(0, filter.limit);
+    const last = rows.length > filter.limit ? items[items.length - 1] : undefined;
+    const next = last ? { createdAt: String(last.position_at), id: String(last.id) } : null;
+    const exact = counted?.n ?? 0;
+    if (exact <= LIST_EXACT_TOTAL_UP_TO) return { items: items.map((r) => this.fromRow(r)), total: exact, totalIsEstimate: false, next };
+    const [plan] = await this.db.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
+      sql`EXPLAIN (FORMAT JSON) SELECT 1 FROM payments WHERE ${where}`,
+    );
+    const estimate = Math.round(plan['QUERY PLAN'][0].Plan['Plan Rows']);
+    return { items: items.map((r) => this.fromRow(r)), total: Math.max(estimate, exact), totalIsEstimate: true, next };
   }
 
   private async change(update: Sql, effects: Effects, tx?: Tx): Promise<Changed | null> {

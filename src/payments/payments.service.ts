@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import { AuthUser } from '../auth/auth-user';
 import { FieldEncryptionService } from '../common/crypto/field-encryption.service';
-import { NotFoundError } from '../common/errors/app-error';
+import { AppError, ErrorCode, NotFoundError } from '../common/errors/app-error';
 import { ReviewsService, reviewView } from '../reviews/reviews.service';
 import { ListPaymentsQueryDto } from './dto/list-payments.query.dto';
 import { PaymentPageDto, PaymentViewDto } from './dto/payment-responses.dto';
@@ -10,7 +10,32 @@ import { Payment } from './payment.entity';
 import { PaymentDetails } from './payment-details';
 import { paymentDisplayPhone } from './payment-events';
 import { PaymentStatus } from './payment-status';
-import { PaymentsRepository } from './payments.repository';
+import { ListPosition, PaymentsRepository, PaymentSummary } from './payments.repository';
+
+/** A list cursor is opaque to clients: the last payment's position, base64url JSON. */
+function encodeCursor(position: ListPosition): string {
+  return Buffer.from(JSON.stringify([position.createdAt, position.id])).toString('base64url');
+}
+
+/** timestamptz as Postgres prints it (ISO DateStyle): what the cursor carries, so Postgres reads it back exactly. */
+const POSTGRES_TIMESTAMP = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
+
+function isPostgresTimestamp(text: string): boolean {
+  if (!POSTGRES_TIMESTAMP.test(text)) return false;
+  // The pattern lets 2026-02-30 through; Postgres would refuse it with a 500.
+  const [y, m, d] = text.slice(0, 10).split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d)).getUTCDate() === d;
+}
+
+function decodeCursor(cursor: string): ListPosition {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof createdAt === 'string' && isPostgresTimestamp(createdAt) && typeof id === 'string' && isUUID(id)) return { createdAt, id };
+  } catch {
+    // not JSON: refused below
+  }
+  throw new AppError(ErrorCode.VALIDATION, 'cursor must be a nextCursor this API returned');
+}
 
 /** The API's view of payments: reading one (with what other modules add to it), listing them. */
 @Injectable()
@@ -36,7 +61,8 @@ export class PaymentsService {
   }
 
   async list(user: AuthUser, query: ListPaymentsQueryDto): Promise<PaymentPageDto> {
-    const [items, total] = await this.payments.list({
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const page = await this.payments.list({
       clientId: user.role === 'admin' ? undefined : user.id,
       status: query.status,
       paymentType: query.paymentType,
@@ -47,11 +73,20 @@ export class PaymentsService {
       needsReview: query.needsReview,
       page: query.page,
       limit: query.limit,
+      after,
     });
-    return { items: items.map((p) => this.view(p)), total, page: query.page, limit: query.limit };
+    // nextCursor and totalIsEstimate only when they say something, so the page of a small list reads as before.
+    return {
+      items: page.items.map((p) => this.view(p)),
+      total: page.total,
+      page: query.page,
+      limit: query.limit,
+      ...(page.totalIsEstimate ? { totalIsEstimate: true } : {}),
+      ...(page.next ? { nextCursor: encodeCursor(page.next) } : {}),
+    };
   }
 
-  view(p: Payment): PaymentViewDto {
+  view(p: PaymentSummary): PaymentViewDto {
     return {
       paymentId: p.id,
       clientId: p.clientId,

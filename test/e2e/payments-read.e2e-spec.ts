@@ -206,6 +206,38 @@ describe('GET /api/payments', () => {
     expect(idsOf(res)).toEqual([aliceIds[1]]);
   });
 
+  it('pages with the nextCursor of each page, newest first, to the last page', async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let n = 0; n < 5; n++) {
+      const res = await listPayments(alice.token, { limit: 1, cursor });
+      expect(res.status).toBe(200);
+      seen.push(...idsOf(res));
+      cursor = res.body.data.nextCursor;
+      if (!cursor) break;
+    }
+
+    expect(seen).toEqual([...aliceIds].reverse());
+  });
+
+  it('keeps its filters across cursor pages', async () => {
+    const first = await listPayments(alice.token, { limit: 1, to: between });
+    const second = await listPayments(alice.token, { limit: 1, to: between, cursor: first.body.data.nextCursor });
+
+    expect([...idsOf(first), ...idsOf(second)]).toEqual([aliceIds[1], aliceIds[0]]);
+    expect(second.body.data.nextCursor).toBeUndefined();
+  });
+
+  it.each([
+    ['a cursor that is not one of ours', 'bm90LWEtY3Vyc29y'],
+    ['a cursor with an impossible date', Buffer.from(JSON.stringify(['2026-02-30 10:00:00+00', randomUUID()])).toString('base64url')],
+  ])('refuses %s with 400', async (_case, cursor) => {
+    const res = await listPayments(alice.token, { cursor });
+
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ success: false, code: 'VALIDATION_ERROR', message: expect.stringMatching(/cursor/) });
+  });
+
   it('answers an empty page past the end', async () => {
     const res = await listPayments(alice.token, { page: 5, limit: 1 });
 

@@ -338,7 +338,7 @@ describe(PaymentsRepository.name, () => {
       newest = await insertPayment(db, { initiatedAt: at(3) });
     });
 
-    const ids = (found: Payment[]) => found.map((p) => p.id);
+    const ids = (found: { id: string }[]) => found.map((p) => p.id);
 
     it('returns the pending payments initiated before the cutoff, oldest first', async () => {
       expect(ids(await payments.findPendingOlderThan(CUTOFF, 100))).toEqual([oldest.id, middle.id, newest.id]);

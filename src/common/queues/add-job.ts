@@ -22,9 +22,27 @@ export async function addJob(queue: Queue, name: string, data: object, opts: Job
   await Promise.race([queue.add(name, data, opts), timeout(queue.name, `no answer within ${ENQUEUE_WAIT_MS} ms`)]);
 }
 
-function timeout(queue: string, why: string): Promise<never> {
+/** A bulk enqueue (a sweep's page, from a worker, not a request) may wait this long: one round trip for many jobs. */
+export const BULK_ENQUEUE_WAIT_MS = 5_000;
+
+/**
+ * Adds many jobs in one round trip (BullMQ's addBulk: the same add script per job, so each jobId still dedupes),
+ * with addJob's fail-fast rules. On a timeout some jobs may have been added: they dedupe when added again.
+ */
+export async function addJobs(
+  queue: Queue,
+  jobs: { job: { name: string; data: object }; jobId: string; opts?: JobsOptions }[],
+): Promise<void> {
+  if (!jobs.length) return;
+  const client = await Promise.race([queue.client, timeout(queue.name, 'no connection')]);
+  if (client.status !== 'ready') throw new QueueUnavailableError(queue.name, `Redis connection is ${client.status}`);
+  const bulk = jobs.map(({ job, jobId, opts }) => ({ name: job.name, data: job.data, opts: { ...opts, jobId } }));
+  await Promise.race([queue.addBulk(bulk), timeout(queue.name, `no answer within ${BULK_ENQUEUE_WAIT_MS} ms`, BULK_ENQUEUE_WAIT_MS)]);
+}
+
+function timeout(queue: string, why: string, waitMs = ENQUEUE_WAIT_MS): Promise<never> {
   return new Promise((_, reject) => {
-    const timer = setTimeout(() => reject(new QueueUnavailableError(queue, why)), ENQUEUE_WAIT_MS);
+    const timer = setTimeout(() => reject(new QueueUnavailableError(queue, why)), waitMs);
     timer.unref();
   });
 }

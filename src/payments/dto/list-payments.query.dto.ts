@@ -1,5 +1,5 @@
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsDate, IsEnum, IsInt, IsOptional, IsUUID, Max, MaxDate, Min, MinDate } from 'class-validator';
+import { IsBoolean, IsDate, IsEnum, IsInt, IsOptional, IsString, IsUUID, Length, Max, MaxDate, Min, MinDate } from 'class-validator';
 
 // Dates Postgres can store and a person could mean; anything else is a typo.
 const EARLIEST = new Date('2000-01-01T00:00:00Z');
@@ -26,6 +26,11 @@ export class ListPaymentsQueryDto {
   needsReview?: boolean;
   /** @example 1 */
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100_000) page: number = 1;
+  /**
+   * The `nextCursor` of the previous page: the next page by keyset, as fast at the millionth payment as at the first
+   * (with a cursor, `page` is not used). Without one, `page` pages by offset.
+   */
+  @IsOptional() @IsString() @Length(1, 200) cursor?: string;
   /** @example 20 */
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100) limit: number = 20;
 }

@@ -70,9 +70,14 @@ export class PaymentStatusResponseDto {
 
 export class PaymentPageDto {
   items: PaymentViewDto[];
+  /** Exact up to 1,000 matching payments; beyond that, Postgres' estimate (then `totalIsEstimate` is true). */
   total: number;
   page: number;
   limit: number;
+  /** Present (true) only when `total` is an estimate. */
+  totalIsEstimate?: boolean;
+  /** Present only when another page follows: pass it as `cursor` for that page. */
+  nextCursor?: string;
 }
 
 export class PaymentListResponseDto {

@@ -34,9 +34,6 @@ export const STK_MAX_RETRIES = DARAJA_MAX_RESENDS;
 export const STATUS_QUERY_ATTEMPTS = 3;
 export const STATUS_QUERY_BACKOFF_MS = 1_000;
 
-/** How many pending payments one sweep looks at (the rest wait for the next sweep). */
-export const SWEEP_BATCH_SIZE = 500;
-
 export const SWEEP_SCHEDULER_ID = 'stk-status-sweep';
 /** How often each worker re-asserts the sweep scheduler (it may have been lost with Redis data). */
 export const SCHEDULER_REFRESH_MS = 10_000;
