@@ -1,6 +1,9 @@
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Agent, fetch } from 'undici';
 import { buildConfig } from '../../src/config/configuration';
 import { validateEnv } from '../../src/config/env.validation';
-import { isPublicAddress, webhookUrlRefusal } from '../../src/notifications/webhooks/webhook-url-policy';
+import { isPublicAddress, publicOnlyLookup, webhookUrlRefusal } from '../../src/notifications/webhooks/webhook-url-policy';
 import { eventMatches, unknownEventPatterns } from '../../src/notifications/webhooks/webhook-events';
 import { nextAttemptAt } from '../../src/notifications/webhooks/webhook-retry';
 
@@ -163,5 +166,35 @@ describe('webhook settings', () => {
     expect(n.webhookRotationOverlapMs).toBe(1_800_000);
     expect(n.webhookDisableAfterMs).toBe(36_000);
     expect(() => load({ WEBHOOK_RETRY_SCHEDULE_MS: '1m,5m' })).toThrow(/WEBHOOK_RETRY_SCHEDULE_MS/);
+  });
+});
+
+describe('publicOnlyLookup (the socket-level check of checked endpoints)', () => {
+  it('refuses, as a connection error, a name that resolves to loopback, and nothing reaches the server', async () => {
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests += 1;
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const agent = new Agent({ connect: { lookup: publicOnlyLookup } });
+    try {
+      const error = await fetch(`http://localhost:${port}/hook`, { method: 'POST', body: '{}', dispatcher: agent }).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect(((error as Error).cause as NodeJS.ErrnoException).code).toBe('EADDRNOTPUBLIC');
+      expect(((error as Error).cause as Error).message).toMatch(
+        /host localhost resolves to (127\.0\.0\.1|::1), a private, loopback or reserved address/,
+      );
+      expect(requests).toBe(0);
+      // The same server through an unchecked agent answers: the refusal came from the lookup, not the server.
+      const plain = new Agent();
+      expect((await fetch(`http://127.0.0.1:${port}/hook`, { method: 'POST', body: '{}', dispatcher: plain })).status).toBe(200);
+      await plain.close();
+      expect(requests).toBe(1);
+    } finally {
+      await agent.close();
+      server.close();
+    }
   });
 });

@@ -1,10 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { redactText } from '../../common/redaction';
 import { notificationsConfig } from '../../config/configuration';
 import { SIGNATURE_HEADER, signWebhook } from '../webhook-signature';
 import { WebhookEvent, webhookBody } from './webhook-events';
-import { webhookUrlRefusal } from './webhook-url-policy';
+import { Agent, fetch } from 'undici';
+import { publicOnlyLookup, webhookUrlRefusal } from './webhook-url-policy';
 
 export interface WebhookTarget {
   url: string;
@@ -26,8 +27,16 @@ export interface SendResult {
 
 /** One signed POST of an event to one endpoint: the only place a webhook leaves the service. Knows HTTP only. */
 @Injectable()
-export class WebhookSender {
+export class WebhookSender implements OnApplicationShutdown {
+  /** Connections of checked endpoints: every address a socket connects to is checked again (publicOnlyLookup). */
+  private readonly checkedAgent = new Agent({ connect: { lookup: publicOnlyLookup } });
+  private readonly agent = new Agent();
+
   constructor(@Inject(notificationsConfig.KEY) private readonly settings: ConfigType<typeof notificationsConfig>) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([this.checkedAgent.close(), this.agent.close()]);
+  }
 
   async send(target: WebhookTarget, event: WebhookEvent): Promise<SendResult> {
     const started = Date.now();
@@ -52,6 +61,7 @@ export class WebhookSender {
         // A redirect would send the event (and skip the address check) somewhere the endpoint does not name.
         redirect: 'manual',
         signal: AbortSignal.timeout(this.settings.webhookTimeoutMs),
+        dispatcher: target.checkUrl && this.settings.webhookUrlPolicy !== 'any' ? this.checkedAgent : this.agent,
       });
       statusCode = response.status;
       await response.arrayBuffer().catch(() => undefined);

@@ -1,3 +1,4 @@
+import { lookup as lookupCallback, LookupAddress, LookupAllOptions, LookupOptions } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import type { WebhookUrlPolicyName } from '../../config/env.validation';
@@ -85,4 +86,28 @@ export async function webhookUrlRefusal(url: string, policy: WebhookUrlPolicyNam
   if (addresses.length === 0) return `host ${host} does not resolve`;
   const inside = addresses.find((a) => !isPublicAddress(a));
   return inside ? `host ${host} resolves to ${inside}, a private, loopback or reserved address` : null;
+}
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A `lookup` for the sockets that carry checked webhooks: it resolves like `dns.lookup` and refuses, as a connection
+ * error, a name that now resolves to any address that is not public. The check before a send resolves the name once
+ * and the connection a second time; a name re-pointed in between (DNS rebinding) is caught here, on the address the
+ * socket actually uses.
+ */
+export function publicOnlyLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
+  lookupCallback(hostname, { ...options, all: true } as LookupAllOptions, (error, addresses) => {
+    if (error) return callback(error, []);
+    const inside = addresses.find((a) => !isPublicAddress(a.address));
+    if (inside || addresses.length === 0) {
+      const refused: NodeJS.ErrnoException = new Error(
+        `host ${hostname} resolves to ${inside?.address ?? 'nothing'}, a private, loopback or reserved address`,
+      );
+      refused.code = 'EADDRNOTPUBLIC';
+      return callback(refused, []);
+    }
+    if (options.all) return callback(null, addresses);
+    callback(null, addresses[0].address, addresses[0].family);
+  });
 }
