@@ -11,6 +11,7 @@ import { mpesaConfig } from '../config/configuration';
 import { DarajaCallBudgetService } from './daraja-call-budget.service';
 import { classifyNetworkError, DarajaError, DarajaOutcome, readErrorBody } from './daraja-errors';
 import { DarajaCallObservers } from './daraja-call-observers';
+import { DarajaHttp } from './daraja-http';
 import { OAuthResponse } from './daraja.types';
 
 const LOCK_TTL_MS = 15_000;
@@ -44,6 +45,7 @@ export class DarajaAuthService {
     // Both absent only in `npm run preflight`, which reads the recorded clock skew and never fetches a token.
     @Optional() private readonly observer?: DarajaCallObservers,
     @Optional() private readonly budget?: DarajaCallBudgetService,
+    @Optional() private readonly http?: DarajaHttp,
   ) {
     const account = createHash('sha256').update(settings.consumerKey).digest('hex').slice(0, 16);
     this.cacheKey = keys.key('mpesa', 'oauth', settings.environment, account);
@@ -120,26 +122,26 @@ export class DarajaAuthService {
     const basic = Buffer.from(`${this.settings.consumerKey}:${this.settings.consumerSecret}`).toString('base64');
     let status: number | null = null;
     let body: unknown;
+    const http = this.http;
+    if (!http) throw new Error('DarajaAuthService was built without its HTTP transport: it cannot fetch a token here');
     // Counted against the fleet's call budget but never queued behind it: we hold the token lock and every other call
     // is waiting for this token (see DarajaCallBudgetService.charge).
     await this.budget?.charge('OAUTH');
     try {
-      const response = await fetch(`${this.settings.baseUrl}${endpoint}`, {
+      const response = await http.send({
         method: 'GET',
+        path: endpoint,
         headers: { Authorization: `Basic ${basic}`, Accept: 'application/json' },
-        signal: AbortSignal.timeout(this.settings.httpTimeoutMs),
       });
       status = response.status;
-      const text = await response.text();
-      body = parseJson(text);
-      const serverDate = response.headers.get('date');
-      if (serverDate) await this.recordClockSkew(serverDate, started);
+      body = parseJson(response.text);
+      if (response.date) await this.recordClockSkew(response.date, started);
       const token = (body as Partial<OAuthResponse> | undefined)?.access_token;
       const expiresIn = Number((body as Partial<OAuthResponse> | undefined)?.expires_in);
-      if (!response.ok || typeof token !== 'string' || !token || !Number.isFinite(expiresIn) || expiresIn <= 0) {
+      if (status < 200 || status > 299 || typeof token !== 'string' || !token || !Number.isFinite(expiresIn) || expiresIn <= 0) {
         const { errorCode, errorMessage } = readErrorBody(body);
         // Daraja answers bad credentials with an empty 400: say what that usually means.
-        const reason = errorMessage ?? (status === 400 ? 'Invalid consumer key or secret' : `HTTP ${status} ${response.statusText}`);
+        const reason = errorMessage ?? (status === 400 ? 'Invalid consumer key or secret' : `HTTP ${status}`);
         await this.record(endpoint, status, body, started, 'daraja_error');
         // The request that needed the token was never sent: resendable unless the credentials themselves are refused.
         throw new DarajaError(
