@@ -6,6 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import { AppModule } from './app.module';
+import { isApiClusterPrimary, runApiCluster } from './common/api-cluster';
 import { CallbackGate } from './callbacks/callback-gate';
 import { ValidationError } from './common/errors/app-error';
 import { isUsableRequestId, requestContextHook } from './common/request-context';
@@ -119,6 +120,7 @@ async function bootstrap(): Promise<void> {
   }
   if (config.app.mode === 'worker') await startWorker(config);
   else if (config.app.mode === 'simulator') await startStandaloneSimulator(config);
+  else if (isApiClusterPrimary(config.app.apiProcesses)) runApiCluster(config.app.apiProcesses);
   else await startApi(config);
 }
 

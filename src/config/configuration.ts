@@ -67,6 +67,11 @@ const BASE_URLS: Record<Exclude<MpesaEnvironment, 'simulator'>, string> = {
 
 export interface AppSettings {
   mode: ProcessMode;
+  /**
+   * API_PROCESSES: how many HTTP processes MODE=api runs on PORT (Node cluster: one primary forks them and they
+   * share the listening socket). 1: the process serves HTTP itself. Only MODE=api reads it (queues run in MODE=worker).
+   */
+  apiProcesses: number;
   nodeEnv: string;
   port: number;
   host: string;
@@ -511,11 +516,21 @@ export function buildConfig(env: EnvironmentVariables): Config {
 
   const clients = clientChannels(env, problems);
 
+  // Read by MODE=api only: a cluster of MODE=all processes would also run every queue worker and scheduler N times.
+  // Other modes (and the CLIs, which share the same .env) ignore it, saying so once.
+  const apiProcesses = env.MODE === 'api' ? (env.API_PROCESSES ?? 1) : 1;
+  if ((env.API_PROCESSES ?? 1) > 1 && env.MODE !== 'api') {
+    warnings.push(
+      `API_PROCESSES=${env.API_PROCESSES} is ignored: only MODE=api runs several HTTP processes (MODE=${env.MODE ?? 'all'} runs one)`,
+    );
+  }
+
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
   return {
     app: {
       mode: env.MODE ?? 'all',
+      apiProcesses,
       nodeEnv,
       port,
       host: env.HOST ?? '0.0.0.0',

@@ -52,6 +52,7 @@ const toInt = ({ value }: { value: unknown }) => (value === undefined ? undefine
  */
 export class EnvironmentVariables {
   @IsOptional() @IsIn(PROCESS_MODES) MODE?: ProcessMode;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(64) API_PROCESSES?: number;
   @IsOptional() @IsIn(['development', 'test', 'production']) NODE_ENV?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT?: number;
   @IsOptional() @IsString() HOST?: string;

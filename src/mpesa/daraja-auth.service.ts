@@ -11,10 +11,13 @@ import { mpesaConfig } from '../config/configuration';
 import { DarajaCallBudgetService } from './daraja-call-budget.service';
 import { classifyNetworkError, DarajaError, DarajaOutcome, readErrorBody } from './daraja-errors';
 import { DarajaCallObservers } from './daraja-call-observers';
+import { DarajaHttp } from './daraja-http';
 import { OAuthResponse } from './daraja.types';
 
 const LOCK_TTL_MS = 15_000;
 const WAIT_POLL_MS = 50;
+/** How long a token read from the shared cache is reused without asking Redis again. */
+const REMEMBER_MS = 5_000;
 
 // Deletes a key only if it still holds the value we saw, so one process never drops another's fresher token.
 const COMPARE_AND_DELETE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
@@ -35,6 +38,13 @@ export class DarajaAuthService {
   private readonly cacheKey: string;
   private readonly lockKey: string;
   private inFlight?: Promise<string>;
+  /**
+   * The shared token as this process last read it from Redis, reused for REMEMBER_MS (never past its expiry): a
+   * Redis GET and an AES-GCM decryption per Daraja call were a few per cent of an STK push's CPU. A token another
+   * process replaced meanwhile is refused by Daraja as invalid (a refusal of a request it did not process), and
+   * `invalidate` forgets it before the one resend (DarajaClient.post).
+   */
+  private remembered?: { token: string; until: number };
 
   constructor(
     @Inject(mpesaConfig.KEY) private readonly settings: ConfigType<typeof mpesaConfig>,
@@ -44,6 +54,7 @@ export class DarajaAuthService {
     // Both absent only in `npm run preflight`, which reads the recorded clock skew and never fetches a token.
     @Optional() private readonly observer?: DarajaCallObservers,
     @Optional() private readonly budget?: DarajaCallBudgetService,
+    @Optional() private readonly http?: DarajaHttp,
   ) {
     const account = createHash('sha256').update(settings.consumerKey).digest('hex').slice(0, 16);
     this.cacheKey = keys.key('mpesa', 'oauth', settings.environment, account);
@@ -51,9 +62,10 @@ export class DarajaAuthService {
   }
 
   async getToken(): Promise<string> {
-    let cached: string | undefined;
+    if (this.remembered && this.remembered.until > Date.now()) return this.remembered.token;
+    let cached: CachedToken | undefined;
     try {
-      cached = await this.readCache();
+      cached = await this.readCachedToken();
     } catch (error) {
       // The token is shared through Redis; without it every process would fetch its own, and the fleet-wide budget
       // (also in Redis) cannot be honoured either. Nothing was sent: the caller may send again later.
@@ -65,7 +77,10 @@ export class DarajaAuthService {
         'budget',
       );
     }
-    if (cached) return cached;
+    if (cached) {
+      this.remembered = { token: cached.token, until: Math.min(cached.expiresAt, Date.now() + REMEMBER_MS) };
+      return cached.token;
+    }
     // One fetch per process at a time; the Redis lock extends that to one per fleet.
     this.inFlight ??= this.acquire().finally(() => (this.inFlight = undefined));
     return this.inFlight;
@@ -73,6 +88,7 @@ export class DarajaAuthService {
 
   /** Drops the cached token if it is still the one Daraja refused. */
   async invalidate(token: string): Promise<void> {
+    if (this.remembered?.token === token) this.remembered = undefined;
     const raw = await this.redis.get(this.cacheKey);
     if (raw && this.decode(raw)?.token === token) {
       await this.redis.eval(COMPARE_AND_DELETE, 1, this.cacheKey, raw);
@@ -80,9 +96,13 @@ export class DarajaAuthService {
   }
 
   private async readCache(): Promise<string | undefined> {
+    return (await this.readCachedToken())?.token;
+  }
+
+  private async readCachedToken(): Promise<CachedToken | undefined> {
     const raw = await this.redis.get(this.cacheKey);
     const cached = raw ? this.decode(raw) : undefined;
-    return cached && cached.expiresAt > Date.now() ? cached.token : undefined;
+    return cached && cached.expiresAt > Date.now() ? cached : undefined;
   }
 
   private decode(raw: string): CachedToken | undefined {
@@ -120,26 +140,26 @@ export class DarajaAuthService {
     const basic = Buffer.from(`${this.settings.consumerKey}:${this.settings.consumerSecret}`).toString('base64');
     let status: number | null = null;
     let body: unknown;
+    const http = this.http;
+    if (!http) throw new Error('DarajaAuthService was built without its HTTP transport: it cannot fetch a token here');
     // Counted against the fleet's call budget but never queued behind it: we hold the token lock and every other call
     // is waiting for this token (see DarajaCallBudgetService.charge).
     await this.budget?.charge('OAUTH');
     try {
-      const response = await fetch(`${this.settings.baseUrl}${endpoint}`, {
+      const response = await http.send({
         method: 'GET',
+        path: endpoint,
         headers: { Authorization: `Basic ${basic}`, Accept: 'application/json' },
-        signal: AbortSignal.timeout(this.settings.httpTimeoutMs),
       });
       status = response.status;
-      const text = await response.text();
-      body = parseJson(text);
-      const serverDate = response.headers.get('date');
-      if (serverDate) await this.recordClockSkew(serverDate, started);
+      body = parseJson(response.text);
+      if (response.date) await this.recordClockSkew(response.date, started);
       const token = (body as Partial<OAuthResponse> | undefined)?.access_token;
       const expiresIn = Number((body as Partial<OAuthResponse> | undefined)?.expires_in);
-      if (!response.ok || typeof token !== 'string' || !token || !Number.isFinite(expiresIn) || expiresIn <= 0) {
+      if (status < 200 || status > 299 || typeof token !== 'string' || !token || !Number.isFinite(expiresIn) || expiresIn <= 0) {
         const { errorCode, errorMessage } = readErrorBody(body);
         // Daraja answers bad credentials with an empty 400: say what that usually means.
-        const reason = errorMessage ?? (status === 400 ? 'Invalid consumer key or secret' : `HTTP ${status} ${response.statusText}`);
+        const reason = errorMessage ?? (status === 400 ? 'Invalid consumer key or secret' : `HTTP ${status}`);
         await this.record(endpoint, status, body, started, 'daraja_error');
         // The request that needed the token was never sent: resendable unless the credentials themselves are refused.
         throw new DarajaError(

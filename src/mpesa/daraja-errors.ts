@@ -167,13 +167,20 @@ const NOT_SENT_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
-/** Turns a fetch failure into `not_sent` (no connection, TLS refused) or `unknown` (it may have arrived). */
+/**
+ * Turns a transport failure into `not_sent` (no connection, TLS refused) or `unknown` (it may have arrived). undici
+ * (src/mpesa/daraja-http.ts) puts the code on the error itself; fetch put it on the error's `cause`: both are read.
+ */
 export function classifyNetworkError(error: unknown): DarajaError {
-  const err = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  const err = error as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') {
     return new DarajaError(DarajaOutcome.Unknown, 'Daraja did not answer in time', null, null, 'timeout');
   }
-  const code = err?.cause?.code ?? '';
+  // A response whose headers or body stalled past undici's own timeouts was sent: like a timeout, its outcome is unknown.
+  if (err?.code === 'UND_ERR_HEADERS_TIMEOUT' || err?.code === 'UND_ERR_BODY_TIMEOUT') {
+    return new DarajaError(DarajaOutcome.Unknown, 'Daraja did not answer in time', null, null, 'timeout');
+  }
+  const code = (typeof err?.code === 'string' ? err.code : undefined) ?? err?.cause?.code ?? '';
   if (NOT_SENT_CODES.has(code) || code.startsWith('ERR_SSL_')) {
     return new DarajaError(DarajaOutcome.NotSent, `Could not connect to Daraja (${code})`);
   }

@@ -5,6 +5,7 @@ import { mpesaConfig } from '../config/configuration';
 import { DarajaAuthService, parseJson } from './daraja-auth.service';
 import { DarajaCallBudgetService } from './daraja-call-budget.service';
 import { DarajaCallObservers } from './daraja-call-observers';
+import { DarajaHttp } from './daraja-http';
 import { classifyDarajaError, classifyNetworkError, DarajaError, DarajaOutcome } from './daraja-errors';
 import { cleanResultDesc, normalizeResultCode } from './daraja-result-codes';
 import { darajaTimestamp, parsePullDate, pullDateTime, stkPassword } from './daraja-time';
@@ -224,6 +225,7 @@ export class DarajaClient {
     private readonly credentials: SecurityCredentialService,
     private readonly budget: DarajaCallBudgetService,
     @Inject(DarajaCallObservers) private readonly observer: DarajaCallObserver,
+    private readonly http: DarajaHttp,
   ) {}
 
   async stkPush(input: StkPushInput, context: DarajaCallContext = {}): Promise<StkPushResponse> {
@@ -533,15 +535,15 @@ export class DarajaClient {
     let status: number | null = null;
     let parsed: unknown;
     try {
-      const response = await fetch(`${this.settings.baseUrl}${path}`, {
+      const response = await this.http.send({
         method: 'POST',
+        path,
         headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.settings.httpTimeoutMs),
       });
       status = response.status;
-      parsed = parseJson(await response.text());
-      if (!response.ok) {
+      parsed = parseJson(response.text);
+      if (status < 200 || status > 299) {
         const error = classifyDarajaError(status, parsed);
         // Spike arrest / quota: the whole fleet slows down; this caller still gets Busy and its job backs off.
         if (error.reason === 'busy') await this.budget.reportRateLimited(api, error);

@@ -3,6 +3,7 @@ import { DarajaAuthService } from './daraja-auth.service';
 import { DarajaCallBudgetService } from './daraja-call-budget.service';
 import { DarajaCallObservers } from './daraja-call-observers';
 import { DarajaClient } from './daraja.client';
+import { DarajaHttp } from './daraja-http';
 import { SecurityCredentialService } from './security-credential';
 
 /**
@@ -10,7 +11,7 @@ import { SecurityCredentialService } from './security-credential';
  * of our feature modules; it needs only the global config, Redis and crypto modules.
  */
 @Module({
-  providers: [DarajaAuthService, DarajaCallBudgetService, DarajaCallObservers, DarajaClient, SecurityCredentialService],
+  providers: [DarajaAuthService, DarajaCallBudgetService, DarajaCallObservers, DarajaClient, DarajaHttp, SecurityCredentialService],
   exports: [DarajaAuthService, DarajaCallBudgetService, DarajaCallObservers, DarajaClient, SecurityCredentialService],
 })
 export class MpesaModule {}

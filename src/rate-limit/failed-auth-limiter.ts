@@ -30,15 +30,17 @@ export class FailedAuthLimiter {
   /** Throws RateLimitedError when `ip` has used up its failed authentications for this minute. */
   async assertNotBlocked(ip: string): Promise<void> {
     const key = this.key(ip);
-    let failures: string | null;
+    // Every authenticated request asks this, and nearly all are not blocked: one GET (a MULTI with the PTTL cost a
+    // transaction per request); the window's end is read only for the 429's Retry-After.
     let ttlMs: number;
     try {
-      [[, failures], [, ttlMs]] = (await this.redis.multi().get(key).pttl(key).exec()) as [[unknown, string | null], [unknown, number]];
+      const failures = await this.redis.get(key);
+      if (Number(failures ?? 0) < this.limits.authFailuresPerIp) return;
+      ttlMs = await this.redis.pttl(key);
     } catch (error) {
       this.outage.failedOpen(error);
       return;
     }
-    if (Number(failures ?? 0) < this.limits.authFailuresPerIp) return;
     const retryAfter = Math.max(1, Math.ceil(ttlMs / 1000));
     throw new RateLimitedError(`${RATE_LIMIT_MESSAGES['auth-failures']}: retry in ${retryAfter} s`, retryAfter, 'auth-failures');
   }

@@ -18,6 +18,7 @@ import { DarajaAuthService } from '../../src/mpesa/daraja-auth.service';
 import { DarajaCallBudgetService } from '../../src/mpesa/daraja-call-budget.service';
 import { DarajaError, DarajaOutcome } from '../../src/mpesa/daraja-errors';
 import { darajaTimestamp, pullDateTime, stkPassword } from '../../src/mpesa/daraja-time';
+import { DarajaHttp } from '../../src/mpesa/daraja-http';
 import { DarajaClient } from '../../src/mpesa/daraja.client';
 import { SecurityCredentialService } from '../../src/mpesa/security-credential';
 import { SimulatorC2bController } from '../../src/mpesa/simulator/simulator-c2b.controller';
@@ -808,6 +809,7 @@ describe('DarajaClient against the simulator', () => {
       new SecurityCredentialService(config),
       budget as unknown as DarajaCallBudgetService,
       { record: async () => undefined },
+      new DarajaHttp(config),
     );
   }
   const registration = () => ({

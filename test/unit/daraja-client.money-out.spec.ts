@@ -8,6 +8,7 @@ import { DarajaAuthService } from '../../src/mpesa/daraja-auth.service';
 import { DarajaCallBudgetService } from '../../src/mpesa/daraja-call-budget.service';
 import { DarajaConfigurationError, DarajaError, DarajaOutcome, isDuplicateOriginatorConversationId } from '../../src/mpesa/daraja-errors';
 import { DarajaClient } from '../../src/mpesa/daraja.client';
+import { DarajaHttp, DarajaHttpAnswer, DarajaHttpRequest } from '../../src/mpesa/daraja-http';
 import { DarajaCallRecord } from '../../src/mpesa/daraja.types';
 import { SecurityCredentialService } from '../../src/mpesa/security-credential';
 
@@ -45,25 +46,24 @@ function setup(env: Record<string, string> = {}) {
     {
       record: async (call) => void records.push(call),
     },
+    // Daraja's side of the wire: what was sent is in fetchMock's calls, its answers are queued on it.
+    { send: (request: DarajaHttpRequest) => fetchMock(request) } as unknown as DarajaHttp,
   );
   return { client, auth, records, settings };
 }
 
-function answer(status: number, body: unknown) {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+function answer(status: number, body: unknown): DarajaHttpAnswer {
+  return { status, text: JSON.stringify(body), date: null };
 }
 
-let fetchMock: jest.SpyInstance;
-const sent = (i = 0) => ({
-  url: String(fetchMock.mock.calls[i][0]),
-  body: JSON.parse(String((fetchMock.mock.calls[i][1] as RequestInit).body)),
-});
+let fetchMock: jest.Mock<Promise<DarajaHttpAnswer>, [DarajaHttpRequest]>;
+const sentRequest = (i = 0) => fetchMock.mock.calls[i][0];
+const sent = (i = 0) => ({ url: sentRequest(i).path, body: JSON.parse(String(sentRequest(i).body)) });
 
 beforeAll(() => Logger.overrideLogger(false));
 beforeEach(() => {
-  fetchMock = jest.spyOn(globalThis, 'fetch').mockResolvedValue(answer(200, ACCEPTED));
+  fetchMock = jest.fn<Promise<DarajaHttpAnswer>, [DarajaHttpRequest]>().mockResolvedValue(answer(200, ACCEPTED));
 });
-afterEach(() => fetchMock.mockRestore());
 
 describe('DarajaClient.b2cPayment', () => {
   const input = {
@@ -80,7 +80,7 @@ describe('DarajaClient.b2cPayment', () => {
     const { client } = setup();
     await expect(client.b2cPayment(input, { reference: 'p1' })).resolves.toEqual(ACCEPTED);
     const { url, body } = sent();
-    expect(url).toBe('http://127.0.0.1:3000/simulator/daraja/mpesa/b2c/v3/paymentrequest');
+    expect(url).toBe('/mpesa/b2c/v3/paymentrequest');
     expect(body).toEqual({
       OriginatorConversationID: 'lp_payout_1',
       InitiatorName: 'testapi',
@@ -95,7 +95,7 @@ describe('DarajaClient.b2cPayment', () => {
       Occassion: 'Refund',
     });
     expect(decrypt(body.SecurityCredential)).toBe('Safaricom999!*!');
-    expect((fetchMock.mock.calls[0][1] as RequestInit).headers).toMatchObject({ Authorization: 'Bearer token-1' });
+    expect(sentRequest(0).headers).toMatchObject({ Authorization: 'Bearer token-1' });
   });
 
   it('never sends B2C v1 (no OriginatorConversationID): MPESA_B2C_API_VERSION=v1 stops the start', () => {
@@ -125,7 +125,7 @@ describe('DarajaClient.b2cPayment', () => {
     await expect(client.b2cPayment(input)).resolves.toEqual(ACCEPTED);
     expect(auth.invalidate).toHaveBeenCalledWith('token-1');
     expect(fetchMock).toHaveBeenCalledTimes(2);
-    expect((fetchMock.mock.calls[1][1] as RequestInit).headers).toMatchObject({ Authorization: 'Bearer token-2' });
+    expect(sentRequest(1).headers).toMatchObject({ Authorization: 'Bearer token-2' });
   });
 
   it('reports a duplicate OriginatorConversationID as a refusal callers can recognise', async () => {
