@@ -39,8 +39,9 @@ const NAME_KEYS = new Set([
   'customername',
 ]);
 
-// 2547XXXXXXXX / 2541XXXXXXXX, +254..., and local 07/01 forms anywhere in free text, also with spaces or dashes.
-const PHONE_IN_TEXT = /\+?254[\s-]?[17]\d{2}[\s-]?\d{3}[\s-]?\d{3}|\b0[17]\d{2}[\s-]?\d{3}[\s-]?\d{3}\b/g;
+// 2547XXXXXXXX / 2541XXXXXXXX, +254..., and local 07/01 forms anywhere in free text, also with spaces or dashes; never
+// inside a longer run of letters, digits or underscores, so M-Pesa's own ids (ws_CO_…2547…) stay traceable.
+const PHONE_IN_TEXT = /(?<!\w)\+?254[\s-]?[17]\d{2}[\s-]?\d{3}[\s-]?\d{3}(?!\d)|\b0[17]\d{2}[\s-]?\d{3}[\s-]?\d{3}\b/g;
 const TOKEN_IN_TEXT = /(Invalid Access Token\s*-\s*)\S+/gi;
 // Credentials are long; "Missing bearer token" is a message, not a token.
 const BEARER_IN_TEXT = /((?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]{12,}/gi;

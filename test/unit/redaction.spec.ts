@@ -27,6 +27,15 @@ describe('redact', () => {
     });
   });
 
+  it("leaves M-Pesa's ids alone when a phone-like run of digits sits inside them", () => {
+    const checkout = 'ws_CO_05122026225401254712345678';
+    expect(redactText(`CheckoutRequestID ${checkout} for 254712345678`)).toBe(`CheckoutRequestID ${checkout} for 2547****678`);
+    expect(redact({ CheckoutRequestID: checkout, MerchantRequestID: '29115-34620561-1' })).toEqual({
+      CheckoutRequestID: checkout,
+      MerchantRequestID: '29115-34620561-1',
+    });
+  });
+
   it('strips the callback token from URLs', () => {
     expect(redactText('https://x.test/api/payments/mpesa/stk-callback?pid=abc&token=s3cr3t')).toBe(
       'https://x.test/api/payments/mpesa/stk-callback?pid=abc&token=[REDACTED]',
