@@ -54,7 +54,9 @@ describe('Daraja under faults', () => {
     expect(seen['202']).toBeGreaterThanOrEqual(1);
   });
 
-  it('5xx before and after processing, and connection resets: resent only when not processed', async () => {
+  it('5xx (busy, internal error before and after processing) and connection resets: resent only when not processed', async () => {
+    // System busy (500.003.02) certainly was not processed: resent. The others may have been: never resent.
+    await queueSimulatorFault('stkpush', 'system_busy', { count: 6 });
     await queueSimulatorFault('stkpush', 'internal_error', { count: 6 });
     await queueSimulatorFault('stkpush', 'internal_error_after_processing', { count: 6 });
     await queueSimulatorFault('stkpush', 'reset', { count: 4 });
