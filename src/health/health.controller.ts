@@ -1,13 +1,15 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, UseFilters } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public, SkipRateLimits } from '../common/decorators/route-access';
 import { RedisHealthIndicator } from '../common/redis/redis.health';
+import { HealthCheckFailedFilter } from './health-check-failed.filter';
 import { QueuesHealthIndicator } from './queues.health';
 
 @ApiTags('health')
 @Public()
 @SkipRateLimits()
+@UseFilters(HealthCheckFailedFilter)
 @Controller('health')
 export class HealthController {
   constructor(
