@@ -45,7 +45,9 @@ export const JOB_DEFAULTS: Record<PaymentJob, JobsOptions> = {
     delay: STK_RETRY_DELAYS_MS[0],
     backoff: { type: DARAJA_RESEND_BACKOFF },
     removeOnComplete: true,
-    removeOnFail: 1000,
+    // Gone once failed (counted and logged by the queue metrics): a failed job would keep its jobId and the sweep's
+    // re-queue of the same row would be dropped as a duplicate (a refund stuck after a Postgres outage showed it).
+    removeOnFail: true,
   },
   [PaymentJob.StkStatusQuery]: {
     attempts: STATUS_QUERY_ATTEMPTS,

@@ -52,7 +52,9 @@ export const PAYOUT_JOB_DEFAULTS: Record<PayoutJob, JobsOptions> = {
     attempts: DARAJA_MAX_RESENDS + 1,
     backoff: { type: DARAJA_RESEND_BACKOFF },
     removeOnComplete: true,
-    removeOnFail: 1000,
+    // Gone once failed (counted and logged by the queue metrics): a failed job would keep its jobId and the sweep's
+    // re-queue of the same row would be dropped as a duplicate (a refund stuck after a Postgres outage showed it).
+    removeOnFail: true,
   },
   [PayoutJob.Resolve]: {
     attempts: RESOLVE_ATTEMPTS,
