@@ -59,12 +59,40 @@ const HTTP_CODES: Record<number, string> = {
   429: 'TOO_MANY_REQUESTS',
 };
 
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
+// SQLSTATE 57P01-57P03: the server is shutting down or starting; class 08: the connection failed.
+const UNAVAILABLE_SQLSTATE = /^(57P0[123]|08\d{3})$/;
+const UNREACHABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|Connection is not established/i;
+
+/**
+ * PostgreSQL cannot be reached, or is shutting down: an outage, not a bug. TypeORM wraps the driver's error
+ * (`driverError`); pg's pool reports a lost or timed-out connection by message only.
+ */
+function databaseUnavailable(exception: unknown): boolean {
+  for (let e = exception as Record<string, unknown> | undefined, depth = 0; e && depth < 3; depth++) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    if (UNREACHABLE_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code)) return true;
+    if (typeof e.message === 'string' && UNREACHABLE_MESSAGE.test(e.message)) return true;
+    e = (e.driverError ?? e.cause) as Record<string, unknown> | undefined;
+  }
+  return false;
+}
+
+/** Seconds a client is asked to wait when the database is away (Postgres restarts take a few seconds). */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
 @Catch()
 export class AppErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger(AppErrorFilter.name);
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(caught: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const exception = databaseUnavailable(caught)
+      ? new ServiceUnavailableError(
+          'A store this request needs (the database) does not answer. Try again shortly, with the same Idempotency-Key for a payment or payout',
+          DATABASE_RETRY_AFTER_SECONDS,
+        )
+      : caught;
     const [status, body] = this.toResponse(exception);
     // A 503 for a dependency that is away is expected during an outage: one line, not a stack per request.
     if (exception instanceof ServiceUnavailableError) this.logger.warn(exception.message);
