@@ -83,6 +83,12 @@ export class MpesaReceiptsRepository {
     return row ? this.fromRow(row) : null;
   }
 
+  /** The receipts linked to a payment (a callback's, say, whose settlement never committed). */
+  async findLinkedTo(paymentId: string): Promise<MpesaReceipt[]> {
+    const rows = await this.db.query(sql`SELECT * FROM mpesa_receipts WHERE payment_id = ${paymentId} ORDER BY created_at`);
+    return rows.map((row) => this.fromRow(row));
+  }
+
   /** The payment the receipt belongs to, when it had none yet (a receipt never moves to another payment). */
   async link(tx: Tx, receipt: string, paymentId: string): Promise<void> {
     await this.db.query(this.linkSql(receipt, paymentId), tx);

@@ -266,6 +266,7 @@ export class PaymentSettlementService implements OnModuleInit {
       }
       if (result === 'applied') {
         if (late) this.logger.warn(`Payment ${payment.id} ${verdict.status} by ${settledBy} after it had expired`);
+        if (paid && !verdict.receipt) await this.receiptFromLedger(payment.id, actor);
         return 'applied';
       }
       // Another path moved the payment between our read and our UPDATE (a status query, a second callback):
@@ -298,6 +299,37 @@ export class PaymentSettlementService implements OnModuleInit {
       );
     }
     return 'duplicate';
+  }
+
+  /**
+   * A status query (no receipt) has just completed the payment: a receipt the ledger already links to it (its
+   * callback was recorded, but the callback's settlement never committed, e.g. the database went away in between)
+   * is put on the payment now, as that callback would have. Best effort: Pull and the statement find it otherwise.
+   */
+  private async receiptFromLedger(paymentId: string, actor: Actor): Promise<void> {
+    try {
+      const linked = await this.receipts.findLinkedTo(paymentId);
+      if (linked.length !== 1) return; // none, or several: the several are a person's to place (they are evidence already)
+      const payment = await this.payments.findById(paymentId);
+      if (!payment || payment.mpesaReceiptNumber || payment.status !== PaymentStatus.Completed) return;
+      const [sighting] = linked;
+      await this.recordLateReceipt(
+        payment,
+        {
+          source: 'callback',
+          status: PaymentStatus.Completed,
+          resultCode: payment.resultCode ?? '0',
+          resultDesc: payment.resultDesc ?? '',
+          receipt: sighting.receipt,
+          amount: sighting.amount,
+          transactionDate: sighting.occurredAt ?? undefined,
+          payload: { fromLedger: sighting.receipt },
+        },
+        actor,
+      );
+    } catch (error) {
+      this.logger.warn(`Payment ${paymentId}: its ledger receipt could not be recorded now (${String(error)}); Pull will bring it`);
+    }
   }
 
   /** A status query (which carries no receipt) completed the payment first: the callback's receipt is kept. */
