@@ -13,6 +13,7 @@ import { E2eSetupError, MIGRATE_ENTRY, runMigrations } from './app-process';
 import { LOG_DIR, PROJECT_ROOT } from './e2e-state';
 import {
   INTEGRATION_DATABASE_PREFIX,
+  INTEGRATION_DATABASE_COPY_URLS_VAR,
   INTEGRATION_DATABASE_URL_VAR,
   INTEGRATION_REDIS_KEY_PREFIX,
   INTEGRATION_REDIS_KEY_PREFIX_VAR,
@@ -74,7 +75,7 @@ async function deleteAbandonedRedisKeys(redisUrl: string): Promise<void> {
   for (const prefix of prefixes) await deleteRedisKeys(redisUrl, `${prefix}*`);
 }
 
-export default async function globalSetup(): Promise<void> {
+export default async function globalSetup(globalConfig?: { maxWorkers?: number }): Promise<void> {
   const started = Date.now();
   checkBuild();
   holdServices('integration', startServices);
@@ -104,9 +105,17 @@ export default async function globalSetup(): Promise<void> {
       DATA_ENCRYPTION_KEY: TEST_DATA_ENCRYPTION_KEY,
     });
     runMigrations(env, logFile, TIER);
+    // Files of this tier may run side by side (jest --maxWorkers): each worker gets a copy of the migrated database,
+    // so one file's rows never show in another's counts. A template copy takes a fraction of a migration.
+    const copies = Array.from({ length: Math.max(0, (globalConfig?.maxWorkers ?? 1) - 1) }, (_, i) => `${database}_w${i + 2}`);
+    for (const copy of copies) {
+      await createDatabase(adminDatabaseUrl, copy, database);
+      (run.copies ??= []).push(copy);
+    }
 
     // Test files (in band or in workers started after this) find the database and Redis through these variables.
     process.env[INTEGRATION_DATABASE_URL_VAR] = databaseUrl;
+    process.env[INTEGRATION_DATABASE_COPY_URLS_VAR] = JSON.stringify(copies.map((copy) => withDatabase(adminDatabaseUrl, copy)));
     process.env[INTEGRATION_REDIS_URL_VAR] = redisUrl;
     process.env[INTEGRATION_REDIS_KEY_PREFIX_VAR] = run.redisKeyPrefix;
     console.log(

@@ -7,6 +7,8 @@ import { deleteRedisKeys, dropDatabase } from './resources';
 export const INTEGRATION_DATABASE_PREFIX = 'legalpro_int';
 /** Where globalSetup leaves the URL of the run's database for the test files (test/support/integration.ts). */
 export const INTEGRATION_DATABASE_URL_VAR = 'LEGALPRO_INTEGRATION_DATABASE_URL';
+/** The URLs of the copies (JSON array); worker N (JEST_WORKER_ID) uses the (N-1)th of [database, ...copies]. */
+export const INTEGRATION_DATABASE_COPY_URLS_VAR = 'LEGALPRO_INTEGRATION_DATABASE_COPY_URLS';
 /** Redis key prefixes of this tier are `lpint<jest pid>x<hex>` (the e2e tier's are `lptest<jest pid>x<hex>`). */
 export const INTEGRATION_REDIS_KEY_PREFIX = 'lpint';
 /** Where globalSetup leaves the Redis URL and the run's key prefix for the test files (test/support/integration.ts). */
@@ -17,6 +19,8 @@ export const INTEGRATION_REDIS_KEY_PREFIX_VAR = 'LEGALPRO_INTEGRATION_REDIS_KEY_
 export interface IntegrationRun {
   adminDatabaseUrl: string;
   database?: string;
+  /** Copies of the migrated database, one per further jest worker, so files running side by side share no rows. */
+  copies?: string[];
   redisUrl: string;
   redisKeyPrefix: string;
 }
@@ -30,9 +34,9 @@ declare global {
  * removed by the next run's setup). Every key under the run's prefix goes, whichever test file wrote it.
  */
 export async function releaseIntegrationRun(run: IntegrationRun): Promise<void> {
-  if (run.database) {
-    await dropDatabase(run.adminDatabaseUrl, run.database).catch((e: Error) =>
-      console.warn(`integration teardown: dropping database ${run.database}: ${e.message}`),
+  for (const database of [...(run.copies ?? []), ...(run.database ? [run.database] : [])]) {
+    await dropDatabase(run.adminDatabaseUrl, database).catch((e: Error) =>
+      console.warn(`integration teardown: dropping database ${database}: ${e.message}`),
     );
   }
   await deleteRedisKeys(run.redisUrl, `${run.redisKeyPrefix}*`).catch((e: Error) =>

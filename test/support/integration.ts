@@ -37,7 +37,12 @@ import { Reversal } from '../../src/payouts/reversals/reversal.entity';
 import { BalanceSnapshot } from '../../src/treasury/balance-snapshot.entity';
 import { TransactionStatusQuery } from '../../src/treasury/transaction-status-query.entity';
 import { PROJECT_ROOT } from './e2e-state';
-import { INTEGRATION_DATABASE_URL_VAR, INTEGRATION_REDIS_KEY_PREFIX_VAR, INTEGRATION_REDIS_URL_VAR } from './integration-global-teardown';
+import {
+  INTEGRATION_DATABASE_COPY_URLS_VAR,
+  INTEGRATION_DATABASE_URL_VAR,
+  INTEGRATION_REDIS_KEY_PREFIX_VAR,
+  INTEGRATION_REDIS_URL_VAR,
+} from './integration-global-teardown';
 import { redact } from './resources';
 
 /** Every entity of src/**\/*.entity.ts, as the app registers them (checked against the files in openIntegrationDb). */
@@ -93,7 +98,10 @@ export function integrationDatabaseUrl(): string {
         '(`npx jest --selectProjects integration`), whose globalSetup creates and migrates the database',
     );
   }
-  return url;
+  // This worker's own copy when files run side by side (see integration-global-setup.ts).
+  const urls = [url, ...(JSON.parse(process.env[INTEGRATION_DATABASE_COPY_URLS_VAR] ?? '[]') as string[])];
+  const worker = Number(process.env.JEST_WORKER_ID ?? 1);
+  return urls[(Math.max(1, worker) - 1) % urls.length];
 }
 
 /** A DataSource on the run's database (the migrated schema, never synchronize) and a Database over it. */

@@ -17,9 +17,10 @@ async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): P
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** Creates `name` owned by the URL's role (services.sh gives the app role CREATEDB). */
-export async function createDatabase(adminUrl: string, name: string): Promise<void> {
+export async function createDatabase(adminUrl: string, name: string, template?: string): Promise<void> {
   try {
-    await withClient(adminUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)}`));
+    const from = template ? ` TEMPLATE ${quoteIdent(template)}` : '';
+    await withClient(adminUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)}${from}`));
   } catch (e) {
     const hint = /permission denied/i.test(String(e))
       ? ' (the role in DATABASE_URL needs CREATEDB: `bash scripts/services.sh start` grants it on our own server)'
@@ -47,7 +48,7 @@ export async function dropAbandonedDatabases(adminUrl: string, prefix = 'legalpr
   });
   const dropped: string[] = [];
   for (const name of rows) {
-    const pid = Number(new RegExp(`^${prefix}_(\\d+)_[0-9a-f]+$`).exec(name)?.[1]);
+    const pid = Number(new RegExp(`^${prefix}_(\\d+)_[0-9a-f]+(_w\\d+)?$`).exec(name)?.[1]);
     if (!pid || isAlive(pid)) continue;
     await dropDatabase(adminUrl, name).then(
       () => dropped.push(name),
