@@ -138,8 +138,8 @@ export class SimulatorControlController {
 
   @Post('callbacks')
   async setCallbacks(@Body(validBody) dto: CallbacksSwitchDto, @Res() reply: FastifyReply): Promise<void> {
-    await this.simulator.setCallbacksEnabled(dto.enabled);
-    reply.status(200).send({ enabled: dto.enabled });
+    await this.simulator.setCallbacksEnabled(dto.enabled, dto.only);
+    reply.status(200).send({ enabled: dto.enabled, ...(dto.enabled || !dto.only ? {} : { only: dto.only }) });
   }
 
   /** Stats, the journal, faults, subscriber locks, the callbacks switch and the balances; tokens and stored transactions stay. */

@@ -29,6 +29,11 @@ export class QueueFaultsDto {
 export class CallbacksSwitchDto {
   @IsBoolean()
   enabled: boolean;
+
+  /** With enabled=false: `stk` silences only STK callbacks (results, confirmations and validations still go). */
+  @IsOptional()
+  @IsIn(['stk'])
+  only?: 'stk';
 }
 
 /** Largest simulated balance, in KES: keeps every balance an exact integer number of cents in Redis' Lua. */

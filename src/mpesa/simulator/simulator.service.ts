@@ -87,6 +87,10 @@ export interface SimulatorStats {
   callbacks: { sent: number; failed: number };
 }
 
+/** STK callbacks can be switched off on their own (see setCallbacksEnabled); every other callback is `other`. */
+type CallbackKind = 'stk' | 'other';
+const ALL_CALLBACKS_OFF = '1';
+
 /**
  * The embedded Daraja's state and behaviour. Everything lives in Redis so that any app process can answer any
  * request (a push accepted by one process is queryable through another); the only per-process state is the
@@ -187,9 +191,11 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
 
     // This scenario exists to test the app's callback-before-acknowledgement race, so the callback is awaited.
     const label = `STK callback ${transaction.checkoutRequestId}`;
-    if (scenario.callbacks === 'before_response') await this.postCallback(label, transaction.callbackUrl, stkCallbackPayload(transaction));
+    if (scenario.callbacks === 'before_response') {
+      await this.postCallback(label, transaction.callbackUrl, stkCallbackPayload(transaction), 'stk');
+    }
     for (const delay of callbackDelaysMs(scenario, this.settings)) {
-      this.schedulePost(label, transaction.callbackUrl, stkCallbackPayload(transaction), delay);
+      this.schedulePost(label, transaction.callbackUrl, stkCallbackPayload(transaction), delay, 'stk');
     }
 
     // Processed in full (the lock holds, the callback is on its way), yet the caller hears a 5xx.
@@ -250,10 +256,17 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
     await this.redis.del(this.tokenKey);
   }
 
-  async setCallbacksEnabled(enabled: boolean): Promise<void> {
+  /** `only: 'stk'` switches off STK callbacks alone (a test that posts its own, while refunds still get results). */
+  async setCallbacksEnabled(enabled: boolean, only?: 'stk'): Promise<void> {
     // Stored as "disabled" so that a missing key (fresh Redis, after reset) means the default: enabled.
     if (enabled) await this.redis.del(this.callbacksDisabledKey);
-    else await this.redis.set(this.callbacksDisabledKey, '1');
+    else await this.redis.set(this.callbacksDisabledKey, only ?? ALL_CALLBACKS_OFF);
+  }
+
+  /** Whether a callback of this kind is switched off now (read at delivery time). */
+  private async callbacksOff(kind: CallbackKind): Promise<boolean> {
+    const off = await this.redis.get(this.callbacksDisabledKey);
+    return off === ALL_CALLBACKS_OFF || (off !== null && off === kind);
   }
 
   /** `reset` also runs `hook`: the C2B and Pull parts put their switches back to the defaults this way. */
@@ -317,8 +330,8 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
   }
 
   /** POSTs `payload` to `url` after `delayMs`, from this process; lost if the process stops first, as Daraja may lose one. */
-  schedulePost(label: string, url: string, payload: unknown, delayMs: number): void {
-    this.scheduleTask(label, delayMs, () => this.postCallback(label, url, payload));
+  schedulePost(label: string, url: string, payload: unknown, delayMs: number, kind: CallbackKind = 'other'): void {
+    this.scheduleTask(label, delayMs, () => this.postCallback(label, url, payload, kind));
   }
 
   /**
@@ -344,7 +357,7 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
    */
   async postForAnswer(label: string, url: string, payload: unknown, timeoutMs: number): Promise<PostAnswer> {
     try {
-      if (await this.redis.exists(this.callbacksDisabledKey)) return { failure: 'callbacks are switched off' };
+      if (await this.callbacksOff('other')) return { failure: 'callbacks are switched off' };
     } catch (error) {
       return { failure: `Redis unavailable (${describe(error)})` };
     }
@@ -377,11 +390,11 @@ export class DarajaSimulatorService implements OnApplicationShutdown {
    * One POST, no retry (Daraja does not retry). Never throws: it runs from timers, where a rejection would crash.
    * Honours the callbacks switch and counts into the callback stats.
    */
-  async postCallback(label: string, url: string, payload: unknown): Promise<void> {
+  async postCallback(label: string, url: string, payload: unknown, kind: CallbackKind = 'other'): Promise<void> {
     const target = redactUrl(url);
     try {
       // Checked at delivery time so that switching callbacks off also silences the ones already scheduled.
-      if (await this.redis.exists(this.callbacksDisabledKey)) return;
+      if (await this.callbacksOff(kind)) return;
     } catch (error) {
       this.logger.warn(`${label} skipped: Redis unavailable (${describe(error)})`);
       return;
