@@ -2,13 +2,9 @@
 // doubled; /health/ready names the database within a second; the API and the workers resume within 5 s of its return.
 import { api, sim } from '../support/app';
 import { FaultFleet } from '../support/fault-fleet';
-import { FaultDriver, record, timeUntil } from '../support/fault-load';
+import { ANSWER_BOUND_MS, BOX_SLACK_MS, FaultDriver, record, RESUME_BOUND_MS, timed, timeUntil } from '../support/fault-load';
 import { startPostgres, stopPostgres } from '../support/fault-servers';
 import { sleep } from '../support/factories';
-
-const ANSWER_BOUND_MS = 1_000;
-const RESUME_BOUND_MS = 5_000;
-const BOX_SLACK_MS = 1_000;
 
 let fleet: FaultFleet;
 let driver: FaultDriver;
@@ -21,12 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await fleet?.stop();
 });
-
-async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const t0 = Date.now();
-  const value = await fn();
-  return [value, Date.now() - t0];
-}
 
 describe('Postgres under faults', () => {
   it('stopped for ~5 s under load: refused cleanly meanwhile, nothing lost or doubled, everything resumes within 5 s', async () => {

@@ -125,6 +125,18 @@ export class FaultDriver {
   }
 }
 
+/** The issue's bounds: readiness and refusals within 1 s, workers back within 5 s (slack for a shared 2-core box). */
+export const ANSWER_BOUND_MS = 1_000;
+export const RESUME_BOUND_MS = 5_000;
+export const BOX_SLACK_MS = 1_000;
+
+/** `fn`'s value and how long it took, in ms. */
+export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t0 = Date.now();
+  const value = await fn();
+  return [value, Date.now() - t0];
+}
+
 /** Polls `probe` until it returns true; the time it took, or an error naming `what` after `timeoutMs`. */
 export async function timeUntil(what: string, probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<number> {
   const t0 = Date.now();
