@@ -1,8 +1,8 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Queue } from 'bullmq';
-import { RecurringJobs } from '../common/queues/recurring-jobs';
+import { RecurringJobs, RecurringJobsScheduler } from '../common/queues/recurring-jobs';
 import { workerConfig } from '../config/configuration';
 import {
   NOTIFICATION_JOB_DEFAULTS,
@@ -14,10 +14,11 @@ import {
 
 /** The outbox sweep, once per SWEEP_INTERVAL_MS for the whole fleet. */
 @Injectable()
-export class NotificationsScheduler implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly recurring: RecurringJobs;
+export class NotificationsScheduler extends RecurringJobsScheduler {
+  protected readonly recurring: RecurringJobs;
 
   constructor(@InjectQueue(NOTIFICATIONS_QUEUE) queue: Queue, @Inject(workerConfig.KEY) settings: ConfigType<typeof workerConfig>) {
+    super();
     this.recurring = new RecurringJobs(
       queue,
       [
@@ -31,13 +32,5 @@ export class NotificationsScheduler implements OnApplicationBootstrap, OnModuleD
       ],
       OUTBOX_SCHEDULER_REFRESH_MS,
     );
-  }
-
-  onApplicationBootstrap(): Promise<void> {
-    return this.recurring.start();
-  }
-
-  onModuleDestroy(): void {
-    this.recurring.stop();
   }
 }

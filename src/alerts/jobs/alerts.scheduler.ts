@@ -1,17 +1,18 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Queue } from 'bullmq';
-import { RecurringJobs } from '../../common/queues/recurring-jobs';
+import { RecurringJobs, RecurringJobsScheduler } from '../../common/queues/recurring-jobs';
 import { alertsConfig } from '../../config/configuration';
 import { ALERT_JOB_DEFAULTS, ALERT_SCHEDULER_ID, ALERT_SCHEDULER_REFRESH_MS, ALERTS_QUEUE, AlertJob } from './alert-jobs';
 
 /** One evaluation per ALERT_EVALUATION_INTERVAL_MS for the whole fleet, however many workers run. */
 @Injectable()
-export class AlertsScheduler implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly recurring: RecurringJobs;
+export class AlertsScheduler extends RecurringJobsScheduler {
+  protected readonly recurring: RecurringJobs;
 
   constructor(@InjectQueue(ALERTS_QUEUE) queue: Queue, @Inject(alertsConfig.KEY) settings: ConfigType<typeof alertsConfig>) {
+    super();
     this.recurring = new RecurringJobs(
       queue,
       [
@@ -26,13 +27,5 @@ export class AlertsScheduler implements OnApplicationBootstrap, OnModuleDestroy 
       ],
       ALERT_SCHEDULER_REFRESH_MS,
     );
-  }
-
-  onApplicationBootstrap(): Promise<void> {
-    return this.recurring.start();
-  }
-
-  onModuleDestroy(): void {
-    this.recurring.stop();
   }
 }

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { JobsOptions, Queue, RepeatOptions } from 'bullmq';
 
 /** One scheduled job of a module's queue: when it repeats and what it enqueues each time. */
@@ -51,5 +51,21 @@ export class RecurringJobs {
       if (!job.enabled) continue;
       await this.queue.upsertJobScheduler(job.schedulerId, job.repeat, { name: job.name, data: {}, opts: job.opts });
     }
+  }
+}
+
+/**
+ * A module's scheduler: its recurring jobs start when the app has booted and stop refreshing at shutdown. A subclass
+ * only says which jobs (`recurring`), so the lifecycle is written once.
+ */
+export abstract class RecurringJobsScheduler implements OnApplicationBootstrap, OnModuleDestroy {
+  protected abstract readonly recurring: RecurringJobs;
+
+  onApplicationBootstrap(): Promise<void> {
+    return this.recurring.start();
+  }
+
+  onModuleDestroy(): void {
+    this.recurring.stop();
   }
 }

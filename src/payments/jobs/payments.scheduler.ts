@@ -1,17 +1,18 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Queue } from 'bullmq';
-import { RecurringJobs } from '../../common/queues/recurring-jobs';
+import { RecurringJobs, RecurringJobsScheduler } from '../../common/queues/recurring-jobs';
 import { workerConfig } from '../../config/configuration';
 import { JOB_DEFAULTS, PaymentJob, PAYMENTS_QUEUE, SCHEDULER_REFRESH_MS, SWEEP_SCHEDULER_ID } from './payment-jobs';
 
 /** The payments sweep, once per SWEEP_INTERVAL_MS for the whole fleet. */
 @Injectable()
-export class PaymentsScheduler implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly recurring: RecurringJobs;
+export class PaymentsScheduler extends RecurringJobsScheduler {
+  protected readonly recurring: RecurringJobs;
 
   constructor(@InjectQueue(PAYMENTS_QUEUE) queue: Queue, @Inject(workerConfig.KEY) settings: ConfigType<typeof workerConfig>) {
+    super();
     this.recurring = new RecurringJobs(
       queue,
       [
@@ -25,13 +26,5 @@ export class PaymentsScheduler implements OnApplicationBootstrap, OnModuleDestro
       ],
       SCHEDULER_REFRESH_MS,
     );
-  }
-
-  onApplicationBootstrap(): Promise<void> {
-    return this.recurring.start();
-  }
-
-  onModuleDestroy(): void {
-    this.recurring.stop();
   }
 }

@@ -1,8 +1,8 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Queue } from 'bullmq';
-import { RecurringJobs } from '../../common/queues/recurring-jobs';
+import { RecurringJobs, RecurringJobsScheduler } from '../../common/queues/recurring-jobs';
 import { retentionConfig } from '../../config/configuration';
 import {
   PRIVACY_JOB_DEFAULTS,
@@ -15,10 +15,11 @@ import {
 
 /** The retention sweep: daily by RETENTION_SWEEP_CRON (Kenyan hours), or every RETENTION_SWEEP_INTERVAL_MS. */
 @Injectable()
-export class PrivacyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly recurring: RecurringJobs;
+export class PrivacyScheduler extends RecurringJobsScheduler {
+  protected readonly recurring: RecurringJobs;
 
   constructor(@InjectQueue(PRIVACY_QUEUE) queue: Queue, @Inject(retentionConfig.KEY) settings: ConfigType<typeof retentionConfig>) {
+    super();
     this.recurring = new RecurringJobs(
       queue,
       [
@@ -33,13 +34,5 @@ export class PrivacyScheduler implements OnApplicationBootstrap, OnModuleDestroy
       ],
       RETENTION_SCHEDULER_REFRESH_MS,
     );
-  }
-
-  onApplicationBootstrap(): Promise<void> {
-    return this.recurring.start();
-  }
-
-  onModuleDestroy(): void {
-    this.recurring.stop();
   }
 }

@@ -1,8 +1,8 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Queue } from 'bullmq';
-import { RecurringJobs } from '../../common/queues/recurring-jobs';
+import { RecurringJobs, RecurringJobsScheduler } from '../../common/queues/recurring-jobs';
 import { reconciliationConfig } from '../reconciliation.config';
 import {
   DAILY_RECONCILIATION_SCHEDULER_ID,
@@ -16,13 +16,14 @@ import {
 
 /** One Pull run per PULL_INTERVAL_MINUTES and one daily reconciliation for the whole fleet, however many workers run. */
 @Injectable()
-export class ReconciliationScheduler implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly recurring: RecurringJobs;
+export class ReconciliationScheduler extends RecurringJobsScheduler {
+  protected readonly recurring: RecurringJobs;
 
   constructor(
     @InjectQueue(RECONCILIATION_QUEUE) queue: Queue,
     @Inject(reconciliationConfig.KEY) private readonly settings: ConfigType<typeof reconciliationConfig>,
   ) {
+    super();
     this.recurring = new RecurringJobs(
       queue,
       [
@@ -46,12 +47,8 @@ export class ReconciliationScheduler implements OnApplicationBootstrap, OnModule
     );
   }
 
-  onApplicationBootstrap(): Promise<void> {
+  override onApplicationBootstrap(): Promise<void> {
     for (const warning of this.settings.warnings) new Logger(ReconciliationScheduler.name).warn(warning);
-    return this.recurring.start();
-  }
-
-  onModuleDestroy(): void {
-    this.recurring.stop();
+    return super.onApplicationBootstrap();
   }
 }

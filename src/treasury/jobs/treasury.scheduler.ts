@@ -1,17 +1,18 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Queue } from 'bullmq';
-import { RecurringJobs } from '../../common/queues/recurring-jobs';
+import { RecurringJobs, RecurringJobsScheduler } from '../../common/queues/recurring-jobs';
 import { workerConfig } from '../../config/configuration';
 import { TREASURY_JOB_DEFAULTS, TREASURY_QUEUE, TREASURY_SCHEDULER_ID, TREASURY_SCHEDULER_REFRESH_MS, TreasuryJob } from './treasury-jobs';
 
 /** The expiry of overdue balance and Transaction Status requests, once per SWEEP_INTERVAL_MS for the whole fleet. */
 @Injectable()
-export class TreasuryScheduler implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly recurring: RecurringJobs;
+export class TreasuryScheduler extends RecurringJobsScheduler {
+  protected readonly recurring: RecurringJobs;
 
   constructor(@InjectQueue(TREASURY_QUEUE) queue: Queue, @Inject(workerConfig.KEY) settings: ConfigType<typeof workerConfig>) {
+    super();
     this.recurring = new RecurringJobs(
       queue,
       [
@@ -25,13 +26,5 @@ export class TreasuryScheduler implements OnApplicationBootstrap, OnModuleDestro
       ],
       TREASURY_SCHEDULER_REFRESH_MS,
     );
-  }
-
-  onApplicationBootstrap(): Promise<void> {
-    return this.recurring.start();
-  }
-
-  onModuleDestroy(): void {
-    this.recurring.stop();
   }
 }
