@@ -376,7 +376,11 @@ describe('Reconciliation', () => {
         { timeoutMs: 15_000, message: 'Pull to complete the expired push' },
       );
       expect(completed).toMatchObject({ settled_by: 'pull', mpesa_receipt_number: ledger.receipt, channel: 'stk' });
-      const run = (await runsAfter(0)).find((r) => r.recoveredReceipts.some((x: any) => x.receipt === ledger.receipt));
+      // The payment commits before its run ends and records what it recovered: wait for the finished run.
+      const run = await waitFor(
+        async () => (await runsAfter(0)).find((r) => r.recoveredReceipts.some((x: any) => x.receipt === ledger.receipt)),
+        { timeoutMs: 15_000, message: 'the Pull run that recovered it to finish' },
+      );
       expect(run.recoveredReceipts).toContainEqual({ receipt: ledger.receipt, outcome: 'attached', paymentId });
       expect(await paymentsWithReceipt(ledger.receipt)).toHaveLength(1);
     });
