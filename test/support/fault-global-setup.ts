@@ -6,11 +6,13 @@ import { APP_ENTRY, E2eSetupError } from './app-process';
 import { PROJECT_ROOT } from './e2e-state';
 import { startAllFaultServers } from './fault-servers';
 
-export default async function faultGlobalSetup(): Promise<void> {
+/** One set of servers per jest worker: files running side by side break only their own (fault-servers.ts). */
+export default async function faultGlobalSetup(globalConfig: { maxWorkers: number }): Promise<void> {
   if (!existsSync(join(PROJECT_ROOT, APP_ENTRY))) {
     throw new E2eSetupError(`${APP_ENTRY} is missing: run \`npm run build\` first`, 'faults');
   }
   const started = Date.now();
-  startAllFaultServers();
-  console.log(`\nfaults: own Postgres and Redis servers up in ${Date.now() - started} ms`);
+  const sets = Math.max(1, globalConfig.maxWorkers);
+  startAllFaultServers(sets);
+  console.log(`\nfaults: ${sets} set(s) of own Postgres and Redis servers up in ${Date.now() - started} ms`);
 }

@@ -3,8 +3,12 @@
 // files under .data/faults), stopped by fault-global-teardown.ts. Tests break them with signals to the recorded pids
 // and bring them back with services.sh.
 //
-// Two Redis servers: one for the service (REDIS_URL) and one for the embedded simulator (SIMULATOR_REDIS_URL, when the
-// app knows that setting), so that flushing the service's Redis is not flushing "Daraja".
+// One set of servers per jest worker (JEST_WORKER_ID): `npm test` runs two files at a time, and a file that kills
+// Redis or stops Postgres must not break the fleet of the file running beside it. Set N uses the base ports + 10*(N-1)
+// and its own data folder.
+//
+// Two Redis servers per set: one for the service (REDIS_URL) and one for the embedded simulator (SIMULATOR_REDIS_URL,
+// when the app knows that setting), so that flushing the service's Redis is not flushing "Daraja".
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,16 +21,37 @@ const int = (name: string, fallback: number) => {
   return Number.isInteger(value) && value > 0 ? value : fallback;
 };
 
-/** Ports of the suite's servers (FAULTS_PG_PORT, FAULTS_REDIS_PORT, FAULTS_SIM_REDIS_PORT override them). */
-export const FAULT_PG_PORT = int('FAULTS_PG_PORT', 55442);
-export const FAULT_REDIS_PORT = int('FAULTS_REDIS_PORT', 56442);
-export const FAULT_SIM_REDIS_PORT = int('FAULTS_SIM_REDIS_PORT', 56443);
+/** Base ports of the first set (FAULTS_PG_PORT, FAULTS_REDIS_PORT, FAULTS_SIM_REDIS_PORT override them). */
+const BASE = { pg: int('FAULTS_PG_PORT', 55442), redis: int('FAULTS_REDIS_PORT', 56442), simRedis: int('FAULTS_SIM_REDIS_PORT', 56443) };
+const PORT_STEP = 10;
 
-export const FAULT_DATA_DIR = join(PROJECT_ROOT, '.data', 'faults');
+/** The ports, folder and URLs of one set of servers. */
+export function faultServerSet(set: number) {
+  const offset = (set - 1) * PORT_STEP;
+  const pgPort = BASE.pg + offset;
+  const redisPort = BASE.redis + offset;
+  const simRedisPort = BASE.simRedis + offset;
+  return {
+    pgPort,
+    redisPort,
+    simRedisPort,
+    dataDir: join(PROJECT_ROOT, '.data', 'faults', set === 1 ? '' : `set-${set}`),
+    adminDatabaseUrl: `postgres://legalpro:legalpro@127.0.0.1:${pgPort}/legalpro`,
+    redisUrl: `redis://127.0.0.1:${redisPort}`,
+    simRedisUrl: `redis://127.0.0.1:${simRedisPort}`,
+  };
+}
 
-export const FAULT_ADMIN_DATABASE_URL = `postgres://legalpro:legalpro@127.0.0.1:${FAULT_PG_PORT}/legalpro`;
-export const FAULT_REDIS_URL = `redis://127.0.0.1:${FAULT_REDIS_PORT}`;
-export const FAULT_SIM_REDIS_URL = `redis://127.0.0.1:${FAULT_SIM_REDIS_PORT}`;
+/** This jest worker's set (1 outside a worker, e.g. in the global setup or with --runInBand). */
+const OWN = faultServerSet(int('JEST_WORKER_ID', 1));
+
+export const FAULT_PG_PORT = OWN.pgPort;
+export const FAULT_REDIS_PORT = OWN.redisPort;
+export const FAULT_SIM_REDIS_PORT = OWN.simRedisPort;
+export const FAULT_DATA_DIR = OWN.dataDir;
+export const FAULT_ADMIN_DATABASE_URL = OWN.adminDatabaseUrl;
+export const FAULT_REDIS_URL = OWN.redisUrl;
+export const FAULT_SIM_REDIS_URL = OWN.simRedisUrl;
 
 export type RedisRole = 'service' | 'simulator';
 const redisUrlOf = (role: RedisRole) => (role === 'service' ? FAULT_REDIS_URL : FAULT_SIM_REDIS_URL);
@@ -38,15 +63,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * `start` starts whichever is down and leaves a running one alone; `stop` stops both. So faults are injected with
  * signals to the pids it recorded, and `start` brings back whatever a fault took down.
  */
-function services(command: 'start' | 'stop', redisUrl: string): void {
+function services(command: 'start' | 'stop', redisUrl: string, set = OWN): void {
   const r = spawnSync('bash', ['scripts/services.sh', command], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, DATA_DIR: FAULT_DATA_DIR, DATABASE_URL: FAULT_ADMIN_DATABASE_URL, REDIS_URL: redisUrl },
+    env: { ...process.env, DATA_DIR: set.dataDir, DATABASE_URL: set.adminDatabaseUrl, REDIS_URL: redisUrl },
     encoding: 'utf8',
     timeout: 120_000,
   });
   if (r.status !== 0) {
-    throw new Error(`DATA_DIR=${FAULT_DATA_DIR} scripts/services.sh ${command} failed (${r.status ?? r.signal}):\n${r.stdout}${r.stderr}`);
+    throw new Error(`DATA_DIR=${set.dataDir} scripts/services.sh ${command} failed (${r.status ?? r.signal}):\n${r.stdout}${r.stderr}`);
   }
 }
 
@@ -119,18 +144,26 @@ export async function flushRedis(role: RedisRole): Promise<void> {
   }
 }
 
-export function startAllFaultServers(): void {
-  services('start', FAULT_REDIS_URL);
-  services('start', FAULT_SIM_REDIS_URL);
+/** Starts `sets` sets of servers (one per jest worker that may run a fault or model file). */
+export function startAllFaultServers(sets: number): void {
+  for (let n = 1; n <= sets; n++) {
+    const set = faultServerSet(n);
+    services('start', set.redisUrl, set);
+    services('start', set.simRedisUrl, set);
+  }
 }
 
-/** Only what has a pid file in .data/faults: each Redis, and Postgres with the first. */
-export function stopAllFaultServers(): void {
-  for (const redisUrl of [FAULT_SIM_REDIS_URL, FAULT_REDIS_URL]) {
-    try {
-      services('stop', redisUrl);
-    } catch (e) {
-      console.warn((e as Error).message);
+/** Only what has a pid file in a set's folder: each Redis, and Postgres with the first; every set that was started. */
+export function stopAllFaultServers(sets: number): void {
+  for (let n = 1; n <= sets; n++) {
+    const set = faultServerSet(n);
+    if (n > 1 && !existsSync(set.dataDir)) continue;
+    for (const redisUrl of [set.simRedisUrl, set.redisUrl]) {
+      try {
+        services('stop', redisUrl, set);
+      } catch (e) {
+        console.warn((e as Error).message);
+      }
     }
   }
 }
