@@ -78,7 +78,18 @@ function databaseUnavailable(exception: unknown): boolean {
   return false;
 }
 
-/** Seconds a client is asked to wait when the database is away (Postgres restarts take a few seconds). */
+// ioredis: the connection dropped with the command in flight, or the command outlived its timeout; ours: an enqueue
+// that found no connection (common/queues/add-job.ts).
+const REDIS_UNAVAILABLE_NAMES = new Set(['MaxRetriesPerRequestError', 'QueueUnavailableError']);
+const REDIS_UNAVAILABLE_MESSAGE = /^(Connection is closed\.?|Command timed out|Stream isn't writeable.*)$/;
+
+/** Redis cannot be reached: an outage, not a bug (the places that can do without it catch this themselves). */
+function redisUnavailable(exception: unknown): boolean {
+  if (!(exception instanceof Error)) return false;
+  return REDIS_UNAVAILABLE_NAMES.has(exception.name) || REDIS_UNAVAILABLE_MESSAGE.test(exception.message);
+}
+
+/** Seconds a client is asked to wait when the database or Redis is away (restarts take a few seconds). */
 const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 @Catch()
@@ -87,9 +98,10 @@ export class AppErrorFilter implements ExceptionFilter {
 
   catch(caught: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const exception = databaseUnavailable(caught)
+    const store = databaseUnavailable(caught) ? 'the database' : redisUnavailable(caught) ? 'Redis' : undefined;
+    const exception = store
       ? new ServiceUnavailableError(
-          'A store this request needs (the database) does not answer. Try again shortly, with the same Idempotency-Key for a payment or payout',
+          `A store this request needs (${store}) does not answer. Try again shortly, with the same Idempotency-Key for a payment or payout`,
           DATABASE_RETRY_AFTER_SECONDS,
         )
       : caught;
