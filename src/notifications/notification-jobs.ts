@@ -69,13 +69,19 @@ export const NOTIFICATION_JOB_DEFAULTS: Record<NotificationJob, JobsOptions> = {
     attempts: EMAIL_ATTEMPTS,
     backoff: { type: 'exponential', delay: EMAIL_BACKOFF_MS },
     removeOnComplete: true,
-    removeOnFail: 1000,
+    // Gone once failed, as every job of a row the outbox sweep re-queues: a failed job would keep its jobId and the
+    // sweep's re-queue of a row still pending (its attempts never recorded, e.g. during a Postgres outage) would be
+    // dropped as a duplicate. The row's attempts and last error are the record.
+    removeOnFail: true,
   },
   [NotificationJob.DeliverSms]: {
     attempts: SMS_ATTEMPTS,
     backoff: { type: 'exponential', delay: SMS_BACKOFF_MS },
     removeOnComplete: true,
-    removeOnFail: 1000,
+    // Gone once failed, as every job of a row the outbox sweep re-queues: a failed job would keep its jobId and the
+    // sweep's re-queue of a row still pending (its attempts never recorded, e.g. during a Postgres outage) would be
+    // dropped as a duplicate. The row's attempts and last error are the record.
+    removeOnFail: true,
   },
   [NotificationJob.OutboxSweep]: { removeOnComplete: true, removeOnFail: 100 },
 };
