@@ -35,6 +35,8 @@ export interface DeliveryAttempt {
   final: boolean;
   /** Webhook: when the next attempt is due (a failed attempt that is not final). */
   nextAttemptAt?: Date | null;
+  /** Webhook: the event was just handed to the registered endpoints; recorded with the attempt (see markFannedOut). */
+  fannedOut?: boolean;
 }
 
 /** The only writer of `notifications` (the outbox) and `notification_attempts`. */
@@ -118,14 +120,19 @@ export class NotificationsRepository {
        UPDATE notifications
           SET attempts = ${a.attempt}, last_error = ${a.error}, status = ${status}::varchar,
               delivered_at = CASE WHEN ${status}::varchar = 'delivered' THEN now() ELSE delivered_at END,
-              next_attempt_at = COALESCE(${a.nextAttemptAt ?? null}::timestamptz, next_attempt_at), updated_at = now()
+              next_attempt_at = COALESCE(${a.nextAttemptAt ?? null}::timestamptz, next_attempt_at), updated_at = now(),
+              endpoints_fanned_out_at = CASE WHEN ${a.fannedOut === true} THEN COALESCE(endpoints_fanned_out_at, now())
+                                             ELSE endpoints_fanned_out_at END
         WHERE id = ${a.notificationId} AND status = 'pending'`);
   }
 
   /** A pending notification with nowhere to go (channel not configured, no address on record) is recorded as skipped. */
-  async markSkipped(id: string, reason: string): Promise<void> {
+  async markSkipped(id: string, reason: string, options: { fannedOut?: boolean } = {}): Promise<void> {
     await this.db.query(
-      sql`UPDATE notifications SET status = 'skipped', last_error = ${reason}, updated_at = now() WHERE id = ${id} AND status = 'pending'`,
+      sql`UPDATE notifications SET status = 'skipped', last_error = ${reason}, updated_at = now(),
+                 endpoints_fanned_out_at = CASE WHEN ${options.fannedOut === true} THEN COALESCE(endpoints_fanned_out_at, now())
+                                                ELSE endpoints_fanned_out_at END
+           WHERE id = ${id} AND status = 'pending'`,
     );
   }
 

@@ -160,12 +160,15 @@ export class NotificationsService {
     )
       return { kind: 'done' };
     const event = { id: notification.id, event: notification.event, createdAt: notification.createdAt, payload: notification.payload };
-    if (!notification.endpointsFannedOutAt) await this.endpoints.fanOut(event);
+    // Fanned out once; marked by this delivery's own write below (one statement less per event).
+    const fannedOut = !notification.endpointsFannedOutAt;
+    if (fannedOut) await this.endpoints.fanOut(event);
     if (!this.settings.webhookUrl) {
-      await this.repository.markSkipped(notificationId, 'WEBHOOK_URL is not configured');
+      await this.repository.markSkipped(notificationId, 'WEBHOOK_URL is not configured', { fannedOut });
       return { kind: 'done' };
     }
     if (notification.nextAttemptAt && notification.nextAttemptAt.getTime() > Date.now() + EARLY_RUN_TOLERANCE_MS) {
+      if (fannedOut) await this.repository.markFannedOut(notificationId);
       return { kind: 'retry', at: notification.nextAttemptAt };
     }
     const attempt = notification.attempts + 1;
@@ -182,6 +185,7 @@ export class NotificationsService {
       durationMs: result.durationMs,
       final: retryAt === null,
       nextAttemptAt: retryAt,
+      fannedOut,
     });
     return retryAt ? { kind: 'retry', at: retryAt } : { kind: 'done' };
   }

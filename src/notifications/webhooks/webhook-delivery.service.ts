@@ -9,7 +9,6 @@ import { currentRequestId } from '../../common/request-context';
 import { notificationsConfig } from '../../config/configuration';
 import { Database } from '../../database/database';
 import { NOTIFICATION_JOB_DEFAULTS, NOTIFICATIONS_QUEUE, NotificationJob } from '../notification-jobs';
-import { NotificationsRepository } from '../notifications.repository';
 import { signingSecrets } from './webhook-endpoint-secrets';
 import { WebhookEndpointsRepository } from './webhook-endpoints.repository';
 import { WebhookDeliveriesRepository, WebhookDeliveryStatus } from './webhook-deliveries.repository';
@@ -28,7 +27,6 @@ export class WebhookDeliveryService {
   constructor(
     private readonly endpoints: WebhookEndpointsRepository,
     private readonly deliveries: WebhookDeliveriesRepository,
-    private readonly notifications: NotificationsRepository,
     private readonly sender: WebhookSender,
     private readonly crypto: FieldEncryptionService,
     private readonly audit: AuditService,
@@ -40,7 +38,8 @@ export class WebhookDeliveryService {
   /**
    * Writes a delivery for each endpoint whose patterns name the event, and queues those of enabled endpoints (a
    * disabled one's is recorded failed, for a later bulk redelivery). Repeatable: an endpoint that already has its
-   * delivery gets no second one.
+   * delivery gets no second one. The caller records that the event was fanned out, with its own next write
+   * (NotificationsService.deliver): a crash in between only repeats this.
    */
   async fanOut(event: WebhookEvent): Promise<number> {
     const matching = (await this.endpoints.list()).filter((e) => e.events.some((p) => eventMatches(p, event.event)));
@@ -49,7 +48,6 @@ export class WebhookDeliveryService {
       event.event,
       matching.map((e) => ({ id: e.id, enabled: e.enabled })),
     );
-    await this.notifications.markFannedOut(event.id);
     await this.dispatch(ids);
     return ids.length;
   }
