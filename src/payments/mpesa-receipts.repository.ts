@@ -43,8 +43,8 @@ const CHANNEL_COLUMN: Record<ReceiptChannel, string> = {
 export class MpesaReceiptsRepository {
   constructor(private readonly db: Database) {}
 
-  /** Records a sighting (insert, or stamp the channel on the existing row) and returns the row as it now is. */
-  async record(sighting: ReceiptSighting, tx?: Tx): Promise<MpesaReceipt> {
+  /** Records a sighting (insert, or stamp the channel on the existing row). */
+  async record(sighting: ReceiptSighting, tx?: Tx): Promise<void> {
     if (!RECEIPT_CHANNELS.includes(sighting.channel)) throw new Error(`Unknown receipt channel ${sighting.channel}`);
     const column = raw(CHANNEL_COLUMN[sighting.channel]);
     const payload = json({ [sighting.channel]: redact(sighting.payload ?? null) });
@@ -65,11 +65,11 @@ export class MpesaReceiptsRepository {
                  payment_id = COALESCE(mpesa_receipts.payment_id, EXCLUDED.payment_id),
                  payloads = EXCLUDED.payloads || mpesa_receipts.payloads,
                  updated_at = now()
-          RETURNING *`,
+          RETURNING receipt`,
       tx,
     );
+    // Only the key comes back: callers read the ledger when they need it, not on every callback (its payloads are jsonb).
     if (!row) throw new Error(`Receipt ${sighting.receipt} was not recorded`);
-    return this.fromRow(row);
   }
 
   /** The receipt's row, locked until `tx` ends: two deliveries of one receipt are placed one after the other. */
