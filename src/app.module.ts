@@ -37,7 +37,7 @@ export class AppModule {
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: ALL_CONFIG_NAMESPACES }),
         RedisModule,
         CryptoModule,
-        LoggerModule.forRoot(loggerOptions(config.app.logLevel)),
+        LoggerModule.forRoot(loggerOptions(config.app.logLevel, config.app.logFlushIntervalMs)),
         // Entities come from the modules that own them (TypeOrmModule.forFeature).
         TypeOrmModule.forRoot({ ...dataSourceOptions(), autoLoadEntities: true, migrationsRun: false }),
         BullModule.forRootAsync({

@@ -1,5 +1,5 @@
 import type { Params } from 'nestjs-pino';
-import type { Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import { redact, redactText } from './redaction';
 import { currentRequestId } from './request-context';
 
@@ -51,26 +51,47 @@ function scrubLogArgument(arg: unknown): unknown {
  * URLs hold a token in the query), and every message and field is passed through the same redaction as audit
  * events and transaction logs (src/common/redaction.ts).
  */
-export function loggerOptions(level: string): Params {
+export function loggerOptions(level: string, flushIntervalMs = 0): Params {
   return {
-    pinoHttp: {
-      level,
-      autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
-      redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'req.query.token', 'req.query'],
-        censor: '[REDACTED]',
-      },
-      serializers: {
-        // Callback URLs carry a token in the query string: log the path only.
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
-      },
-      customProps: (req) => ({ requestId: (req as { id?: unknown }).id }),
-      mixin: requestIdMixin,
-      hooks: {
-        logMethod(args, method) {
-          return method.apply(this, args.map(scrubLogArgument) as Parameters<typeof method>);
+    pinoHttp: [
+      {
+        level,
+        autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
+        redact: {
+          paths: ['req.headers.authorization', 'req.headers.cookie', 'req.query.token', 'req.query'],
+          censor: '[REDACTED]',
+        },
+        serializers: {
+          // Callback URLs carry a token in the query string: log the path only.
+          req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+        },
+        customProps: (req) => ({ requestId: (req as { id?: unknown }).id }),
+        mixin: requestIdMixin,
+        hooks: {
+          logMethod(args, method) {
+            return method.apply(this, args.map(scrubLogArgument) as Parameters<typeof method>);
+          },
         },
       },
-    },
+      stdout(flushIntervalMs),
+    ],
   };
+}
+
+/** Pipes guarantee atomic writes up to this size: lines of several API_PROCESSES sharing stdout never interleave. */
+const PIPE_ATOMIC_BYTES = 4096;
+
+/**
+ * Standard output, one write per line, or (flushIntervalMs > 0) whole lines gathered into writes of at most
+ * PIPE_ATOMIC_BYTES, written every flushIntervalMs or once 2 KB wait. pino writes what is left when the process exits.
+ */
+function stdout(flushIntervalMs: number): DestinationStream {
+  if (flushIntervalMs <= 0) return pino.destination({ dest: 1, sync: true });
+  return pino.destination({
+    dest: 1,
+    sync: false,
+    minLength: PIPE_ATOMIC_BYTES / 2,
+    maxWrite: PIPE_ATOMIC_BYTES,
+    periodicFlush: flushIntervalMs,
+  });
 }

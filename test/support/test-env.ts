@@ -28,6 +28,9 @@ export function testEnvOverrides(i: TestEnvInputs): Record<string, string> {
     HOST: '127.0.0.1',
     PORT: String(i.port),
     LOG_LEVEL: 'warn',
+    // Tests read an app's log file right after the request that wrote it (the gathered writes of the default are
+    // tested in test/unit/log-destination.spec.ts).
+    LOG_FLUSH_INTERVAL_MS: '0',
     DATABASE_URL: i.databaseUrl,
     REDIS_URL: i.redisUrl,
     REDIS_KEY_PREFIX: i.redisKeyPrefix,

@@ -12,7 +12,8 @@ function captureLogger(): { logger: pino.Logger; lines: () => string[] } {
       done();
     },
   });
-  const logger = pino(loggerOptions('info').pinoHttp as LoggerOptions, stream);
+  const [options] = loggerOptions('info').pinoHttp as [LoggerOptions, unknown];
+  const logger = pino(options, stream);
   return { logger, lines: () => chunks.join('').split('\n').filter(Boolean) };
 }
 
