@@ -45,15 +45,35 @@ export class MpesaReceiptsRepository {
 
   /** Records a sighting (insert, or stamp the channel on the existing row). */
   async record(sighting: ReceiptSighting, tx?: Tx): Promise<void> {
+    const row = await this.db.one(sql`${this.recordSql(sighting)} RETURNING receipt`, tx);
+    // Only the key comes back: callers read the ledger when they need it, not on every callback (its payloads are jsonb).
+    if (!row) throw new Error(`Receipt ${sighting.receipt} was not recorded`);
+  }
+
+  /**
+   * An STK callback's sighting, as part of the statement that reads its payment (PaymentsRepository.findByIdWith):
+   * one round trip instead of two. The receipt is the payment's (`paymentId`), under the payment's own account
+   * reference, and nothing is recorded when there is no such payment.
+   */
+  recordForPaymentSql(sighting: Omit<ReceiptSighting, 'accountReference' | 'paymentId'>, paymentId: string): Sql {
+    return this.recordSql({ ...sighting, accountReference: null, paymentId }, paymentId);
+  }
+
+  /** INSERT ... ON CONFLICT of one sighting; with `ofPayment`, from that payment's row (see recordForPaymentSql). */
+  private recordSql(sighting: ReceiptSighting, ofPayment?: string): Sql {
     if (!RECEIPT_CHANNELS.includes(sighting.channel)) throw new Error(`Unknown receipt channel ${sighting.channel}`);
     const column = raw(CHANNEL_COLUMN[sighting.channel]);
     const payload = json({ [sighting.channel]: redact(sighting.payload ?? null) });
-    const row = await this.db.one(
-      sql`INSERT INTO mpesa_receipts (receipt, amount, occurred_at, account_reference, msisdn, payer_name, short_code, transaction_type,
+    const accountReference = ofPayment
+      ? sql`left(p.account_reference, 32)`
+      : sql`${sighting.accountReference?.slice(0, 32) ?? null}::varchar`;
+    return sql`INSERT INTO mpesa_receipts (receipt, amount, occurred_at, account_reference, msisdn, payer_name, short_code, transaction_type,
                                       payment_id, ${column}, payloads)
-          VALUES (${sighting.receipt}, ${sighting.amount}, ${sighting.occurredAt}, ${sighting.accountReference?.slice(0, 32) ?? null},
-                  ${sighting.msisdn?.slice(0, 100) ?? null}, ${sighting.payerName?.slice(0, 150) ?? null}, ${sighting.shortCode?.slice(0, 16) ?? null},
-                  ${sighting.transactionType?.slice(0, 64) ?? null}, ${sighting.paymentId ?? null}, now(), ${payload}::jsonb)
+          SELECT ${sighting.receipt}::varchar, ${sighting.amount}::int, ${sighting.occurredAt}::timestamptz, ${accountReference},
+                 ${sighting.msisdn?.slice(0, 100) ?? null}::varchar, ${sighting.payerName?.slice(0, 150) ?? null}::varchar,
+                 ${sighting.shortCode?.slice(0, 16) ?? null}::varchar, ${sighting.transactionType?.slice(0, 64) ?? null}::varchar,
+                 ${sighting.paymentId ?? null}::uuid, now(), ${payload}::jsonb
+          ${ofPayment ? sql`FROM payments p WHERE p.id = ${ofPayment}` : sql``}
           ON CONFLICT (receipt) DO UPDATE SET
                  ${column} = COALESCE(mpesa_receipts.${column}, now()),
                  occurred_at = COALESCE(mpesa_receipts.occurred_at, EXCLUDED.occurred_at),
@@ -64,12 +84,7 @@ export class MpesaReceiptsRepository {
                  transaction_type = COALESCE(mpesa_receipts.transaction_type, EXCLUDED.transaction_type),
                  payment_id = COALESCE(mpesa_receipts.payment_id, EXCLUDED.payment_id),
                  payloads = EXCLUDED.payloads || mpesa_receipts.payloads,
-                 updated_at = now()
-          RETURNING receipt`,
-      tx,
-    );
-    // Only the key comes back: callers read the ledger when they need it, not on every callback (its payloads are jsonb).
-    if (!row) throw new Error(`Receipt ${sighting.receipt} was not recorded`);
+                 updated_at = now()`;
   }
 
   /** The receipt's row, locked until `tx` ends: two deliveries of one receipt are placed one after the other. */

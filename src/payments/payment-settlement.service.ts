@@ -141,7 +141,33 @@ export class PaymentSettlementService implements OnModuleInit {
     return 'applied';
   }
 
-  /** A callback: authenticated, well formed, about this payment (see StkCallbackService). */
+  /**
+   * The payment a callback's URL names, read by the statement that also feeds the callback's receipt to the ledger:
+   * every receipt is recorded, whatever the callback then does to the payment. The URL's token proves which payment
+   * the money is evidence for, so a C2B confirmation of the same receipt later is never a second payment. Recorded on
+   * its own, before any settlement: if that fails, the ledger still holds the receipt (see receiptFromLedger).
+   */
+  async loadForCallback(paymentId: string, callback: ParsedStkCallback, rawPayload: unknown): Promise<Payment | null> {
+    if (!callback.receiptNumber || callback.amount === undefined) return this.payments.findById(paymentId);
+    const phone = callback.phoneNumber === undefined ? undefined : normalizeKenyanPhone(callback.phoneNumber);
+    const sighting = this.receipts.recordForPaymentSql(
+      {
+        receipt: callback.receiptNumber,
+        channel: 'stk_callback',
+        amount: callback.amount,
+        occurredAt: callback.transactionDate ?? null,
+        msisdn: phone ? maskPhone(phone) : (callback.phoneNumber ?? null),
+        payerName: null,
+        shortCode: this.settings.shortcode,
+        transactionType: this.settings.transactionType,
+        payload: rawPayload,
+      },
+      paymentId,
+    );
+    return this.payments.findByIdWith(paymentId, sighting);
+  }
+
+  /** A callback: authenticated, well formed, about this payment, whose receipt is recorded (loadForCallback). */
   async applyStkCallback(
     payment: Payment,
     callback: ParsedStkCallback,
@@ -162,24 +188,6 @@ export class PaymentSettlementService implements OnModuleInit {
       merchantRequestId: callback.merchantRequestId,
       payload: redact(rawPayload),
     };
-    // Every receipt feeds the ledger, whatever the callback does to the payment: the URL's token proves which payment
-    // the money is evidence for, so a C2B confirmation of the same receipt later is never a second payment.
-    if (callback.receiptNumber && callback.amount !== undefined) {
-      const phone = callback.phoneNumber === undefined ? undefined : normalizeKenyanPhone(callback.phoneNumber);
-      await this.receipts.record({
-        receipt: callback.receiptNumber,
-        channel: 'stk_callback',
-        amount: callback.amount,
-        occurredAt: callback.transactionDate ?? null,
-        accountReference: payment.accountReference,
-        msisdn: phone ? maskPhone(phone) : (callback.phoneNumber ?? null),
-        payerName: null,
-        shortCode: this.settings.shortcode,
-        transactionType: this.settings.transactionType,
-        payload: rawPayload,
-        paymentId: payment.id,
-      });
-    }
     // A callback on this payment's URL about another prompt than the one Daraja acknowledged: when it says the
     // customer paid, that is money a person must place; otherwise it tells nothing about this payment.
     if (payment.checkoutRequestId && payment.checkoutRequestId !== callback.checkoutRequestId) {

@@ -204,6 +204,15 @@ export class PaymentsRepository {
     return row ? this.fromRow(row) : null;
   }
 
+  /**
+   * The payment as it was before `effect`, another table's write that the same statement makes (one round trip):
+   * e.g. the receipt ledger's record of a callback (MpesaReceiptsRepository.recordForPaymentSql).
+   */
+  async findByIdWith(id: string, effect: Sql): Promise<Payment | null> {
+    const row = await this.db.one(sql`WITH effect AS (${effect}) SELECT * FROM payments WHERE id = ${id}`);
+    return row ? this.fromRow(row) : null;
+  }
+
   findPendingByPhoneHash(phoneHash: string): Promise<Payment | null> {
     return this.db.manager.findOne(Payment, {
       where: { phoneNumberHash: phoneHash, status: PaymentStatus.Pending },

@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { callbackLabels } from '../callbacks/callback-urls';
 import { CallbackContext, CallbackHandler, CallbackRejection, InboundCallbacks, Parsed } from '../callbacks/inbound-callbacks';
 import { PaymentSettlementService } from './payment-settlement.service';
-import { PaymentsRepository } from './payments.repository';
 import { ParsedStkCallback, parseStkCallback } from './stk-callback.parser';
 
 /** An STK Push's result on its CallBackURL (`pid` names the payment): what it does to the payment. */
@@ -15,7 +14,6 @@ export class StkCallbackService implements CallbackHandler<ParsedStkCallback> {
 
   constructor(
     private readonly callbacks: InboundCallbacks,
-    private readonly payments: PaymentsRepository,
     private readonly settlement: PaymentSettlementService,
   ) {
     ({ logType: this.logType, metricsKind: this.metricsKind, actorId: this.actorId } = callbackLabels('stk', 'stk'));
@@ -30,7 +28,8 @@ export class StkCallbackService implements CallbackHandler<ParsedStkCallback> {
   }
 
   async apply(callback: ParsedStkCallback, context: CallbackContext): Promise<{ outcome: string; logged: boolean }> {
-    const payment = context.id ? await this.payments.findById(context.id) : null;
+    // One statement reads the payment and records the callback's receipt in the ledger (nothing when there is none).
+    const payment = context.id ? await this.settlement.loadForCallback(context.id, callback, context.body) : null;
     if (!payment) throw new CallbackRejection('rejected_unknown', 'no such payment');
     // The callback's row, audit events and notification jobs are filed under the payment's request id (one id finds
     // the payment everywhere); the callback's own request id stays on its log lines, with the payment's beside it.

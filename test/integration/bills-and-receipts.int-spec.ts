@@ -198,6 +198,37 @@ describe('one receipt, one payment', () => {
     expect(JSON.stringify(row?.payloads)).not.toContain('2547 ***** 126');
   });
 
+  it("records an STK callback's receipt in the statement that reads its payment, under the payment's own reference", async () => {
+    const payment = await insertPayment(db);
+    const receipt = newReceipt();
+    const callback = sighting(receipt, { channel: 'stk_callback', payload: { Body: { stkCallback: { ResultCode: 0 } } } });
+    const read = await payments.findByIdWith(payment.id, receipts.recordForPaymentSql(callback, payment.id));
+    expect(read).toMatchObject({ id: payment.id, status: 'pending', mpesaReceiptNumber: null });
+    const row = await receipts.find(receipt);
+    expect(row).toMatchObject({ paymentId: payment.id, accountReference: 'LP-TEST', amount: 500, msisdn: '2547 ***** 126' });
+    expect(row?.stkCallbackAt).toBeInstanceOf(Date);
+    expect(Object.keys(row?.payloads ?? {})).toEqual(['stk_callback']);
+
+    // A receipt the ledger already holds unplaced (its C2B confirmation came first) is placed on the payment.
+    const earlier = newReceipt();
+    await receipts.record(sighting(earlier));
+    await payments.findByIdWith(payment.id, receipts.recordForPaymentSql({ ...callback, receipt: earlier }, payment.id));
+    const placed = await receipts.find(earlier);
+    expect(placed).toMatchObject({ paymentId: payment.id, accountReference: 'K7HM3QXA' });
+    expect(Object.keys(placed?.payloads ?? {}).sort()).toEqual(['c2b_confirmation', 'stk_callback']);
+  });
+
+  it('records nothing for a callback whose payment does not exist', async () => {
+    const receipt = newReceipt();
+    const missing = randomUUID();
+    const read = await payments.findByIdWith(
+      missing,
+      receipts.recordForPaymentSql(sighting(receipt, { channel: 'stk_callback' }), missing),
+    );
+    expect(read).toBeNull();
+    expect(await receipts.find(receipt)).toBeNull();
+  });
+
   it('links a receipt to one payment only: a later link never moves it', async () => {
     const receipt = newReceipt();
     await receipts.record(sighting(receipt));
