@@ -15,6 +15,7 @@ import { NotificationChannel, NotificationStatus } from './notification.entity';
 import { AnyNotificationJob, NOTIFICATION_JOB_DEFAULTS, NOTIFICATIONS_QUEUE, NotificationJob } from './notification-jobs';
 import { NewNotification, NotificationsRepository, WrittenNotification } from './notifications.repository';
 import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
+import { WebhookEndpointsRepository, WebhookRoute } from './webhooks/webhook-endpoints.repository';
 import { EARLY_RUN_TOLERANCE_MS, nextAttemptAt, WebhookJobOutcome } from './webhooks/webhook-retry';
 import { WebhookSender } from './webhooks/webhook-sender';
 
@@ -45,6 +46,7 @@ export class NotificationsService {
     private readonly sms: SmsChannel,
     private readonly endpoints: WebhookDeliveryService,
     private readonly sender: WebhookSender,
+    private readonly endpointRoutes: WebhookEndpointsRepository,
   ) {}
 
   /**
@@ -152,7 +154,8 @@ export class NotificationsService {
    * The event is first handed to the registered endpoints (once), whatever becomes of this delivery.
    */
   async deliver(notificationId: string): Promise<WebhookJobOutcome> {
-    const notification = await this.repository.findById(notificationId);
+    const found = await this.repository.findForDelivery<WebhookRoute>(notificationId, this.endpointRoutes.routesSql());
+    const notification = found?.notification;
     if (
       !notification ||
       notification.status !== NotificationStatus.Pending ||
@@ -162,7 +165,7 @@ export class NotificationsService {
     const event = { id: notification.id, event: notification.event, createdAt: notification.createdAt, payload: notification.payload };
     // Fanned out once; marked by this delivery's own write below (one statement less per event).
     const fannedOut = !notification.endpointsFannedOutAt;
-    if (fannedOut) await this.endpoints.fanOut(event);
+    if (fannedOut) await this.endpoints.fanOut(event, found.routes ?? []);
     if (!this.settings.webhookUrl) {
       await this.repository.markSkipped(notificationId, 'WEBHOOK_URL is not configured', { fannedOut });
       return { kind: 'done' };

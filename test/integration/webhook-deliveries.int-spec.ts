@@ -138,3 +138,30 @@ describe(WebhookEndpointsRepository.name, () => {
     expect(await db.transaction((tx) => endpoints.disableFailing(tx, answered, limit))).toBeNull();
   });
 });
+
+describe('an event read for delivery', () => {
+  it('comes with the endpoints to fan it out to until its fan-out is recorded, then without them', async () => {
+    const on = await endpoint();
+    const id = await event();
+    const first = await outbox.findForDelivery<{ id: string; enabled: boolean; events: string[] }>(id, endpoints.routesSql());
+    expect(first?.notification).toMatchObject({ id, event: 'payment.completed', status: 'pending', attempts: 0 });
+    expect(first?.routes).toEqual(expect.arrayContaining([{ id: on, enabled: true, events: ['payment.*'] }]));
+    expect(first?.routes).toHaveLength((await endpoints.list()).length);
+
+    // The default endpoint's attempt records the fan-out in its own statement.
+    await outbox.recordAttempt({
+      notificationId: id,
+      attempt: 1,
+      statusCode: 200,
+      error: null,
+      durationMs: 5,
+      final: true,
+      fannedOut: true,
+    });
+    const after = await outbox.findForDelivery(id, endpoints.routesSql());
+    expect(after?.notification).toMatchObject({ status: 'delivered', attempts: 1 });
+    expect(after?.notification.endpointsFannedOutAt).toBeInstanceOf(Date);
+    expect(after?.routes).toBeNull();
+    expect(await outbox.findForDelivery(randomUUID(), endpoints.routesSql())).toBeNull();
+  });
+});

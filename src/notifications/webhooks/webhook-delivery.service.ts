@@ -10,7 +10,7 @@ import { notificationsConfig } from '../../config/configuration';
 import { Database } from '../../database/database';
 import { NOTIFICATION_JOB_DEFAULTS, NOTIFICATIONS_QUEUE, NotificationJob } from '../notification-jobs';
 import { signingSecrets } from './webhook-endpoint-secrets';
-import { WebhookEndpointsRepository } from './webhook-endpoints.repository';
+import { WebhookEndpointsRepository, WebhookRoute } from './webhook-endpoints.repository';
 import { WebhookDeliveriesRepository, WebhookDeliveryStatus } from './webhook-deliveries.repository';
 import { eventMatches, WebhookEvent } from './webhook-events';
 import { EARLY_RUN_TOLERANCE_MS, nextAttemptAt, WebhookJobOutcome } from './webhook-retry';
@@ -39,10 +39,11 @@ export class WebhookDeliveryService {
    * Writes a delivery for each endpoint whose patterns name the event, and queues those of enabled endpoints (a
    * disabled one's is recorded failed, for a later bulk redelivery). Repeatable: an endpoint that already has its
    * delivery gets no second one. The caller records that the event was fanned out, with its own next write
-   * (NotificationsService.deliver): a crash in between only repeats this.
+   * (NotificationsService.deliver): a crash in between only repeats this. `routes`: the endpoints as the caller read
+   * them with the event (NotificationsRepository.findForDelivery), else read here.
    */
-  async fanOut(event: WebhookEvent): Promise<number> {
-    const matching = (await this.endpoints.list()).filter((e) => e.events.some((p) => eventMatches(p, event.event)));
+  async fanOut(event: WebhookEvent, routes?: WebhookRoute[]): Promise<number> {
+    const matching = (routes ?? (await this.endpoints.list())).filter((e) => e.events.some((p) => eventMatches(p, event.event)));
     const ids = await this.deliveries.insertForEvent(
       event.id,
       event.event,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database, Tx } from '../../database/database';
-import { raw, sql } from '../../database/sql';
+import { raw, Sql, sql } from '../../database/sql';
 
 export enum EndpointDisabledReason {
   /** An admin turned it off (PATCH enabled: false). */
@@ -8,6 +8,9 @@ export enum EndpointDisabledReason {
   /** Every delivery failed for WEBHOOK_DISABLE_AFTER_HOURS. */
   Failing = 'failing',
 }
+
+/** What fan-out needs of an endpoint. */
+export type WebhookRoute = Pick<WebhookEndpointRow, 'id' | 'enabled' | 'events'>;
 
 export interface WebhookEndpointRow {
   id: string;
@@ -68,6 +71,15 @@ export class WebhookEndpointsRepository {
   /** Locks the row for a change (an admin's edit against a worker disabling it). */
   lock(tx: Tx, id: string): Promise<WebhookEndpointRow | null> {
     return this.db.one<WebhookEndpointRow>(sql`SELECT ${COLUMNS} FROM webhook_endpoints WHERE id = ${id} FOR UPDATE`, tx);
+  }
+
+  /**
+   * Every endpoint's routing (id, enabled, event patterns) as one json array, to be read by the statement that loads
+   * an event for delivery (NotificationsRepository.findForDelivery): one round trip less per event.
+   */
+  routesSql(): Sql {
+    return sql`SELECT COALESCE(json_agg(json_build_object('id', id, 'enabled', enabled, 'events', events) ORDER BY created_at, id), '[]')
+                 FROM webhook_endpoints`;
   }
 
   list(): Promise<WebhookEndpointRow[]> {
