@@ -3,7 +3,7 @@ import { ConfigType } from '@nestjs/config';
 import { normalizeIp } from '@nestjs/throttler';
 import Redis from 'ioredis';
 import { RateLimitedError } from '../common/errors/app-error';
-import { REDIS_CLIENT, RedisKeys } from '../common/redis/redis.module';
+import { REDIS_CLIENT, RedisKeys, redisUnavailable } from '../common/redis/redis.module';
 import { rateLimitConfig } from '../config/configuration';
 import { LimiterOutage } from './limiter-outage';
 import { hashed, RATE_LIMIT_MESSAGES, RATE_LIMIT_WINDOW_MS } from './rate-limits';
@@ -32,6 +32,8 @@ export class FailedAuthLimiter {
     const key = this.key(ip);
     // Every authenticated request asks this, and nearly all are not blocked: one GET (a MULTI with the PTTL cost a
     // transaction per request); the window's end is read only for the 429's Retry-After.
+    const down = redisUnavailable(this.redis);
+    if (down) return this.outage.failedOpen(down);
     let ttlMs: number;
     try {
       const failures = await this.redis.get(key);

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import Redis from 'ioredis';
 import { RateLimitedError, ServiceUnavailableError } from '../common/errors/app-error';
-import { REDIS_CLIENT, RedisKeys } from '../common/redis/redis.module';
+import { REDIS_CLIENT, RedisKeys, redisUnavailable } from '../common/redis/redis.module';
 import { rateLimitConfig } from '../config/configuration';
 import { hashed, RATE_LIMIT_MESSAGES, RATE_LIMIT_WINDOW_MS, RateLimit } from './rate-limits';
 
@@ -52,6 +52,8 @@ export class PhoneRateLimiter {
     let pushes: number;
     let ttlMs: number;
     try {
+      const down = redisUnavailable(this.redis);
+      if (down) throw down;
       [pushes, ttlMs] = (await this.redis.eval(COUNT_PUSH_SCRIPT, 1, key, RATE_LIMIT_WINDOW_MS)) as [number, number];
     } catch {
       throw new ServiceUnavailableError(

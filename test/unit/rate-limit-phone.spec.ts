@@ -1,13 +1,13 @@
 import { ConfigType } from '@nestjs/config';
 import Redis from 'ioredis';
-import { RateLimitedError } from '../../src/common/errors/app-error';
+import { RateLimitedError, ServiceUnavailableError } from '../../src/common/errors/app-error';
 import { RedisKeys } from '../../src/common/redis/redis.module';
 import { rateLimitConfig, redisConfig } from '../../src/config/configuration';
 import { PhoneRateLimiter } from '../../src/rate-limit/phone-rate-limiter';
 
 // Counting itself runs in Redis (test/e2e/rate-limits.e2e-spec.ts); here Redis answers [pushes so far, ms left].
-function setup(answer: [number, number]) {
-  const redis = { eval: jest.fn().mockResolvedValue(answer) };
+function setup(answer: [number, number], status = 'ready') {
+  const redis = { status, eval: jest.fn().mockResolvedValue(answer) };
   const keys = new RedisKeys({ url: 'redis://127.0.0.1:6379', keyPrefix: 'lpunit' } as ConfigType<typeof redisConfig>);
   const limits = { perClient: 3000, perIp: 30000, authFailuresPerIp: 30, stkPushesPerPhone: 5 } as ConfigType<typeof rateLimitConfig>;
   return { limiter: new PhoneRateLimiter(redis as unknown as Redis, keys, limits), redis };
@@ -47,6 +47,16 @@ describe(PhoneRateLimiter.name, () => {
     expect(key).toMatch(/^lpunit:ratelimit:stk-phone:[0-9a-f]{32}$/);
     expect(key).not.toContain(LOOKUP_HASH);
     expect(windowMs).toBe(60_000);
+  });
+
+  it('refuses at once with 503 while the client has no connection to Redis, without sending anything', async () => {
+    const { limiter, redis } = setup([1, 60_000], 'reconnecting');
+
+    const error = await limiter.consume(LOOKUP_HASH).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
+    expect(error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 5 });
+    expect(redis.eval).not.toHaveBeenCalled();
   });
 
   it('keeps one counter per phone', async () => {

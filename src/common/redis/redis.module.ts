@@ -20,6 +20,15 @@ export function reconnectDelay(attempt: number): number {
   return Math.min(attempt * 100, 1_000);
 }
 
+/**
+ * Why a request-path command is not sent: the shared client has no working connection (Redis is down, restarting or
+ * being reconnected to). Asked before each limit, so a request learns at once that Redis is away instead of waiting
+ * out the command timeout once per limit (a push asks three of them before its own).
+ */
+export function redisUnavailable(redis: Pick<Redis, 'status'>): Error | undefined {
+  return redis.status === 'ready' ? undefined : new Error(`Redis connection is ${redis.status}`);
+}
+
 /** Prefixes every key the service writes itself (BullMQ has its own prefix), so parallel runs can share one Redis. */
 @Injectable()
 export class RedisKeys {
