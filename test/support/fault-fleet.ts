@@ -15,7 +15,15 @@ import { join } from 'node:path';
 import { closeDb } from './app';
 import { HEALTH_PATH, runMigrations, startApp, tail, waitForHealthy } from './app-process';
 import { E2eState, STATE_ENV_VAR, writeState } from './e2e-state';
-import { FAULT_ADMIN_DATABASE_URL, FAULT_DATA_DIR, FAULT_REDIS_URL, FAULT_SIM_REDIS_URL, simulatorRedisSupported } from './fault-servers';
+import {
+  FAULT_ADMIN_DATABASE_URL,
+  FAULT_DATA_DIR,
+  FAULT_REDIS_URL,
+  FAULT_SIM_REDIS_URL,
+  simulatorRedisSupported,
+  startPostgres,
+  startRedis,
+} from './fault-servers';
 import { createDatabase, deleteRedisKeys, dropDatabase, freePorts, isAlive } from './resources';
 import { childEnv, testEnvOverrides, withDatabase } from './test-env';
 import { WebhookReceiver } from './webhook-receiver';
@@ -145,6 +153,9 @@ export class FaultFleet {
     const suffix = randomBytes(4).toString('hex');
     const database = `legalpro_fault_${process.pid}_${suffix}`;
     const redisKeyPrefix = `lpfault${process.pid}x${suffix}`;
+    // Whatever an earlier file on this worker's servers left down (a test that failed before bringing Redis back).
+    startPostgres();
+    startRedis('simulator');
     await createDatabase(FAULT_ADMIN_DATABASE_URL, database);
     const databaseUrl = withDatabase(FAULT_ADMIN_DATABASE_URL, database);
     const [apiPort, webhookPort] = await freePorts(2);
