@@ -18,6 +18,8 @@ const LOCK_TTL_MS = 15_000;
 const WAIT_POLL_MS = 50;
 /** How long a token read from the shared cache is reused without asking Redis again. */
 const REMEMBER_MS = 5_000;
+/** How many refused tokens a process keeps (one is refused per token change; a few cover racing invalidations). */
+const REFUSED_KEPT = 8;
 
 // Deletes a key only if it still holds the value we saw, so one process never drops another's fresher token.
 const COMPARE_AND_DELETE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
@@ -45,6 +47,12 @@ export class DarajaAuthService {
    * `invalidate` forgets it before the one resend (DarajaClient.post).
    */
   private remembered?: { token: string; until: number };
+  /**
+   * The last tokens Daraja refused in this process: never handed out again. A read of the cache that started before
+   * an invalidation can still return the refused token after it (and remember it), and a resend with it is refused
+   * once more (a push answered 202 instead of 201 when ten pushes met a revoked token at once).
+   */
+  private readonly refused: string[] = [];
 
   constructor(
     @Inject(mpesaConfig.KEY) private readonly settings: ConfigType<typeof mpesaConfig>,
@@ -62,7 +70,8 @@ export class DarajaAuthService {
   }
 
   async getToken(): Promise<string> {
-    if (this.remembered && this.remembered.until > Date.now()) return this.remembered.token;
+    if (this.remembered && this.remembered.until > Date.now() && !this.refused.includes(this.remembered.token))
+      return this.remembered.token;
     let cached: CachedToken | undefined;
     try {
       cached = await this.readCachedToken();
@@ -77,7 +86,7 @@ export class DarajaAuthService {
         'budget',
       );
     }
-    if (cached) {
+    if (cached && !this.refused.includes(cached.token)) {
       this.remembered = { token: cached.token, until: Math.min(cached.expiresAt, Date.now() + REMEMBER_MS) };
       return cached.token;
     }
@@ -88,6 +97,8 @@ export class DarajaAuthService {
 
   /** Drops the cached token if it is still the one Daraja refused. */
   async invalidate(token: string): Promise<void> {
+    if (!this.refused.includes(token)) this.refused.push(token);
+    if (this.refused.length > REFUSED_KEPT) this.refused.shift();
     if (this.remembered?.token === token) this.remembered = undefined;
     const raw = await this.redis.get(this.cacheKey);
     if (raw && this.decode(raw)?.token === token) {
@@ -96,7 +107,8 @@ export class DarajaAuthService {
   }
 
   private async readCache(): Promise<string | undefined> {
-    return (await this.readCachedToken())?.token;
+    const token = (await this.readCachedToken())?.token;
+    return token && !this.refused.includes(token) ? token : undefined;
   }
 
   private async readCachedToken(): Promise<CachedToken | undefined> {
