@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { api, ApiOptions, tokenFor, uniquePhone, waitFor } from '../support/app';
 import { ExtraApp, startExtraApp } from '../support/extra-app';
+import { JobSampler } from '../support/job-sampler';
 import { masked, SCENARIO_PHONES, sleep, stkPushBody } from '../support/factories';
 import { SmtpSink } from '../support/smtp-sink';
 import { ReceivedWebhook, WebhookReceiver } from '../support/webhook-receiver';
@@ -24,33 +25,9 @@ describe('Client notifications by email and SMS', () => {
   /** Every phone and email this file hands the app: none may appear in clear where it must not. */
   const phonesUsed: string[] = [];
   const emailsUsed: string[] = [];
-  /**
-   * Job fields seen in Redis while the file runs: a job is removed once it completes or fails, so its data is sampled
-   * while it waits (a retried SMS waits seconds between attempts).
-   */
-  const jobFields = new Map<string, string>();
-  let sampler: NodeJS.Timeout | undefined;
+  /** Job fields seen in Redis while the file runs (a retried SMS waits seconds between attempts). */
+  let jobs: JobSampler | undefined;
   let sampleRedis: Redis | undefined;
-
-  async function sampleJobs(): Promise<void> {
-    if (!sampleRedis) return;
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await sampleRedis.scan(cursor, 'MATCH', `${app.redisKeyPrefix}:bull:*`, 'COUNT', 1000);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
-    const pipeline = sampleRedis.pipeline();
-    for (const key of keys) pipeline.hmget(key, 'name', 'data', 'failedReason', 'stacktrace');
-    const results = (await pipeline.exec()) ?? [];
-    results.forEach(([error, values], i) => {
-      if (error || !Array.isArray(values)) return; // not a hash (lists, sets, streams of the queue)
-      values.forEach((value, f) => {
-        if (typeof value === 'string' && value) jobFields.set(`${keys[i]}#${f}`, value);
-      });
-    });
-  }
 
   beforeAll(async () => {
     mail = await SmtpSink.start({ user: 'mailer', pass: 'mailer-pass' });
@@ -71,11 +48,12 @@ describe('Client notifications by email and SMS', () => {
     );
     pool = new Pool({ connectionString: app.databaseUrl, max: 2 });
     sampleRedis = new Redis(app.env.REDIS_URL, { maxRetriesPerRequest: 2 });
-    sampler = setInterval(() => void sampleJobs().catch(() => undefined), 100);
+    jobs = new JobSampler(sampleRedis, app.redisKeyPrefix);
+    jobs.start();
   });
 
   afterAll(async () => {
-    clearInterval(sampler);
+    jobs?.stop();
     sampleRedis?.disconnect();
     await pool?.end();
     await app?.stop();
@@ -366,7 +344,7 @@ describe('Client notifications by email and SMS', () => {
 
     it('puts neither phone numbers nor email addresses in BullMQ job data', async () => {
       // Jobs are removed once done: what is in Redis now, and what the sampler saw while jobs waited.
-      await sampleJobs();
+      const sampled = (await jobs?.seen()) ?? '';
       const smsRows = await q(`SELECT id FROM notifications WHERE channel = 'sms'`);
       expect(smsRows.length).toBeGreaterThan(0);
       const redis = new Redis(app.env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
@@ -388,7 +366,7 @@ describe('Client notifications by email and SMS', () => {
             else if (type === 'stream') dump.push(key, JSON.stringify(await redis.xrange(key, '-', '+')));
           }
         } while (cursor !== '0');
-        const all = [...dump, ...jobFields.values()].join('\n');
+        const all = [...dump, sampled].join('\n');
 
         // The scan must at least see SMS jobs' data (the retried SMS waited seconds between its attempts).
         expect(smsRows.some((row) => all.includes(`"notificationId":"${row.id}"`))).toBe(true);

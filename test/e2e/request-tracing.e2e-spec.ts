@@ -10,6 +10,7 @@ import { SHIPPED_CERTIFICATES } from '../../src/config/configuration';
 import { encryptInitiatorPassword } from '../../src/mpesa/security-credential';
 import { api, ApiResponse, uniquePhone, waitFor } from '../support/app';
 import { ExtraApp, startExtraApp } from '../support/extra-app';
+import { JobSampler } from '../support/job-sampler';
 import { SCENARIO_PHONES } from '../support/factories';
 import { serviceUrls } from '../support/test-env';
 
@@ -32,9 +33,8 @@ const queriedPhone = SCENARIO_PHONES.noCallback; // success, but only the status
 let app: ExtraApp;
 let pool: Pool;
 let redis: Redis;
-let sampler: NodeJS.Timeout | undefined;
 /** Every job field (data, failedReason...) seen in Redis while the app worked: completed jobs are removed at once. */
-const jobFields = new Map<string, string>();
+let jobs: JobSampler;
 
 const client = { id: `client-${hex(6)}`, role: 'client' };
 const admin = { id: `admin-${hex(6)}`, role: 'admin' };
@@ -65,25 +65,6 @@ async function rows(sql: string, params: unknown[] = []): Promise<Record<string,
   return (await pool.query(sql, params)).rows;
 }
 
-async function sampleJobs(): Promise<void> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${app.redisKeyPrefix}:bull:*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  const pipeline = redis.pipeline();
-  for (const key of keys) pipeline.hmget(key, 'data', 'failedReason', 'returnvalue', 'stacktrace');
-  const results = (await pipeline.exec()) ?? [];
-  results.forEach(([error, values], i) => {
-    if (error || !Array.isArray(values)) return; // not a hash (lists, sets, streams of the queue)
-    values.forEach((value, f) => {
-      if (typeof value === 'string' && value) jobFields.set(`${keys[i]}#${f}`, value);
-    });
-  });
-}
-
 function push(requestId: string, phoneNumber: string): Promise<ApiResponse> {
   return api('/api/payments/stk-push', {
     baseUrl: app.url,
@@ -112,11 +93,12 @@ beforeAll(async () => {
   app = await startExtraApp({ LOG_LEVEL: 'info', ...SECRETS }, 'request-tracing');
   pool = new Pool({ connectionString: app.databaseUrl, max: 2 });
   redis = new Redis(serviceUrls().redisUrl, { maxRetriesPerRequest: 2 });
-  sampler = setInterval(() => void sampleJobs().catch(() => undefined), 100);
+  jobs = new JobSampler(redis, app.redisKeyPrefix);
+  jobs.start();
 }, 90_000);
 
 afterAll(async () => {
-  clearInterval(sampler);
+  jobs?.stop();
   await pool?.end();
   redis?.disconnect();
   await app?.stop();
@@ -296,14 +278,13 @@ describe('one request id from the HTTP request to the jobs, Daraja calls, callba
 describe('redaction: no secret and no full phone number is written anywhere', () => {
   /** Everything the app wrote: its log, the audit trail, the Daraja transaction log, the outbox, the job data in Redis. */
   async function everythingWritten(): Promise<Record<string, string>> {
-    await sampleJobs();
     const table = async (sql: string) => JSON.stringify(await rows(sql));
     return {
       log: logText(),
       audit_events: await table('SELECT * FROM audit_events'),
       transaction_logs: await table('SELECT * FROM transaction_logs'),
       notifications: await table('SELECT * FROM notifications'),
-      'job data': [...jobFields.values()].join('\n'),
+      'job data': await jobs.seen(),
     };
   }
 
