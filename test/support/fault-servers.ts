@@ -21,8 +21,12 @@ const int = (name: string, fallback: number) => {
   return Number.isInteger(value) && value > 0 ? value : fallback;
 };
 
-/** Base ports of the first set (FAULTS_PG_PORT, FAULTS_REDIS_PORT, FAULTS_SIM_REDIS_PORT override them). */
-const BASE = { pg: int('FAULTS_PG_PORT', 55442), redis: int('FAULTS_REDIS_PORT', 56442), simRedis: int('FAULTS_SIM_REDIS_PORT', 56443) };
+/**
+ * Base ports of the first set (FAULTS_PG_PORT, FAULTS_REDIS_PORT, FAULTS_SIM_REDIS_PORT override them). Below Linux's
+ * ephemeral range (32768-60999): these servers restart mid-run, and a port in that range can meanwhile be the local
+ * end of one of the run's many client connections (a Redis once could not bind 56442 for that reason).
+ */
+const BASE = { pg: int('FAULTS_PG_PORT', 32442), redis: int('FAULTS_REDIS_PORT', 32542), simRedis: int('FAULTS_SIM_REDIS_PORT', 32543) };
 const PORT_STEP = 10;
 
 /** The ports, folder and URLs of one set of servers. */
