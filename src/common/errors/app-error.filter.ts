@@ -84,7 +84,7 @@ const REDIS_UNAVAILABLE_NAMES = new Set(['MaxRetriesPerRequestError', 'QueueUnav
 const REDIS_UNAVAILABLE_MESSAGE = /^(Connection is closed\.?|Command timed out|Stream isn't writeable.*)$/;
 
 /** Redis cannot be reached: an outage, not a bug (the places that can do without it catch this themselves). */
-function redisUnavailable(exception: unknown): boolean {
+function isRedisOutage(exception: unknown): boolean {
   if (!(exception instanceof Error)) return false;
   return REDIS_UNAVAILABLE_NAMES.has(exception.name) || REDIS_UNAVAILABLE_MESSAGE.test(exception.message);
 }
@@ -98,7 +98,7 @@ export class AppErrorFilter implements ExceptionFilter {
 
   catch(caught: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const store = databaseUnavailable(caught) ? 'the database' : redisUnavailable(caught) ? 'Redis' : undefined;
+    const store = databaseUnavailable(caught) ? 'the database' : isRedisOutage(caught) ? 'Redis' : undefined;
     const exception = store
       ? new ServiceUnavailableError(
           `A store this request needs (${store}) does not answer. Try again shortly, with the same Idempotency-Key for a payment or payout`,

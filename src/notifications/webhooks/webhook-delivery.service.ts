@@ -40,10 +40,10 @@ export class WebhookDeliveryService {
    * disabled one's is recorded failed, for a later bulk redelivery). Repeatable: an endpoint that already has its
    * delivery gets no second one. The caller records that the event was fanned out, with its own next write
    * (NotificationsService.deliver): a crash in between only repeats this. `routes`: the endpoints as the caller read
-   * them with the event (NotificationsRepository.findForDelivery), else read here.
+   * them with the event (NotificationsRepository.findForDelivery).
    */
-  async fanOut(event: WebhookEvent, routes?: WebhookRoute[]): Promise<number> {
-    const matching = (routes ?? (await this.endpoints.list())).filter((e) => e.events.some((p) => eventMatches(p, event.event)));
+  async fanOut(event: WebhookEvent, routes: WebhookRoute[]): Promise<number> {
+    const matching = routes.filter((e) => e.events.some((p) => eventMatches(p, event.event)));
     const ids = await this.deliveries.insertForEvent(
       event.id,
       event.event,
