@@ -224,6 +224,8 @@ export interface NotificationSettings {
   webhookUrl?: string;
   webhookSecret: string;
   webhookTimeoutMs: number;
+  /** How often an idle worker looks for due webhook rows in the outbox (WEBHOOK_POLL_INTERVAL_MS). */
+  webhookPollIntervalMs: number;
   /** Delays between a webhook's attempts; the last repeats until `webhookMaxAttempts` (WEBHOOK_RETRY_SCHEDULE_MS). */
   webhookRetryScheduleMs: number[];
   webhookMaxAttempts: number;
@@ -589,6 +591,7 @@ export function buildConfig(env: EnvironmentVariables): Config {
       webhookUrl: env.WEBHOOK_URL,
       webhookSecret: env.WEBHOOK_URL ? secret('WEBHOOK_SECRET', DEV_WEBHOOK_SECRET) : (env.WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET),
       webhookTimeoutMs: env.WEBHOOK_TIMEOUT_MS ?? 10_000,
+      webhookPollIntervalMs: env.WEBHOOK_POLL_INTERVAL_MS ?? 200,
       // 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, then every 10 h: 13 attempts span about three days (77.6 h), past the
       // 72 h after which an endpoint that never answers is disabled.
       webhookRetryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE_MS?.split(',').map(Number) ?? [

@@ -4,6 +4,10 @@ import type { Traced } from '../common/request-context';
 export const NOTIFICATIONS_QUEUE = 'notifications';
 
 export enum NotificationJob {
+  /**
+   * Queued by versions before WebhookOutboxPoller, which now claims LegalPro's webhooks from Postgres: such a job
+   * (left in Redis across an upgrade) ends at once, and the poller delivers its row.
+   */
   DeliverWebhook = 'deliver-webhook',
   DeliverEmail = 'deliver-email',
   DeliverSms = 'deliver-sms',
@@ -29,9 +33,10 @@ export type AnyNotificationJob = { [N in NotificationJob]: { name: N; data: Noti
 
 /**
  * A webhook's delivery attempts follow WEBHOOK_RETRY_SCHEDULE_MS (about three days), kept in Postgres
- * (`next_attempt_at`): a failed attempt moves its job to BullMQ's delayed set until then, and the outbox sweep queues
- * it again if Redis lost it. BullMQ's own retries only cover an error of ours (Postgres away): a few, quickly; a job
- * that still fails is removed, so the sweep can queue its row again.
+ * (`next_attempt_at`). LegalPro's are claimed from Postgres when due (WebhookOutboxPoller). A registered endpoint's
+ * failed attempt moves its job to BullMQ's delayed set until then, and the outbox sweep queues it again if Redis lost
+ * it. BullMQ's own retries only cover an error of ours (Postgres away): a few, quickly; a job that still fails is
+ * removed, so the sweep can queue its row again.
  */
 export const WEBHOOK_JOB_ATTEMPTS = 5;
 export const WEBHOOK_JOB_BACKOFF_MS = 2_000;

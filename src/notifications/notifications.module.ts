@@ -20,6 +20,7 @@ import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
 import { WebhookEndpointsController } from './webhooks/webhook-endpoints.controller';
 import { WebhookEndpointsRepository } from './webhooks/webhook-endpoints.repository';
 import { WebhookEndpointsService } from './webhooks/webhook-endpoints.service';
+import { WebhookOutboxPoller } from './webhooks/webhook-outbox.poller';
 import { WebhookSender } from './webhooks/webhook-sender';
 
 /**
@@ -31,7 +32,7 @@ export class NotificationsModule {
   private static readonly registered = new Map<boolean, DynamicModule>();
 
   /**
-   * Processors (BullMQ workers) only run in processes started with MODE=worker or MODE=all. Several modules import
+   * Processors (BullMQ workers) and the webhook outbox poller only run in processes started with MODE=worker or MODE=all. Several modules import
    * this one: Nest makes one instance per DynamicModule object, so the same object is returned each time, or every
    * process would run two notification workers and two SMTP transports.
    */
@@ -59,7 +60,9 @@ export class NotificationsModule {
         EmailChannel,
         SmsChannel,
         provideQueueHealth(NOTIFICATIONS_QUEUE),
-        ...(options.runWorkers ? [ClientContactsRepository, ClientDeliveryService, NotificationsProcessor, NotificationsScheduler] : []),
+        ...(options.runWorkers
+          ? [ClientContactsRepository, ClientDeliveryService, NotificationsProcessor, NotificationsScheduler, WebhookOutboxPoller]
+          : []),
       ],
       // EmailChannel: for other modules' own emails (e.g. operators' alerts). The repository: for src/privacy.
       exports: [NotificationsService, NotificationsRepository, EmailChannel],

@@ -25,10 +25,8 @@ export class NotificationsProcessor extends WorkerHost {
   private async handle(job: Job, token: string | undefined): Promise<unknown> {
     const name = job.name as NotificationJob;
     switch (name) {
-      case NotificationJob.DeliverWebhook: {
-        const { notificationId } = job.data as NotificationJobPayloads[NotificationJob.DeliverWebhook];
-        return this.untilNextAttempt(job, token, await this.notifications.deliver(notificationId));
-      }
+      case NotificationJob.DeliverWebhook:
+        return 'claimed from the outbox by WebhookOutboxPoller';
       case NotificationJob.DeliverEndpointWebhook: {
         const { deliveryId } = job.data as NotificationJobPayloads[NotificationJob.DeliverEndpointWebhook];
         return this.untilNextAttempt(job, token, await this.endpoints.deliver(deliveryId));

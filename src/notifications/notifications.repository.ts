@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { redact } from '../common/redaction';
+import { currentRequestId } from '../common/request-context';
 import { Database, Tx } from '../database/database';
 import { json, Sql, sql } from '../database/sql';
 import { Notification, NotificationChannel, NotificationStatus } from './notification.entity';
@@ -22,6 +23,12 @@ export interface WrittenNotification {
   status: NotificationStatus;
 }
 
+/** A webhook row a worker holds (claimDueWebhooks), with the endpoints to fan it out to while it has not been. */
+export interface ClaimedWebhook<R> {
+  notification: Notification;
+  routes: R[] | null;
+}
+
 export interface DeliveryAttempt {
   notificationId: string;
   attempt: number;
@@ -35,7 +42,7 @@ export interface DeliveryAttempt {
   final: boolean;
   /** Webhook: when the next attempt is due (a failed attempt that is not final). */
   nextAttemptAt?: Date | null;
-  /** Webhook: the event was just handed to the registered endpoints; recorded with the attempt (see markFannedOut). */
+  /** Webhook: the event was just handed to the registered endpoints; recorded with the attempt. */
   fannedOut?: boolean;
 }
 
@@ -53,6 +60,8 @@ export class NotificationsRepository {
   /** The same INSERT as part of the caller's statement (see changeWithEffects); `when` makes it conditional. */
   insertSql(rows: NewNotification[], when: Sql = sql`TRUE`): Sql {
     // Payloads are redacted here, once, whoever builds them: no phone number or secret leaves in an event.
+    // Filed under the request that caused the change (a callback's: its payment's), for the delivery's log lines.
+    const requestId = currentRequestId() ?? null;
     const values = rows.map((r) => ({
       channel: r.channel,
       event: r.event,
@@ -60,11 +69,12 @@ export class NotificationsRepository {
       payload: redact(r.payload),
       status: r.status,
       last_error: r.lastError,
+      request_id: requestId,
     }));
-    return sql`INSERT INTO notifications (channel, event, subject_id, payload, status, last_error)
-      SELECT n.channel, n.event, n.subject_id, n.payload, n.status, n.last_error
+    return sql`INSERT INTO notifications (channel, event, subject_id, payload, status, last_error, request_id)
+      SELECT n.channel, n.event, n.subject_id, n.payload, n.status, n.last_error, n.request_id
         FROM jsonb_to_recordset(${json(values)}::jsonb) AS n(channel varchar, event varchar, subject_id varchar, payload jsonb,
-             status varchar, last_error text)
+             status varchar, last_error text, request_id varchar)
        WHERE ${when}
       RETURNING id, channel, status`;
   }
@@ -74,38 +84,56 @@ export class NotificationsRepository {
   }
 
   /**
-   * A webhook row to deliver, with `routes` (WebhookEndpointsRepository.routesSql: the endpoints it is to be fanned
-   * out to) read by the same statement while it has not been fanned out yet: one round trip per event, not two.
+   * Takes up to `limit` webhook rows that are due and held by no live worker, for `leaseMs` (WebhookOutboxPoller):
+   * two workers never take the same row (SKIP LOCKED, then the lease), and a row whose worker died is taken again
+   * once its lease has passed. Each comes with `routes` (WebhookEndpointsRepository.routesSql: the endpoints it is to
+   * be fanned out to) while it has not been fanned out yet. One statement for the whole batch.
    */
-  async findForDelivery<R>(id: string, routes: Sql): Promise<{ notification: Notification; routes: R[] | null } | null> {
-    const row = await this.db.one<Record<string, unknown>>(
-      sql`SELECT n.*, CASE WHEN n.endpoints_fanned_out_at IS NULL THEN (${routes}) END AS routes FROM notifications n WHERE n.id = ${id}`,
+  async claimDueWebhooks<R>(limit: number, leaseMs: number, routes: Sql): Promise<ClaimedWebhook<R>[]> {
+    const rows = await this.db.query<Record<string, unknown>>(
+      sql`WITH due AS (
+            SELECT id FROM notifications
+             WHERE channel = 'webhook' AND status = 'pending' AND COALESCE(next_attempt_at, created_at) <= now()
+               AND (claimed_until IS NULL OR claimed_until < now())
+             ORDER BY COALESCE(next_attempt_at, created_at)
+             LIMIT ${limit}
+               FOR UPDATE SKIP LOCKED
+          ), claimed AS (
+            UPDATE notifications n SET claimed_until = now() + make_interval(secs => ${leaseMs / 1000})
+              FROM due WHERE n.id = due.id
+            RETURNING n.*
+          )
+          SELECT c.*, CASE WHEN c.endpoints_fanned_out_at IS NULL THEN (${routes}) END AS routes FROM claimed c`,
     );
-    if (!row) return null;
-    return { notification: this.db.toEntity(Notification, row), routes: (row.routes as R[] | null) ?? null };
+    return rows.map((row) => ({ notification: this.db.toEntity(Notification, row), routes: (row.routes as R[] | null) ?? null }));
+  }
+
+  /** Extends this worker's hold of rows whose attempts are still in flight (see claimDueWebhooks). */
+  async extendClaims(ids: string[], leaseMs: number): Promise<void> {
+    if (!ids.length) return;
+    await this.db.query(
+      sql`UPDATE notifications SET claimed_until = now() + make_interval(secs => ${leaseMs / 1000})
+           WHERE id = ANY(${ids}::uuid[]) AND status = 'pending' AND claimed_until IS NOT NULL`,
+    );
   }
 
   /**
-   * Pending rows older than `before`, or whose next attempt was due before it: their delivery job was lost (a crash
-   * between commit and enqueue, a Redis flush). A webhook waiting hours for its next attempt is not stale.
+   * Pending email and SMS rows older than `before`, or whose next attempt was due before it: their delivery job was
+   * lost (a crash between commit and enqueue, a Redis flush). Webhook rows have no job: the poller claims them.
    */
   findStalePending(before: Date, limit: number): Promise<WrittenNotification[]> {
     return this.db.query<WrittenNotification>(
       sql`SELECT id, channel, status FROM notifications
-           WHERE status = 'pending' AND COALESCE(next_attempt_at, created_at) < ${before}
+           WHERE status = 'pending' AND channel <> 'webhook' AND COALESCE(next_attempt_at, created_at) < ${before}
            ORDER BY COALESCE(next_attempt_at, created_at) LIMIT ${limit}`,
     );
-  }
-
-  /** The event was handed to every endpoint it matched (their deliveries are written). */
-  async markFannedOut(id: string): Promise<void> {
-    await this.db.query(sql`UPDATE notifications SET endpoints_fanned_out_at = now() WHERE id = ${id} AND endpoints_fanned_out_at IS NULL`);
   }
 
   /** Starts a new run of attempts to the default endpoint for a webhook row that ended; none for one still pending. */
   async redeliverWebhook(id: string): Promise<boolean> {
     const rows = await this.db.query(
-      sql`UPDATE notifications SET status = 'pending', attempts_before_redelivery = attempts, next_attempt_at = now(), updated_at = now()
+      sql`UPDATE notifications SET status = 'pending', attempts_before_redelivery = attempts, next_attempt_at = now(),
+                 claimed_until = NULL, updated_at = now()
            WHERE id = ${id} AND channel = 'webhook' AND status IN ('delivered', 'failed') RETURNING id`,
     );
     return rows.length > 0;
@@ -114,7 +142,8 @@ export class NotificationsRepository {
   /** Every failed webhook row (the default endpoint's deliveries) from `since` on, started again. */
   redeliverFailedWebhooksSince(since: Date): Promise<WrittenNotification[]> {
     return this.db.query<WrittenNotification>(
-      sql`UPDATE notifications SET status = 'pending', attempts_before_redelivery = attempts, next_attempt_at = now(), updated_at = now()
+      sql`UPDATE notifications SET status = 'pending', attempts_before_redelivery = attempts, next_attempt_at = now(),
+                 claimed_until = NULL, updated_at = now()
            WHERE channel = 'webhook' AND status = 'failed' AND created_at >= ${since} RETURNING id, channel, status`,
     );
   }
@@ -123,19 +152,42 @@ export class NotificationsRepository {
    * Every channel's attempt is recorded the same way: the attempt row and the outbox row's new state commit together,
    * and only a still-pending row moves (a duplicate job cannot undo a delivery).
    */
-  async recordAttempt(a: DeliveryAttempt): Promise<void> {
-    const status = a.error === null ? NotificationStatus.Delivered : a.final ? NotificationStatus.Failed : NotificationStatus.Pending;
-    await this.db.query(sql`WITH attempt AS (
+  recordAttempt(a: DeliveryAttempt): Promise<void> {
+    return this.recordAttempts([a]);
+  }
+
+  /**
+   * Several attempts in one statement (a poller's batch of webhooks), each as `recordAttempt` would write it. The
+   * row's claim ends with its attempt: a retry is claimed again when it falls due.
+   */
+  async recordAttempts(attempts: DeliveryAttempt[]): Promise<void> {
+    if (!attempts.length) return;
+    const values = attempts.map((a) => ({
+      notification_id: a.notificationId,
+      attempt: a.attempt,
+      status_code: a.statusCode,
+      error: a.error,
+      duration: a.durationMs,
+      recipient: a.recipient ?? null,
+      status: a.error === null ? NotificationStatus.Delivered : a.final ? NotificationStatus.Failed : NotificationStatus.Pending,
+      next_attempt_at: a.nextAttemptAt?.toISOString() ?? null,
+      fanned_out: a.fannedOut === true,
+    }));
+    await this.db.query(sql`WITH a AS (
+         SELECT * FROM jsonb_to_recordset(${json(values)}::jsonb) AS a(notification_id uuid, attempt int, status_code int, error text,
+                duration int, recipient varchar, status varchar, next_attempt_at timestamptz, fanned_out boolean)
+       ), attempt AS (
          INSERT INTO notification_attempts (notification_id, attempt, status_code, error, duration, recipient)
-         VALUES (${a.notificationId}, ${a.attempt}, ${a.statusCode}, ${a.error}, ${a.durationMs}, ${a.recipient ?? null})
+         SELECT notification_id, attempt, status_code, error, duration, recipient FROM a
        )
-       UPDATE notifications
-          SET attempts = ${a.attempt}, last_error = ${a.error}, status = ${status}::varchar,
-              delivered_at = CASE WHEN ${status}::varchar = 'delivered' THEN now() ELSE delivered_at END,
-              next_attempt_at = COALESCE(${a.nextAttemptAt ?? null}::timestamptz, next_attempt_at), updated_at = now(),
-              endpoints_fanned_out_at = CASE WHEN ${a.fannedOut === true} THEN COALESCE(endpoints_fanned_out_at, now())
-                                             ELSE endpoints_fanned_out_at END
-        WHERE id = ${a.notificationId} AND status = 'pending'`);
+       UPDATE notifications n
+          SET attempts = a.attempt, last_error = a.error, status = a.status,
+              delivered_at = CASE WHEN a.status = 'delivered' THEN now() ELSE n.delivered_at END,
+              next_attempt_at = COALESCE(a.next_attempt_at, n.next_attempt_at), claimed_until = NULL, updated_at = now(),
+              endpoints_fanned_out_at = CASE WHEN a.fanned_out THEN COALESCE(n.endpoints_fanned_out_at, now())
+                                             ELSE n.endpoints_fanned_out_at END
+         FROM a
+        WHERE n.id = a.notification_id AND n.status = 'pending'`);
   }
 
   /** A pending notification with nowhere to go (channel not configured, no address on record) is recorded as skipped. */

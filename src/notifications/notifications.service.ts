@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigType } from '@nestjs/config';
 import { Queue } from 'bullmq';
 import { addJob } from '../common/queues/add-job';
-import { currentRequestId } from '../common/request-context';
+import { currentRequestId, withRequestId } from '../common/request-context';
 import { notificationsConfig } from '../config/configuration';
 import { ClientNotificationEventName } from '../config/env.validation';
 import { Tx } from '../database/database';
@@ -11,12 +11,12 @@ import { Sql } from '../database/sql';
 import { EmailChannel } from './channels/email.channel';
 import { SmsChannel } from './channels/sms.channel';
 import { planClientNotifications } from './client-notifications';
-import { NotificationChannel, NotificationStatus } from './notification.entity';
+import { Notification, NotificationChannel, NotificationStatus } from './notification.entity';
 import { AnyNotificationJob, NOTIFICATION_JOB_DEFAULTS, NOTIFICATIONS_QUEUE, NotificationJob } from './notification-jobs';
-import { NewNotification, NotificationsRepository, WrittenNotification } from './notifications.repository';
+import { ClaimedWebhook, DeliveryAttempt, NewNotification, NotificationsRepository, WrittenNotification } from './notifications.repository';
 import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
 import { WebhookEndpointsRepository, WebhookRoute } from './webhooks/webhook-endpoints.repository';
-import { EARLY_RUN_TOLERANCE_MS, nextAttemptAt, WebhookJobOutcome } from './webhooks/webhook-retry';
+import { nextAttemptAt } from './webhooks/webhook-retry';
 import { WebhookSender } from './webhooks/webhook-sender';
 
 export type DeliveryResult = 'delivered' | 'skipped' | 'already_final';
@@ -24,15 +24,15 @@ export type DeliveryResult = 'delivered' | 'skipped' | 'already_final';
 /** How long `dispatch` holds its caller for the enqueues (a healthy Redis answers in a few ms); see dispatch. */
 export const DISPATCH_WAIT_MS = 250;
 
-const JOB_FOR_CHANNEL: Record<NotificationChannel, NotificationJob> = {
-  [NotificationChannel.Webhook]: NotificationJob.DeliverWebhook,
+const JOB_FOR_CHANNEL: Partial<Record<NotificationChannel, NotificationJob>> = {
   [NotificationChannel.Email]: NotificationJob.DeliverEmail,
   [NotificationChannel.Sms]: NotificationJob.DeliverSms,
 };
 
 /**
  * The only way out to LegalPro, clients and operators: outbox rows written with the change they announce (in the
- * caller's transaction or statement), then a queued, retried, recorded delivery once that change has committed.
+ * caller's transaction or statement), then a retried, recorded delivery once that change has committed: LegalPro's
+ * webhooks claimed from Postgres by the workers in batches (WebhookOutboxPoller), emails and SMS as queued jobs.
  */
 @Injectable()
 export class NotificationsService {
@@ -51,8 +51,8 @@ export class NotificationsService {
 
   /**
    * LegalPro's webhook row for an event: the event itself (its id is the event's id), and the default endpoint's
-   * (WEBHOOK_URL) delivery record. Always pending: its job hands the event to the registered endpoints (which only
-   * the database knows) and then, with no WEBHOOK_URL, records the row as `skipped`.
+   * (WEBHOOK_URL) delivery record. Always pending: the worker that claims it hands the event to the registered
+   * endpoints (which only the database knows) and then, with no WEBHOOK_URL, records the row as `skipped`.
    */
   webhook(event: string, subjectId: string, payload: object): NewNotification {
     return { channel: NotificationChannel.Webhook, event, subjectId, payload, status: NotificationStatus.Pending, lastError: null };
@@ -105,7 +105,8 @@ export class NotificationsService {
   }
 
   /**
-   * Queues the delivery jobs of committed outbox rows (rows that are not pending have nothing to deliver), all at once,
+   * Queues the delivery jobs of committed email and SMS rows (rows that are not pending have nothing to deliver; webhook
+   * rows have no job: WebhookOutboxPoller claims them from Postgres), all at once,
    * and waits for them at most DISPATCH_WAIT_MS. Callers answer someone right after (Daraja, whose callback must be
    * acknowledged within 1 s whatever Redis does; an API client): with Redis hanging (connection open, no answer) each
    * `addJob` waits its whole ENQUEUE_WAIT_MS, and one after the other they held a callback's answer that long per row
@@ -113,7 +114,9 @@ export class NotificationsService {
    * it could not queue is committed, and the outbox sweep queues it again.
    */
   async dispatch(rows: WrittenNotification[]): Promise<void> {
-    const enqueues = rows.filter((row) => row.status === NotificationStatus.Pending).map((row) => this.enqueue(row));
+    const enqueues = rows
+      .filter((row) => row.status === NotificationStatus.Pending && row.channel !== NotificationChannel.Webhook)
+      .map((row) => this.enqueue(row));
     if (!enqueues.length) return;
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((resolve) => {
@@ -140,8 +143,8 @@ export class NotificationsService {
   }
 
   /**
-   * Re-enqueues outbox rows, and endpoint deliveries, whose job was lost (a crash between commit and enqueue, a Redis
-   * flush): Postgres holds every pending delivery and when it is due.
+   * Re-enqueues email and SMS rows, and endpoint deliveries, whose job was lost (a crash between commit and enqueue, a
+   * Redis flush): Postgres holds every pending delivery and when it is due.
    */
   async redispatchStale(olderThanMs: number): Promise<number> {
     const stale = await this.repository.findStalePending(new Date(Date.now() - olderThanMs), 500);
@@ -149,30 +152,36 @@ export class NotificationsService {
     return stale.length + (await this.endpoints.redispatchDue(olderThanMs));
   }
 
+  /** The due webhook rows no live worker holds, at most `limit`, now held by this one for `leaseMs` (WebhookOutboxPoller). */
+  claimDueWebhooks(limit: number, leaseMs: number): Promise<ClaimedWebhook<WebhookRoute>[]> {
+    return this.repository.claimDueWebhooks<WebhookRoute>(limit, leaseMs, this.endpointRoutes.routesSql());
+  }
+
+  /** Keeps holding rows whose attempts are still in flight (WebhookOutboxPoller's heartbeat). */
+  extendWebhookClaims(ids: string[], leaseMs: number): Promise<void> {
+    return this.repository.extendClaims(ids, leaseMs);
+  }
+
   /**
-   * One attempt of an event to the default endpoint (WEBHOOK_URL), whose delivery record is the outbox row itself.
-   * The event is first handed to the registered endpoints (once), whatever becomes of this delivery.
+   * One attempt of each claimed event to the default endpoint (WEBHOOK_URL), all at once, recorded by one statement.
+   * Each event is first handed to the registered endpoints (once), whatever becomes of its delivery.
    */
-  async deliver(notificationId: string): Promise<WebhookJobOutcome> {
-    const found = await this.repository.findForDelivery<WebhookRoute>(notificationId, this.endpointRoutes.routesSql());
-    const notification = found?.notification;
-    if (
-      !notification ||
-      notification.status !== NotificationStatus.Pending ||
-      (notification.channel as NotificationChannel) !== NotificationChannel.Webhook
-    )
-      return { kind: 'done' };
+  async deliverClaimed(claimed: ClaimedWebhook<WebhookRoute>[]): Promise<void> {
+    const attempts = await Promise.all(
+      claimed.map(({ notification, routes }) => withRequestId(notification.requestId, () => this.attempt(notification, routes))),
+    );
+    await this.repository.recordAttempts(attempts.filter((a): a is DeliveryAttempt => a !== null));
+  }
+
+  /** One attempt of a claimed event; null when there is nothing to record as an attempt (no WEBHOOK_URL: skipped). */
+  private async attempt(notification: Notification, routes: WebhookRoute[] | null): Promise<DeliveryAttempt | null> {
     const event = { id: notification.id, event: notification.event, createdAt: notification.createdAt, payload: notification.payload };
-    // Fanned out once; marked by this delivery's own write below (one statement less per event).
+    // Fanned out once; marked by this delivery's own write (a crash in between only repeats the fan-out).
     const fannedOut = !notification.endpointsFannedOutAt;
-    if (fannedOut) await this.endpoints.fanOut(event, found.routes ?? []);
+    if (fannedOut) await this.endpoints.fanOut(event, routes ?? []);
     if (!this.settings.webhookUrl) {
-      await this.repository.markSkipped(notificationId, 'WEBHOOK_URL is not configured', { fannedOut });
-      return { kind: 'done' };
-    }
-    if (notification.nextAttemptAt && notification.nextAttemptAt.getTime() > Date.now() + EARLY_RUN_TOLERANCE_MS) {
-      if (fannedOut) await this.repository.markFannedOut(notificationId);
-      return { kind: 'retry', at: notification.nextAttemptAt };
+      await this.repository.markSkipped(notification.id, 'WEBHOOK_URL is not configured', { fannedOut });
+      return null;
     }
     const attempt = notification.attempts + 1;
     const result = await this.sender.send(
@@ -180,8 +189,8 @@ export class NotificationsService {
       event,
     );
     const retryAt = result.error === null ? null : nextAttemptAt(attempt - notification.attemptsBeforeRedelivery, this.settings);
-    await this.repository.recordAttempt({
-      notificationId,
+    return {
+      notificationId: notification.id,
       attempt,
       statusCode: result.statusCode,
       error: result.error,
@@ -189,7 +198,6 @@ export class NotificationsService {
       final: retryAt === null,
       nextAttemptAt: retryAt,
       fannedOut,
-    });
-    return retryAt ? { kind: 'retry', at: retryAt } : { kind: 'done' };
+    };
   }
 }

@@ -1,7 +1,8 @@
-// Workers die: `kill -9` mid-sweep and mid-payout, SIGTERM with active jobs. The other worker takes the dead one's jobs
-// over (job locks of 5 s, stall checks every 5 s: src/common/queues/worker-options.ts), nothing is lost or doubled.
+// Workers die: `kill -9` mid-sweep, mid-payout and while delivering webhooks, SIGTERM with active jobs. The other worker
+// takes the dead one's work over (job locks of 5 s, stall checks every 5 s: src/common/queues/worker-options.ts; webhook
+// claims of 5 s: src/notifications/webhooks/webhook-outbox.poller.ts), nothing is lost or doubled.
 import { Job, Queue } from 'bullmq';
-import { sim } from '../support/app';
+import { db, sim } from '../support/app';
 import { queueSimulatorFault } from '../support/factories';
 import { FaultFleet } from '../support/fault-fleet';
 import { FaultDriver, PushOutcome, record, timeUntil } from '../support/fault-load';
@@ -194,6 +195,45 @@ describe('workers under faults', () => {
     } finally {
       await payments.close();
       await callbacks(true);
+    }
+  });
+
+  it('a worker killed with -9 while it holds webhooks: the other delivers them within 10 s, every event at least once', async () => {
+    // Each event's first delivery is answered after 4 s, so the worker that claimed it is still holding it when one dies;
+    // a later delivery of the same event (the takeover) is answered at once.
+    const firstSeen = new Map<string, number>();
+    fleet.hooks.respondWith((hook) => {
+      const id = String((hook.body as { id?: unknown } | undefined)?.id ?? '');
+      firstSeen.set(id, (firstSeen.get(id) ?? 0) + 1);
+      return firstSeen.get(id) === 1 ? { status: 200, delayMs: 4_000 } : 200;
+    });
+    const pendingWebhooks = async () =>
+      (await db().query(`SELECT count(*)::int AS n FROM notifications WHERE channel = 'webhook' AND status = 'pending'`)).rows[0]
+        .n as number;
+    try {
+      const pushes = await driver.pushMany(40, 8);
+      expectAccepted(pushes);
+      await timeUntil('10 webhooks in flight', async () => firstSeen.size >= 10, 30_000, 50);
+      const killedAt = Date.now();
+      await fleet.workers[0].kill('SIGKILL');
+      const delivered = await timeUntil('every webhook row delivered', async () => (await pendingWebhooks()) === 0, 40_000, 100);
+      const takenOver = [...firstSeen.values()].filter((n) => n > 1).length;
+      record('workers.kill9_webhooks.events', firstSeen.size);
+      record('workers.kill9_webhooks.taken_over', takenOver);
+      record('workers.kill9_webhooks.all_delivered_after_kill_ms', Date.now() - killedAt);
+      expect(delivered).toBeLessThanOrEqual(TAKEOVER_BOUND_MS + JOB_RUN_SLACK_MS);
+      // Every payment's webhook row ended delivered, each recorded as one successful attempt at most.
+      const rows = await db().query(
+        `SELECT n.status, count(a.*) FILTER (WHERE a.error IS NULL)::int AS ok
+           FROM notifications n LEFT JOIN notification_attempts a ON a.notification_id = n.id
+          WHERE n.channel = 'webhook' GROUP BY n.id, n.status`,
+      );
+      expect(rows.rows.filter((r) => r.status !== 'delivered' || r.ok !== 1)).toEqual([]);
+      await fleet.workers[0].start();
+      record('workers.kill9_webhooks.drain_ms', await driver.waitUntilDrained());
+      await driver.check('after kill -9 while delivering webhooks', true);
+    } finally {
+      fleet.hooks.respondWith(200);
     }
   });
 });

@@ -21,7 +21,7 @@ export interface ReceivedWebhook {
 }
 
 /** Decides the reply; the default answers 200. Return e.g. 500 to exercise the app's retries. */
-export type WebhookResponder = (hook: ReceivedWebhook, attempt: number) => number | { status: number; body?: unknown };
+export type WebhookResponder = (hook: ReceivedWebhook, attempt: number) => number | { status: number; body?: unknown; delayMs?: number };
 
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
@@ -58,9 +58,14 @@ export class WebhookReceiver {
         } catch {
           reply = 500;
         }
-        const { status, body: replyBody } = typeof reply === 'number' ? { status: reply, body: { ok: status2xx(reply) } } : reply;
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(replyBody ?? {}));
+        const { status, body: replyBody, delayMs } = typeof reply === 'number' ? { status: reply, body: { ok: status2xx(reply) } } : reply;
+        const answer = (): void => {
+          if (res.destroyed) return; // the sender gave up or died meanwhile
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(replyBody ?? {}));
+        };
+        if (delayMs) setTimeout(answer, delayMs);
+        else answer();
       });
     });
     receiver = new WebhookReceiver(server);

@@ -74,8 +74,8 @@ export class WebhookEndpointsRepository {
   }
 
   /**
-   * Every endpoint's routing (id, enabled, event patterns) as one json array, to be read by the statement that loads
-   * an event for delivery (NotificationsRepository.findForDelivery): one round trip less per event.
+   * Every endpoint's routing (id, enabled, event patterns) as one json array, read by the statement with which
+   * a worker claims events for delivery (NotificationsRepository.claimDueWebhooks): no round trip of its own.
    */
   routesSql(): Sql {
     return sql`SELECT COALESCE(json_agg(json_build_object('id', id, 'enabled', enabled, 'events', events) ORDER BY created_at, id), '[]')
