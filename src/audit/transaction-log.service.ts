@@ -45,11 +45,24 @@ export class TransactionLogService implements DarajaCallObserver {
       call.outcome === 'ok',
       `Daraja ${call.api} ${call.endpoint}: ${call.outcome}, HTTP ${call.statusCode ?? '-'}, ${call.durationMs} ms${call.context.reference ? `, reference ${call.context.reference}` : ''}`,
     );
-    await this.db
-      .query(sql`INSERT INTO transaction_logs (transaction_id, reference, transaction_type, endpoint, request_data, response_data,
+    if (!call.storedByCaller) await this.db.query(this.outboundSql(call));
+  }
+
+  /**
+   * An outbound call's row as part of the caller's statement (DarajaCallContext.storeAnswered); if that statement
+   * fails or never runs, `storeUnstored` writes it on its own.
+   */
+  outboundSql(call: DarajaCallRecord): Sql {
+    const requestId = call.context.requestId ?? currentRequestId();
+    return sql`INSERT INTO transaction_logs (transaction_id, reference, transaction_type, endpoint, request_data, response_data,
                                      status_code, duration, outcome, user_id, request_id)
        VALUES (${call.transactionId ?? null}, ${call.context.reference ?? null}, ${call.api}, ${call.endpoint}, ${json(call.request)},
-               ${json(call.response)}, ${call.statusCode}, ${call.durationMs}, ${call.outcome}, ${call.context.userId ?? null}, ${requestId ?? null})`);
+               ${json(call.response)}, ${call.statusCode}, ${call.durationMs}, ${call.outcome}, ${call.context.userId ?? null}, ${requestId ?? null})`;
+  }
+
+  /** Stores the row of a call whose caller was to store it but could not (its own statement failed or never ran). */
+  async storeUnstored(call: DarajaCallRecord): Promise<void> {
+    await this.db.query(this.outboundSql({ ...call, storedByCaller: false }));
   }
 
   /** Writes a callback's row (and its log line) on its own or in the caller's transaction. */

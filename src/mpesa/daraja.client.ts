@@ -606,18 +606,24 @@ export class DarajaClient {
     context: DarajaCallContext;
     transactionId?: string;
   }): Promise<void> {
+    const { storeAnswered, ...context } = call.context;
+    const record: DarajaCallRecord = {
+      api: call.api,
+      endpoint: call.path,
+      request: redact(call.body),
+      response: redact(call.parsed),
+      statusCode: call.status,
+      durationMs: Date.now() - call.started,
+      outcome: call.outcome,
+      transactionId: call.transactionId,
+      context,
+    };
+    if (storeAnswered && call.outcome === 'ok') {
+      record.storedByCaller = true;
+      storeAnswered.record = record;
+    }
     try {
-      await this.observer.record({
-        api: call.api,
-        endpoint: call.path,
-        request: redact(call.body),
-        response: redact(call.parsed),
-        statusCode: call.status,
-        durationMs: Date.now() - call.started,
-        outcome: call.outcome,
-        transactionId: call.transactionId,
-        context: call.context,
-      });
+      await this.observer.record(record);
     } catch (e) {
       // The call itself happened; losing its log row must not turn a paid push into an error.
       this.logger.error(`Could not record a Daraja ${call.api} call: ${String(e)}`);

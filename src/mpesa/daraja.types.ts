@@ -278,6 +278,8 @@ export interface DarajaCallRecord {
   outcome: 'ok' | 'daraja_error' | 'network_error' | 'timeout';
   transactionId?: string;
   context: DarajaCallContext;
+  /** The caller stores this record itself (see DarajaCallContext.storeAnswered); observers only count and log it. */
+  storedByCaller?: boolean;
 }
 
 /** Correlation data a caller passes through the client to the call record. */
@@ -290,6 +292,12 @@ export interface DarajaCallContext {
    * calls in the budget, not paused with the status queries during a cool-down.
    */
   forMoneyMovement?: boolean;
+  /**
+   * The caller writes the record of a call Daraja answered with a body (outcome `ok`) in its own next statement (the
+   * STK push's UPDATE with Daraja's ids: one round trip less per push): the client puts the record here, marked
+   * `storedByCaller`, instead of having it stored. Records of other outcomes are stored as always.
+   */
+  storeAnswered?: { record?: DarajaCallRecord };
 }
 
 export interface DarajaCallObserver {

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Actor, AuditService, SYSTEM_ACTOR } from '../audit/audit.service';
+import { TransactionLogService } from '../audit/transaction-log.service';
 import { AuthUser } from '../auth/auth-user';
 import { billBalance } from '../bills/bill-events';
 import { PAYABLE_BILL_STATUSES } from '../bills/bill.entity';
@@ -15,7 +16,7 @@ import { IF_CHANGED } from '../database/sql';
 import { isUniqueViolation } from '../database/unique-violation';
 import { DarajaError, DarajaOutcome } from '../mpesa/daraja-errors';
 import { ACCOUNT_REFERENCE_MAX, DarajaClient, sanitizeDarajaText, TRANSACTION_DESC_MAX } from '../mpesa/daraja.client';
-import { StkPushResponse } from '../mpesa/daraja.types';
+import { DarajaCallContext, StkPushResponse } from '../mpesa/daraja.types';
 import { PhoneRateLimiter } from '../rate-limit/phone-rate-limiter';
 import { InitiateStkPushDto, STK_MAX_AMOUNT } from './dto/initiate-stk-push.dto';
 import { PaymentJobsProducer } from './jobs/payment-jobs.producer';
@@ -81,6 +82,7 @@ export class StkPushService {
     private readonly audit: AuditService,
     private readonly phoneLimiter: PhoneRateLimiter,
     private readonly bills: BillLedger,
+    private readonly transactionLog: TransactionLogService,
   ) {}
 
   /** Writes the payment before Daraja is called, then pushes. Throws only while nothing has been stored. */
@@ -270,14 +272,22 @@ export class StkPushService {
     context: { requestId?: string; userId?: string },
     isResend = false,
   ): Promise<SendResult> {
+    // The call's transaction-log row is written by the UPDATE that records Daraja's ids (storeAnswered), or on its own
+    // when that UPDATE does not happen (a refusal in the answer, a failed write).
+    const answered: DarajaCallContext['storeAnswered'] = {};
     try {
       const response = await this.daraja.stkPush(
         { phone, amount, accountReference, transactionDesc, callbackUrl: this.callbackUrls.stkCallbackUrl(paymentId) },
-        { reference: paymentId, ...context },
+        { reference: paymentId, ...context, storeAnswered: answered },
       );
-      await this.payments.markPushAccepted(paymentId, response.CheckoutRequestID, response.MerchantRequestID, redact(response));
+      const callLog = answered.record && this.transactionLog.outboundSql(answered.record);
+      await this.payments.markPushAccepted(paymentId, response.CheckoutRequestID, response.MerchantRequestID, redact(response), {
+        callLog,
+      });
+      answered.record = undefined;
       return { kind: 'accepted', response };
     } catch (error) {
+      await this.storeUnstoredCall(answered);
       if (!(error instanceof DarajaError)) throw error;
       const note = `${new Date().toISOString()} STK push: ${error.outcome}${error.reason ? ` (${error.reason})` : ''}: ${redactText(error.message)}`;
       if (error.resendable) {
@@ -305,5 +315,17 @@ export class StkPushService {
       );
       return { kind: 'rejected', error };
     }
+  }
+
+  /** The log row of a call whose answer was left to us to store, when our own statement did not store it. */
+  private async storeUnstoredCall(answered: DarajaCallContext['storeAnswered']): Promise<void> {
+    const record = answered?.record;
+    if (!record) return;
+    answered.record = undefined;
+    await this.transactionLog
+      .storeUnstored(record)
+      .catch((e: unknown) =>
+        this.logger.error(`Could not record the Daraja ${record.api} call of ${record.context.reference}: ${String(e)}`),
+      );
   }
 }

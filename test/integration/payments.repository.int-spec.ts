@@ -7,6 +7,7 @@ import { redact } from '../../src/common/redaction';
 import { Database } from '../../src/database/database';
 import { IF_CHANGED, Sql, sql } from '../../src/database/sql';
 import { isUniqueViolation } from '../../src/database/unique-violation';
+import { DarajaCallRecord } from '../../src/mpesa/daraja.types';
 import { NotificationChannel, NotificationStatus } from '../../src/notifications/notification.entity';
 import { NotificationsRepository } from '../../src/notifications/notifications.repository';
 import { Payment } from '../../src/payments/payment.entity';
@@ -407,5 +408,87 @@ describe(PaymentsRepository.name, () => {
       expect(await rowOf(db, 'payments', neverAsked.id)).toMatchObject({ late_queries: 1 });
       expect(await due(after(301_000))).toEqual([]);
     });
+  });
+});
+
+describe('an accepted STK push recorded with its Daraja call', () => {
+  const answered = (reference: string, checkoutRequestId: string): DarajaCallRecord => ({
+    api: 'STK_PUSH',
+    endpoint: '/mpesa/stkpush/v1/processrequest',
+    request: { BusinessShortCode: 174379, Amount: 10 },
+    response: { CheckoutRequestID: checkoutRequestId, ResponseCode: '0' },
+    statusCode: 200,
+    durationMs: 12,
+    outcome: 'ok',
+    transactionId: checkoutRequestId,
+    context: { reference, requestId: 'req-push-log', userId: 'client-1' },
+    storedByCaller: true,
+  });
+  const logRows = (reference: string) =>
+    db.query<Record<string, unknown>>(
+      sql`SELECT transaction_type, transaction_id, status_code, outcome, request_id, user_id, response_data FROM transaction_logs WHERE reference = ${reference}`,
+    );
+
+  it("writes the call's log row in the statement that stores Daraja's ids", async () => {
+    const payment = await insertPayment(db, { amount: 10 });
+    const ids = newCallbackIds();
+    const call = answered(payment.id, ids.checkoutRequestId);
+
+    expect(
+      await payments.markPushAccepted(
+        payment.id,
+        ids.checkoutRequestId,
+        ids.merchantRequestId,
+        { ok: true },
+        { callLog: transactionLog.outboundSql(call) },
+      ),
+    ).toBe(true);
+
+    expect(await rowOf(db, 'payments', payment.id)).toMatchObject({
+      checkout_request_id: ids.checkoutRequestId,
+      stk_push_status: 'accepted',
+    });
+    expect(await logRows(payment.id)).toEqual([
+      {
+        transaction_type: 'STK_PUSH',
+        transaction_id: ids.checkoutRequestId,
+        status_code: 200,
+        outcome: 'ok',
+        request_id: 'req-push-log',
+        user_id: 'client-1',
+        response_data: { CheckoutRequestID: ids.checkoutRequestId, ResponseCode: '0' },
+      },
+    ]);
+  });
+
+  it('still writes the log row when the payment keeps the CheckoutRequestID its callback brought first', async () => {
+    const payment = await pendingPayment();
+    const other = newCallbackIds();
+
+    expect(
+      await payments.markPushAccepted(
+        payment.id,
+        other.checkoutRequestId,
+        other.merchantRequestId,
+        {},
+        {
+          callLog: transactionLog.outboundSql(answered(payment.id, other.checkoutRequestId)),
+        },
+      ),
+    ).toBe(false);
+
+    expect(await rowOf(db, 'payments', payment.id)).toMatchObject({ checkout_request_id: payment.checkoutRequestId });
+    expect(await logRows(payment.id)).toHaveLength(1);
+  });
+
+  it('is logged without a row by the call observer, and stored once on its own when its statement never ran', async () => {
+    const payment = await insertPayment(db, { amount: 10 });
+    const call = answered(payment.id, newCallbackIds().checkoutRequestId);
+
+    await transactionLog.record(call);
+    expect(await logRows(payment.id)).toEqual([]);
+
+    await transactionLog.storeUnstored(call);
+    expect(await logRows(payment.id)).toHaveLength(1);
   });
 });
