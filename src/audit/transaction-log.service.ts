@@ -62,7 +62,7 @@ export class TransactionLogService implements DarajaCallObserver {
 
   /** Stores the row of a call whose caller was to store it but could not (its own statement failed or never ran). */
   async storeUnstored(call: DarajaCallRecord): Promise<void> {
-    await this.db.query(this.outboundSql({ ...call, storedByCaller: false }));
+    await this.db.query(this.outboundSql(call));
   }
 
   /** Writes a callback's row (and its log line) on its own or in the caller's transaction. */

@@ -167,10 +167,21 @@ export class NotificationsService {
    * Each event is first handed to the registered endpoints (once), whatever becomes of its delivery.
    */
   async deliverClaimed(claimed: ClaimedWebhook<WebhookRoute>[]): Promise<void> {
-    const attempts = await Promise.all(
+    const outcomes = await Promise.allSettled(
       claimed.map(({ notification, routes }) => withRequestId(notification.requestId, () => this.attempt(notification, routes))),
     );
-    await this.repository.recordAttempts(attempts.filter((a): a is DeliveryAttempt => a !== null));
+    // A row whose attempt failed on our side (its fan-out could not be written) is tried again once its claim lapses;
+    // the others' attempts are recorded all the same.
+    const attempts: DeliveryAttempt[] = [];
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled') {
+        if (outcome.value) attempts.push(outcome.value);
+      } else
+        this.logger.warn(
+          `Webhook ${claimed[i].notification.id}: its attempt failed on our side (${String(outcome.reason)}); retried later`,
+        );
+    });
+    await this.repository.recordAttempts(attempts);
   }
 
   /** One attempt of a claimed event; null when there is nothing to record as an attempt (no WEBHOOK_URL: skipped). */
