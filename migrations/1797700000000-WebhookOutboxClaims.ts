@@ -4,9 +4,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * LegalPro's webhooks are claimed from the outbox by the workers (WebhookOutboxPoller) instead of one BullMQ job per
  * event (docs/performance.md, "Webhooks from the outbox"):
  *
- * - `claimed_until`: the lease of the worker delivering the row; once it passes (the worker died), another takes it.
  * - `request_id`: the request the event was written under, so its delivery is logged under it as a job's was.
- * - A partial index of the webhook rows still to deliver, in the order they fall due: the claim reads its first rows.
+ * - A partial index of the webhook rows still to deliver, in the order they fall due: a claim locks its first rows
+ *   (FOR NO KEY UPDATE SKIP LOCKED); the lock, not a column, says which worker holds a row.
  *
  * CONCURRENTLY, outside a transaction, so that notifications keep being written while the index builds.
  */
@@ -15,7 +15,6 @@ export class WebhookOutboxClaims1797700000000 implements MigrationInterface {
   transaction = false;
 
   public async up(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE "notifications" ADD COLUMN IF NOT EXISTS "claimed_until" timestamptz`);
     await q.query(`ALTER TABLE "notifications" ADD COLUMN IF NOT EXISTS "request_id" varchar(64)`);
     // A concurrent build that failed leaves an invalid index behind; this migration then never got recorded.
     await q.query(`DROP INDEX CONCURRENTLY IF EXISTS "ix_notifications_webhook_due"`);
@@ -28,6 +27,5 @@ export class WebhookOutboxClaims1797700000000 implements MigrationInterface {
   public async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP INDEX IF EXISTS "ix_notifications_webhook_due"`);
     await q.query(`ALTER TABLE "notifications" DROP COLUMN IF EXISTS "request_id"`);
-    await q.query(`ALTER TABLE "notifications" DROP COLUMN IF EXISTS "claimed_until"`);
   }
 }

@@ -146,7 +146,7 @@ export class ClientDeliveryService {
   }
 
   private async skip(notificationId: string, reason: string): Promise<DeliveryResult> {
-    await this.repository.markSkipped(notificationId, reason);
+    await this.repository.markSkipped([notificationId], reason);
     return 'skipped';
   }
 }

@@ -37,8 +37,6 @@ export class Notification {
   @Column({ name: 'endpoints_fanned_out_at', type: 'timestamptz', nullable: true }) endpointsFannedOutAt: Date | null;
   /** Attempts made before the last redelivery: the retry schedule counts from here. */
   @Column({ name: 'attempts_before_redelivery', type: 'integer', default: 0 }) attemptsBeforeRedelivery: number;
-  /** Webhook: until when a worker holds the row to deliver it (WebhookOutboxPoller); past it, another may take it. */
-  @Column({ name: 'claimed_until', type: 'timestamptz', nullable: true }) claimedUntil: Date | null;
   /** The request the event was written under: its delivery is logged under the same id. */
   @Column({ name: 'request_id', type: 'varchar', length: 64, nullable: true }) requestId: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;

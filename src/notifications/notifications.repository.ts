@@ -23,7 +23,7 @@ export interface WrittenNotification {
   status: NotificationStatus;
 }
 
-/** A webhook row a worker holds (claimDueWebhooks), with the endpoints to fan it out to while it has not been. */
+/** A webhook row a worker holds (lockDueWebhooks), with the endpoints to fan it out to while it has not been. */
 export interface ClaimedWebhook<R> {
   notification: Notification;
   routes: R[] | null;
@@ -84,37 +84,31 @@ export class NotificationsRepository {
   }
 
   /**
-   * Takes up to `limit` webhook rows that are due and held by no live worker, for `leaseMs` (WebhookOutboxPoller):
-   * two workers never take the same row (SKIP LOCKED, then the lease), and a row whose worker died is taken again
-   * once its lease has passed. Each comes with `routes` (WebhookEndpointsRepository.routesSql: the endpoints it is to
-   * be fanned out to) while it has not been fanned out yet. One statement for the whole batch.
+   * In `tx`: up to `limit` webhook rows that are due and that no other worker holds, locked until `tx` ends
+   * (WebhookOutboxPoller). Two workers never take the same row (SKIP LOCKED); a worker that dies rolls its transaction
+   * back with its connection, and the rows are free at once. `FOR NO KEY UPDATE`, so that the fan-out's
+   * webhook_deliveries rows (a foreign key to the event) can still be written meanwhile. Each row comes with `routes`
+   * (WebhookEndpointsRepository.routesSql: the endpoints it is to be fanned out to) while it has not been fanned out.
    */
-  async claimDueWebhooks<R>(limit: number, leaseMs: number, routes: Sql): Promise<ClaimedWebhook<R>[]> {
+  async lockDueWebhooks<R>(tx: Tx, limit: number, routes: Sql): Promise<ClaimedWebhook<R>[]> {
     const rows = await this.db.query<Record<string, unknown>>(
-      sql`WITH due AS (
-            SELECT id FROM notifications
-             WHERE channel = 'webhook' AND status = 'pending' AND COALESCE(next_attempt_at, created_at) <= now()
-               AND (claimed_until IS NULL OR claimed_until < now())
-             ORDER BY COALESCE(next_attempt_at, created_at)
-             LIMIT ${limit}
-               FOR UPDATE SKIP LOCKED
-          ), claimed AS (
-            UPDATE notifications n SET claimed_until = now() + make_interval(secs => ${leaseMs / 1000})
-              FROM due WHERE n.id = due.id
-            RETURNING n.*
-          )
-          SELECT c.*, CASE WHEN c.endpoints_fanned_out_at IS NULL THEN (${routes}) END AS routes FROM claimed c`,
+      sql`SELECT n.*, CASE WHEN n.endpoints_fanned_out_at IS NULL THEN (${routes}) END AS routes
+            FROM notifications n
+           WHERE n.channel = 'webhook' AND n.status = 'pending' AND COALESCE(n.next_attempt_at, n.created_at) <= now()
+           ORDER BY COALESCE(n.next_attempt_at, n.created_at)
+           LIMIT ${limit}
+             FOR NO KEY UPDATE OF n SKIP LOCKED`,
+      tx,
     );
     return rows.map((row) => ({ notification: this.db.toEntity(Notification, row), routes: (row.routes as R[] | null) ?? null }));
   }
 
-  /** Extends this worker's hold of rows whose attempts are still in flight (see claimDueWebhooks). */
-  async extendClaims(ids: string[], leaseMs: number): Promise<void> {
-    if (!ids.length) return;
-    await this.db.query(
-      sql`UPDATE notifications SET claimed_until = now() + make_interval(secs => ${leaseMs / 1000})
-           WHERE id = ANY(${ids}::uuid[]) AND status = 'pending' AND claimed_until IS NOT NULL`,
-    );
+  /**
+   * Ends `tx` (with its session) if it stays idle longer than `ms`: a worker stuck between its statements does not hold
+   * its rows for good.
+   */
+  async limitIdleHold(tx: Tx, ms: number): Promise<void> {
+    await this.db.query(sql`SELECT set_config('idle_in_transaction_session_timeout', ${String(Math.ceil(ms))}, true)`, tx);
   }
 
   /**
@@ -132,8 +126,7 @@ export class NotificationsRepository {
   /** Starts a new run of attempts to the default endpoint for a webhook row that ended; none for one still pending. */
   async redeliverWebhook(id: string): Promise<boolean> {
     const rows = await this.db.query(
-      sql`UPDATE notifications SET status = 'pending', attempts_before_redelivery = attempts, next_attempt_at = now(),
-                 claimed_until = NULL, updated_at = now()
+      sql`UPDATE notifications SET status = 'pending', attempts_before_redelivery = attempts, next_attempt_at = now(), updated_at = now()
            WHERE id = ${id} AND channel = 'webhook' AND status IN ('delivered', 'failed') RETURNING id`,
     );
     return rows.length > 0;
@@ -142,8 +135,7 @@ export class NotificationsRepository {
   /** Every failed webhook row (the default endpoint's deliveries) from `since` on, started again. */
   redeliverFailedWebhooksSince(since: Date): Promise<WrittenNotification[]> {
     return this.db.query<WrittenNotification>(
-      sql`UPDATE notifications SET status = 'pending', attempts_before_redelivery = attempts, next_attempt_at = now(),
-                 claimed_until = NULL, updated_at = now()
+      sql`UPDATE notifications SET status = 'pending', attempts_before_redelivery = attempts, next_attempt_at = now(), updated_at = now()
            WHERE channel = 'webhook' AND status = 'failed' AND created_at >= ${since} RETURNING id, channel, status`,
     );
   }
@@ -156,11 +148,8 @@ export class NotificationsRepository {
     return this.recordAttempts([a]);
   }
 
-  /**
-   * Several attempts in one statement (a poller's batch of webhooks), each as `recordAttempt` would write it. The
-   * row's claim ends with its attempt: a retry is claimed again when it falls due.
-   */
-  async recordAttempts(attempts: DeliveryAttempt[]): Promise<void> {
+  /** Several attempts in one statement (a poller's batch of webhooks, in its transaction), each as `recordAttempt` would write it. */
+  async recordAttempts(attempts: DeliveryAttempt[], tx?: Tx): Promise<void> {
     if (!attempts.length) return;
     const values = attempts.map((a) => ({
       notification_id: a.notificationId,
@@ -173,7 +162,8 @@ export class NotificationsRepository {
       next_attempt_at: a.nextAttemptAt?.toISOString() ?? null,
       fanned_out: a.fannedOut === true,
     }));
-    await this.db.query(sql`WITH a AS (
+    await this.db.query(
+      sql`WITH a AS (
          SELECT * FROM jsonb_to_recordset(${json(values)}::jsonb) AS a(notification_id uuid, attempt int, status_code int, error text,
                 duration int, recipient varchar, status varchar, next_attempt_at timestamptz, fanned_out boolean)
        ), attempt AS (
@@ -183,20 +173,27 @@ export class NotificationsRepository {
        UPDATE notifications n
           SET attempts = a.attempt, last_error = a.error, status = a.status,
               delivered_at = CASE WHEN a.status = 'delivered' THEN now() ELSE n.delivered_at END,
-              next_attempt_at = COALESCE(a.next_attempt_at, n.next_attempt_at), claimed_until = NULL, updated_at = now(),
+              next_attempt_at = COALESCE(a.next_attempt_at, n.next_attempt_at), updated_at = now(),
               endpoints_fanned_out_at = CASE WHEN a.fanned_out THEN COALESCE(n.endpoints_fanned_out_at, now())
                                              ELSE n.endpoints_fanned_out_at END
          FROM a
-        WHERE n.id = a.notification_id AND n.status = 'pending'`);
+        WHERE n.id = a.notification_id AND n.status = 'pending'`,
+      tx,
+    );
   }
 
-  /** A pending notification with nowhere to go (channel not configured, no address on record) is recorded as skipped. */
-  async markSkipped(id: string, reason: string, options: { fannedOut?: boolean } = {}): Promise<void> {
+  /**
+   * Pending notifications with nowhere to go (channel not configured, no address on record) are recorded as skipped;
+   * `fannedOut`: their events were just handed to the registered endpoints.
+   */
+  async markSkipped(ids: string[], reason: string, options: { fannedOut?: boolean; tx?: Tx } = {}): Promise<void> {
+    if (!ids.length) return;
     await this.db.query(
       sql`UPDATE notifications SET status = 'skipped', last_error = ${reason}, updated_at = now(),
                  endpoints_fanned_out_at = CASE WHEN ${options.fannedOut === true} THEN COALESCE(endpoints_fanned_out_at, now())
                                                 ELSE endpoints_fanned_out_at END
-           WHERE id = ${id} AND status = 'pending'`,
+           WHERE id = ANY(${ids}::uuid[]) AND status = 'pending'`,
+      options.tx,
     );
   }
 

@@ -6,14 +6,14 @@ import { addJob } from '../common/queues/add-job';
 import { currentRequestId, withRequestId } from '../common/request-context';
 import { notificationsConfig } from '../config/configuration';
 import { ClientNotificationEventName } from '../config/env.validation';
-import { Tx } from '../database/database';
+import { Database, Tx } from '../database/database';
 import { Sql } from '../database/sql';
 import { EmailChannel } from './channels/email.channel';
 import { SmsChannel } from './channels/sms.channel';
 import { planClientNotifications } from './client-notifications';
 import { Notification, NotificationChannel, NotificationStatus } from './notification.entity';
 import { AnyNotificationJob, NOTIFICATION_JOB_DEFAULTS, NOTIFICATIONS_QUEUE, NotificationJob } from './notification-jobs';
-import { ClaimedWebhook, DeliveryAttempt, NewNotification, NotificationsRepository, WrittenNotification } from './notifications.repository';
+import { DeliveryAttempt, NewNotification, NotificationsRepository, WrittenNotification } from './notifications.repository';
 import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
 import { WebhookEndpointsRepository, WebhookRoute } from './webhooks/webhook-endpoints.repository';
 import { nextAttemptAt } from './webhooks/webhook-retry';
@@ -47,6 +47,7 @@ export class NotificationsService {
     private readonly endpoints: WebhookDeliveryService,
     private readonly sender: WebhookSender,
     private readonly endpointRoutes: WebhookEndpointsRepository,
+    private readonly db: Database,
   ) {}
 
   /**
@@ -152,48 +153,47 @@ export class NotificationsService {
     return stale.length + (await this.endpoints.redispatchDue(olderThanMs));
   }
 
-  /** The due webhook rows no live worker holds, at most `limit`, now held by this one for `leaseMs` (WebhookOutboxPoller). */
-  claimDueWebhooks(limit: number, leaseMs: number): Promise<ClaimedWebhook<WebhookRoute>[]> {
-    return this.repository.claimDueWebhooks<WebhookRoute>(limit, leaseMs, this.endpointRoutes.routesSql());
-  }
-
-  /** Keeps holding rows whose attempts are still in flight (WebhookOutboxPoller's heartbeat). */
-  extendWebhookClaims(ids: string[], leaseMs: number): Promise<void> {
-    return this.repository.extendClaims(ids, leaseMs);
-  }
-
   /**
-   * One attempt of each claimed event to the default endpoint (WEBHOOK_URL), all at once, recorded by one statement.
-   * Each event is first handed to the registered endpoints (once), whatever becomes of its delivery.
+   * One round of LegalPro's webhooks (WebhookOutboxPoller), in one transaction: locks up to `limit` due rows no other
+   * worker holds (`onClaimed` is told how many, at once), makes one attempt of each to the default endpoint
+   * (WEBHOOK_URL), all at the same time, and records them with one statement before the locks go. Each event is first
+   * handed to the registered endpoints (once), whatever becomes of its delivery. `holdMs`: the longest the round may
+   * sit between two statements (its attempts' deadline and a margin); past it Postgres ends the transaction, and a
+   * live worker takes the rows.
    */
-  async deliverClaimed(claimed: ClaimedWebhook<WebhookRoute>[]): Promise<void> {
-    const outcomes = await Promise.allSettled(
-      claimed.map(({ notification, routes }) => withRequestId(notification.requestId, () => this.attempt(notification, routes))),
-    );
-    // A row whose attempt failed on our side (its fan-out could not be written) is tried again once its claim lapses;
-    // the others' attempts are recorded all the same.
-    const attempts: DeliveryAttempt[] = [];
-    outcomes.forEach((outcome, i) => {
-      if (outcome.status === 'fulfilled') {
-        if (outcome.value) attempts.push(outcome.value);
-      } else
-        this.logger.warn(
-          `Webhook ${claimed[i].notification.id}: its attempt failed on our side (${String(outcome.reason)}); retried later`,
-        );
+  async deliverDueWebhooks(limit: number, holdMs: number, onClaimed: (count: number) => void): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await this.repository.limitIdleHold(tx, holdMs);
+      const claimed = await this.repository.lockDueWebhooks<WebhookRoute>(tx, limit, this.endpointRoutes.routesSql());
+      onClaimed(claimed.length);
+      if (!claimed.length) return;
+      const outcomes = await Promise.allSettled(
+        claimed.map(({ notification, routes }) => withRequestId(notification.requestId, () => this.attempt(notification, routes))),
+      );
+      // A row whose attempt failed on our side (its fan-out could not be written) is taken again by the next round;
+      // the others' attempts are recorded all the same.
+      const attempts: DeliveryAttempt[] = [];
+      const skipped: string[] = [];
+      outcomes.forEach((outcome, i) => {
+        const id = claimed[i].notification.id;
+        if (outcome.status === 'rejected')
+          this.logger.warn(`Webhook ${id}: its attempt failed on our side (${String(outcome.reason)}); retried`);
+        else if (outcome.value === 'skipped') skipped.push(id);
+        else attempts.push(outcome.value);
+      });
+      // With no WEBHOOK_URL there is nothing to attempt: the rows are recorded as skipped, fanned out just now.
+      await this.repository.markSkipped(skipped, 'WEBHOOK_URL is not configured', { fannedOut: true, tx });
+      await this.repository.recordAttempts(attempts, tx);
     });
-    await this.repository.recordAttempts(attempts);
   }
 
-  /** One attempt of a claimed event; null when there is nothing to record as an attempt (no WEBHOOK_URL: skipped). */
-  private async attempt(notification: Notification, routes: WebhookRoute[] | null): Promise<DeliveryAttempt | null> {
+  /** One attempt of a claimed event, or `skipped` when there is nowhere to send it (no WEBHOOK_URL). */
+  private async attempt(notification: Notification, routes: WebhookRoute[] | null): Promise<DeliveryAttempt | 'skipped'> {
     const event = { id: notification.id, event: notification.event, createdAt: notification.createdAt, payload: notification.payload };
     // Fanned out once; marked by this delivery's own write (a crash in between only repeats the fan-out).
     const fannedOut = !notification.endpointsFannedOutAt;
     if (fannedOut) await this.endpoints.fanOut(event, routes ?? []);
-    if (!this.settings.webhookUrl) {
-      await this.repository.markSkipped(notification.id, 'WEBHOOK_URL is not configured', { fannedOut });
-      return null;
-    }
+    if (!this.settings.webhookUrl) return 'skipped';
     const attempt = notification.attempts + 1;
     const result = await this.sender.send(
       { url: this.settings.webhookUrl, secrets: [this.settings.webhookSecret], checkUrl: false },

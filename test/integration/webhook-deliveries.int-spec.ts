@@ -3,7 +3,7 @@
 // and LegalPro's webhook rows claimed by one worker at a time.
 import { randomUUID } from 'node:crypto';
 import { withRequestId } from '../../src/common/request-context';
-import { Database } from '../../src/database/database';
+import { Database, Tx } from '../../src/database/database';
 import { sql } from '../../src/database/sql';
 import { NotificationChannel, NotificationStatus } from '../../src/notifications/notification.entity';
 import { NotificationsRepository } from '../../src/notifications/notifications.repository';
@@ -141,51 +141,79 @@ describe(WebhookEndpointsRepository.name, () => {
   });
 });
 
-describe('webhook rows claimed for delivery', () => {
+describe('webhook rows locked for delivery', () => {
   type Route = { id: string; enabled: boolean; events: string[] };
-  const LEASE_MS = 60_000;
-  const claim = (limit = 50) => outbox.claimDueWebhooks<Route>(limit, LEASE_MS, endpoints.routesSql());
-  const claimedIds = async (limit = 50) => (await claim(limit)).map((c) => c.notification.id);
+  const lock = (tx: Tx, limit = 50) => outbox.lockDueWebhooks<Route>(tx, limit, endpoints.routesSql());
+  /** The ids one worker's round would take now (its transaction ends at once). */
+  const takenNow = (limit = 50) => db.transaction(async (tx) => (await lock(tx, limit)).map((c) => c.notification.id));
 
-  // Claims take every due row of the table: earlier tests' rows are put out of the way.
+  /** Runs `work` in a transaction that stays open (its rows locked) until `release`; `rollback`: it then fails, as a dead worker's. */
+  async function holding<T>(work: (tx: Tx) => Promise<T>, rollback = false): Promise<{ value: T; release: () => Promise<void> }> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let ready!: (value: T) => void;
+    const locked = new Promise<T>((resolve) => (ready = resolve));
+    const finished = db.transaction(async (tx) => {
+      ready(await work(tx));
+      await released;
+      if (rollback) throw new Error('the worker died');
+    });
+    const value = await locked;
+    return {
+      value,
+      release: async () => {
+        release();
+        await finished.catch((e: Error) => {
+          if (!rollback) throw e;
+        });
+      },
+    };
+  }
+
+  // Rounds take every due row of the table: earlier tests' rows are put out of the way.
   beforeEach(() => db.query(sql`UPDATE notifications SET status = 'skipped' WHERE channel = 'webhook' AND status = 'pending'`));
 
   it('come with the endpoints to fan them out to until the fan-out is recorded with the attempt', async () => {
     const on = await endpoint();
     const id = await event();
-    const [first] = await claim();
-    expect(first.notification).toMatchObject({ id, event: 'payment.completed', status: 'pending', attempts: 0 });
-    expect(first.notification.claimedUntil?.getTime()).toBeGreaterThan(Date.now() + LEASE_MS - 5_000);
-    expect(first.routes).toEqual(expect.arrayContaining([{ id: on, enabled: true, events: ['payment.*'] }]));
-    expect(first.routes).toHaveLength((await endpoints.list()).length);
-
-    // A failed attempt: still pending, fanned out, the claim released, the next attempt due later.
     const retryAt = new Date(Date.now() + 60_000);
-    await outbox.recordAttempts([
-      {
-        notificationId: id,
-        attempt: 1,
-        statusCode: 500,
-        error: 'HTTP 500',
-        durationMs: 5,
-        final: false,
-        nextAttemptAt: retryAt,
-        fannedOut: true,
-      },
-    ]);
+    await db.transaction(async (tx) => {
+      const [first] = await lock(tx);
+      expect(first.notification).toMatchObject({ id, event: 'payment.completed', status: 'pending', attempts: 0 });
+      expect(first.routes).toEqual(expect.arrayContaining([{ id: on, enabled: true, events: ['payment.*'] }]));
+      expect(first.routes).toHaveLength((await endpoints.list()).length);
+      // A failed attempt: still pending, fanned out, the next attempt due later.
+      await outbox.recordAttempts(
+        [
+          {
+            notificationId: id,
+            attempt: 1,
+            statusCode: 500,
+            error: 'HTTP 500',
+            durationMs: 5,
+            final: false,
+            nextAttemptAt: retryAt,
+            fannedOut: true,
+          },
+        ],
+        tx,
+      );
+    });
     const after = await outbox.findById(id);
-    expect(after).toMatchObject({ status: 'pending', attempts: 1, lastError: 'HTTP 500', claimedUntil: null });
+    expect(after).toMatchObject({ status: 'pending', attempts: 1, lastError: 'HTTP 500' });
     expect(after?.endpointsFannedOutAt).toBeInstanceOf(Date);
     expect(after?.nextAttemptAt?.getTime()).toBe(retryAt.getTime());
-    expect(await claimedIds()).toEqual([]);
+    expect(await takenNow()).toEqual([]);
 
-    // Due again: claimed without the routes (already fanned out), then delivered.
+    // Due again: taken without the routes (already fanned out), then delivered.
     await db.query(sql`UPDATE notifications SET next_attempt_at = now() - interval '1 second' WHERE id = ${id}`);
-    const [again] = await claim();
-    expect(again.notification).toMatchObject({ id, attempts: 1 });
-    expect(again.routes).toBeNull();
-    await outbox.recordAttempts([{ notificationId: id, attempt: 2, statusCode: 200, error: null, durationMs: 5, final: true }]);
-    expect(await outbox.findById(id)).toMatchObject({ status: 'delivered', attempts: 2, claimedUntil: null });
+    await db.transaction(async (tx) => {
+      const [again] = await lock(tx);
+      expect(again.notification).toMatchObject({ id, attempts: 1 });
+      expect(again.routes).toBeNull();
+      await outbox.recordAttempts([{ notificationId: id, attempt: 2, statusCode: 200, error: null, durationMs: 5, final: true }], tx);
+    });
+    expect(await outbox.findById(id)).toMatchObject({ status: 'delivered', attempts: 2 });
     const attempts = await db.query<{ attempt: number; status_code: number }>(
       sql`SELECT attempt, status_code FROM notification_attempts WHERE notification_id = ${id} ORDER BY attempt`,
     );
@@ -195,34 +223,42 @@ describe('webhook rows claimed for delivery', () => {
     ]);
   });
 
-  it('are each taken by one of two workers claiming at the same time', async () => {
+  it('are each taken by one of two workers whose rounds overlap, and the fan-out can be written meanwhile', async () => {
     const ids = await Promise.all(Array.from({ length: 12 }, () => event()));
-    const [a, b] = await Promise.all([claimedIds(8), claimedIds(8)]);
-    expect(a.length + b.length).toBe(12);
-    expect([...a, ...b].sort()).toEqual([...ids].sort());
-    expect(await claimedIds()).toEqual([]);
+    const on = await endpoint();
+    const a = await holding((tx) => lock(tx, 8));
+    const b = await holding((tx) => lock(tx, 8));
+    const taken = [...a.value, ...b.value].map((c) => c.notification.id);
+    expect(taken).toHaveLength(12);
+    expect([...taken].sort()).toEqual([...ids].sort());
+    expect(await takenNow()).toEqual([]);
+    // The fan-out's rows reference the locked event (FOR NO KEY UPDATE lets their foreign key check through).
+    expect(await deliveries.insertForEvent(ids[0], 'payment.completed', [{ id: on, enabled: true }])).toHaveLength(1);
+    await a.release();
+    await b.release();
   });
 
-  it('are not taken while a lease holds them or before their next attempt, and are taken again once the lease has passed', async () => {
+  it('are not taken before their next attempt, and are free again at once when a round dies', async () => {
     const held = await event();
     const later = await event();
     await db.query(sql`UPDATE notifications SET next_attempt_at = now() + interval '1 minute' WHERE id = ${later}`);
-    expect(await claimedIds()).toEqual([held]);
-    expect(await claimedIds()).toEqual([]);
+    const dying = await holding(async (tx) => (await lock(tx)).map((c) => c.notification.id), true);
+    expect(dying.value).toEqual([held]);
+    expect(await takenNow()).toEqual([]);
+    await dying.release(); // the worker died: its transaction is rolled back with its connection
+    expect(await takenNow()).toEqual([held]);
+  });
 
-    // Its worker renews the hold while the attempt is in flight...
-    await db.query(sql`UPDATE notifications SET claimed_until = now() + interval '1 second' WHERE id = ${held}`);
-    await outbox.extendClaims([held, later], 30_000);
-    const [{ held_ms, later_claim }] = await db.query<{ held_ms: number; later_claim: Date | null }>(
-      sql`SELECT (SELECT extract(epoch FROM claimed_until - now()) * 1000 FROM notifications WHERE id = ${held})::float AS held_ms,
-                 (SELECT claimed_until FROM notifications WHERE id = ${later}) AS later_claim`,
-    );
-    expect(held_ms).toBeGreaterThan(25_000);
-    expect(later_claim).toBeNull(); // never claimed: a renewal does not claim
-
-    // ...then dies: its lease passes and another worker takes the row.
-    await db.query(sql`UPDATE notifications SET claimed_until = now() - interval '1 second' WHERE id = ${held}`);
-    expect(await claimedIds()).toEqual([held]);
+  it('are freed by Postgres when a round sits idle past its hold', async () => {
+    const id = await event();
+    const stuck = db.transaction(async (tx) => {
+      await outbox.limitIdleHold(tx, 200);
+      await lock(tx);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await lock(tx); // Postgres ended the session meanwhile
+    });
+    await expect(stuck).rejects.toThrow();
+    expect(await takenNow()).toEqual([id]);
   });
 
   it('carry the request id they were written under', async () => {
@@ -240,7 +276,7 @@ describe('webhook rows claimed for delivery', () => {
         ]),
       ),
     );
-    const [claimed] = await claim();
+    const [claimed] = await db.transaction((tx) => lock(tx));
     expect(claimed.notification).toMatchObject({ id: row.id, requestId: 'req-webhook-claim' });
   });
 
@@ -259,7 +295,10 @@ describe('webhook rows claimed for delivery', () => {
     );
     const done = await event();
     await outbox.recordAttempt({ notificationId: done, attempt: 1, statusCode: 200, error: null, durationMs: 1, final: true });
-    expect(await claimedIds()).toEqual([]);
+    const skipped = await event();
+    await outbox.markSkipped([skipped], 'WEBHOOK_URL is not configured', { fannedOut: true });
+    expect(await outbox.findById(skipped)).toMatchObject({ status: 'skipped', lastError: 'WEBHOOK_URL is not configured' });
+    expect(await takenNow()).toEqual([]);
     await db.query(sql`UPDATE notifications SET created_at = now() - interval '1 hour' WHERE id = ${email.id}`);
     const stale = await outbox.findStalePending(new Date(), 500);
     expect(stale.map((r) => r.id)).toContain(email.id);

@@ -39,8 +39,8 @@ export class WebhookDeliveryService {
    * Writes a delivery for each endpoint whose patterns name the event, and queues those of enabled endpoints (a
    * disabled one's is recorded failed, for a later bulk redelivery). Repeatable: an endpoint that already has its
    * delivery gets no second one. The caller records that the event was fanned out, with its own next write
-   * (NotificationsService.deliverClaimed): a crash in between only repeats this. `routes`: the endpoints as the caller read
-   * them with the event (NotificationsRepository.claimDueWebhooks).
+   * (NotificationsService.deliverDueWebhooks): a crash in between only repeats this. `routes`: the endpoints as the caller read
+   * them with the event (NotificationsRepository.lockDueWebhooks).
    */
   async fanOut(event: WebhookEvent, routes: WebhookRoute[]): Promise<number> {
     const matching = routes.filter((e) => e.events.some((p) => eventMatches(p, event.event)));

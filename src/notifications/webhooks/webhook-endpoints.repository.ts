@@ -75,7 +75,7 @@ export class WebhookEndpointsRepository {
 
   /**
    * Every endpoint's routing (id, enabled, event patterns) as one json array, read by the statement with which
-   * a worker claims events for delivery (NotificationsRepository.claimDueWebhooks): no round trip of its own.
+   * a worker claims events for delivery (NotificationsRepository.lockDueWebhooks): no round trip of its own.
    */
   routesSql(): Sql {
     return sql`SELECT COALESCE(json_agg(json_build_object('id', id, 'enabled', enabled, 'events', events) ORDER BY created_at, id), '[]')
