@@ -130,6 +130,10 @@ describe('findPendingOlderThan, page by page', () => {
     }
   });
 
+  // Settled afterwards: files that run later on the same database (payments.repository.int-spec.ts, 1971) take every
+  // pending payment older than their cutoff, and 1950 is older.
+  afterAll(() => db.query(sql`UPDATE payments SET status = 'cancelled' WHERE status = 'pending' AND initiated_at < ${CUTOFF}`));
+
   it('returns every pending payment once, oldest first', () => {
     expect(seen.filter((id) => !insertedMeanwhile.includes(id))).toEqual(expected);
   });
