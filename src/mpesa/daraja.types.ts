@@ -297,7 +297,12 @@ export interface DarajaCallContext {
    * STK push's UPDATE with Daraja's ids: one round trip less per push): the client puts the record here, marked
    * `storedByCaller`, instead of having it stored. Records of other outcomes are stored as always.
    */
-  storeAnswered?: { record?: DarajaCallRecord };
+  storeAnswered?: AnsweredCall;
+}
+
+/** Where the client puts the record of an answered call its caller stores itself (DarajaCallContext.storeAnswered). */
+export interface AnsweredCall {
+  record?: DarajaCallRecord;
 }
 
 export interface DarajaCallObserver {

@@ -32,9 +32,9 @@ export class NotificationsModule {
   private static readonly registered = new Map<boolean, DynamicModule>();
 
   /**
-   * Processors (BullMQ workers) and the webhook outbox poller only run in processes started with MODE=worker or MODE=all. Several modules import
-   * this one: Nest makes one instance per DynamicModule object, so the same object is returned each time, or every
-   * process would run two notification workers and two SMTP transports.
+   * Processors (BullMQ workers) and the webhook outbox poller only run in processes started with MODE=worker or
+   * MODE=all. Several modules import this one: Nest makes one instance per DynamicModule object, so the same object is
+   * returned each time, or every process would run two notification workers and two SMTP transports.
    */
   static register(options: { runWorkers: boolean }): DynamicModule {
     const existing = NotificationsModule.registered.get(options.runWorkers);

@@ -163,10 +163,11 @@ export class NotificationsService {
    */
   async deliverDueWebhooks(limit: number, holdMs: number, onClaimed: (count: number) => void): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await this.repository.limitIdleHold(tx, holdMs);
       const claimed = await this.repository.lockDueWebhooks<WebhookRoute>(tx, limit, this.endpointRoutes.routesSql());
       onClaimed(claimed.length);
       if (!claimed.length) return;
+      // Only a round that holds rows needs the bound (an idle poll is three round trips, not four).
+      await this.repository.limitIdleHold(tx, holdMs);
       const outcomes = await Promise.allSettled(
         claimed.map(({ notification, routes }) => withRequestId(notification.requestId, () => this.attempt(notification, routes))),
       );

@@ -16,7 +16,7 @@ import { IF_CHANGED } from '../database/sql';
 import { isUniqueViolation } from '../database/unique-violation';
 import { DarajaError, DarajaOutcome } from '../mpesa/daraja-errors';
 import { ACCOUNT_REFERENCE_MAX, DarajaClient, sanitizeDarajaText, TRANSACTION_DESC_MAX } from '../mpesa/daraja.client';
-import { DarajaCallContext, StkPushResponse } from '../mpesa/daraja.types';
+import { AnsweredCall, StkPushResponse } from '../mpesa/daraja.types';
 import { PhoneRateLimiter } from '../rate-limit/phone-rate-limiter';
 import { InitiateStkPushDto, STK_MAX_AMOUNT } from './dto/initiate-stk-push.dto';
 import { PaymentJobsProducer } from './jobs/payment-jobs.producer';
@@ -274,7 +274,7 @@ export class StkPushService {
   ): Promise<SendResult> {
     // The call's transaction-log row is written by the UPDATE that records Daraja's ids (storeAnswered), or on its own
     // when that UPDATE does not happen (a refusal in the answer, a failed write).
-    const answered: DarajaCallContext['storeAnswered'] = {};
+    const answered: AnsweredCall = {};
     try {
       const response = await this.daraja.stkPush(
         { phone, amount, accountReference, transactionDesc, callbackUrl: this.callbackUrls.stkCallbackUrl(paymentId) },
@@ -284,7 +284,6 @@ export class StkPushService {
       await this.payments.markPushAccepted(paymentId, response.CheckoutRequestID, response.MerchantRequestID, redact(response), {
         callLog,
       });
-      answered.record = undefined;
       return { kind: 'accepted', response };
     } catch (error) {
       await this.storeUnstoredCall(answered);
@@ -318,10 +317,8 @@ export class StkPushService {
   }
 
   /** The log row of a call whose answer was left to us to store, when our own statement did not store it. */
-  private async storeUnstoredCall(answered: DarajaCallContext['storeAnswered']): Promise<void> {
-    const record = answered?.record;
+  private async storeUnstoredCall({ record }: AnsweredCall): Promise<void> {
     if (!record) return;
-    answered.record = undefined;
     await this.transactionLog
       .storeUnstored(record)
       .catch((e: unknown) =>
