@@ -51,6 +51,14 @@ const URL_TOKEN = /([?&](?:token|sig|t)=)[^&\s"]+/gi;
 const SECRET_IN_TEXT =
   /((?<![A-Za-z_])(?:access_token|refresh_token|password|passkey|securitycredential|security_credential|consumer_?key|consumer_?secret|client_secret|api_?key)["']?\s*[:=]\s*["']?)[^"'&\s,}]+/gi;
 
+// Any of the patterns above, tested once: most strings we store (ids, amounts, Daraja's descriptions) hold none of
+// them, and five scans of each such string were a visible share of a request's CPU. When this finds nothing, no
+// replacement below can change the text, so skipping them is exact.
+const ANYTHING_TO_REDACT = new RegExp(
+  [TOKEN_IN_TEXT, BEARER_IN_TEXT, URL_TOKEN, SECRET_IN_TEXT, PHONE_IN_TEXT].map((pattern) => `(?:${pattern.source})`).join('|'),
+  'i',
+);
+
 function maskPhoneInText(match: string): string {
   const digits = match.replace(/\D/g, '');
   return maskPhone(digits.startsWith('0') ? `254${digits.slice(1)}` : digits);
@@ -58,6 +66,7 @@ function maskPhoneInText(match: string): string {
 
 /** Masks phone numbers and strips tokens from free text (Daraja error messages, descriptions...). */
 export function redactText(text: string): string {
+  if (!ANYTHING_TO_REDACT.test(text)) return text;
   return text
     .replace(TOKEN_IN_TEXT, '$1[REDACTED]')
     .replace(BEARER_IN_TEXT, '$1[REDACTED]')

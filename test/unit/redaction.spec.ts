@@ -142,3 +142,19 @@ describe('redactText', () => {
     expect(redactText(text)).toBe(text);
   });
 });
+
+describe('redactText: the one-scan check before the replacements', () => {
+  it('still finds each kind of secret and phone number when it is the only one in the text', () => {
+    expect(redactText('Invalid Access Token - abc123')).toBe('Invalid Access Token - [REDACTED]');
+    expect(redactText('sent Bearer abcdefghijklmnop')).toBe('sent Bearer [REDACTED]');
+    expect(redactText('GET /cb?token=abc')).toBe('GET /cb?token=[REDACTED]');
+    expect(redactText('{"Password":"c2VjcmV0"}')).toBe('{"Password":"[REDACTED]"}');
+    expect(redactText('call 0722000000 now')).not.toContain('0722000000');
+    expect(redactText('CALL +254 722 000 000')).not.toContain('722 000 000');
+  });
+
+  it('returns text with nothing to redact unchanged', () => {
+    const text = 'Success. Request accepted for processing ws_CO_06122026101010254722000000 KES 1500';
+    expect(redactText(text)).toBe(text);
+  });
+});
