@@ -19,7 +19,6 @@ export type Tx = EntityManager;
 @Injectable()
 export class Database {
   private readonly names = new Map<string, string>();
-  private readonly columns = new Map<new () => object, ReadonlyArray<readonly [string, string]>>();
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
@@ -44,26 +43,16 @@ export class Database {
 
   /** A raw row (snake_case columns, as `RETURNING *` gives it) as an instance of the entity. */
   toEntity<T extends object>(target: new () => T, row: Record<string, unknown>): T {
-    const entity = new target() as Record<string, unknown>;
-    for (const [databaseName, propertyName] of this.columnsOf(target)) {
-      if (databaseName in row) entity[propertyName] = row[databaseName];
+    const entity = new target();
+    for (const column of this.dataSource.getMetadata(target).columns) {
+      if (column.databaseName in row) (entity as Record<string, unknown>)[column.propertyName] = row[column.databaseName];
     }
-    return entity as T;
+    return entity;
   }
 
   /** TypeORM's entity manager, for repositories' typed reads (find, query builder). */
   get manager(): EntityManager {
     return this.dataSource.manager;
-  }
-
-  // Every callback maps rows this way; TypeORM's metadata lookup searches all entities, so each one's pairs are kept.
-  private columnsOf(target: new () => object): ReadonlyArray<readonly [string, string]> {
-    let columns = this.columns.get(target);
-    if (!columns) {
-      columns = this.dataSource.getMetadata(target).columns.map((column) => [column.databaseName, column.propertyName] as const);
-      this.columns.set(target, columns);
-    }
-    return columns;
   }
 
   private pool(): Pool {
