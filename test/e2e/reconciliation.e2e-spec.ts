@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { kenyaDayOf } from '../../src/reconciliation/kenya-time';
+import { SIMULATED_CUSTOMER_NAME } from '../../src/mpesa/simulator/simulator-money-out-wire';
 import { api, ApiOptions, ApiResponse, sim, testEnv, tokenFor, uniquePhone, waitFor } from '../support/app';
 import { ExtraApp, startExtraApp } from '../support/extra-app';
 import { pushStk, stkPushBody, waitForPaymentStatus } from '../support/factories';
@@ -326,6 +327,10 @@ describe('Reconciliation', () => {
         payment.id,
       ]);
       expect(audit.rows).toEqual([{ actor_id: 'pull-transactions' }]);
+      // The ledger keeps Pull's record with the payer's name reduced to initials, like its payer_name column.
+      const ledger = (await pool.query('SELECT payer_name, payloads FROM mpesa_receipts WHERE receipt = $1', [receipt])).rows[0];
+      expect(ledger.payloads.pull).toMatchObject({ transactionId: receipt, sender: ledger.payer_name });
+      expect(JSON.stringify(ledger.payloads)).not.toContain(SIMULATED_CUSTOMER_NAME);
 
       // Two more runs list the same transaction (their windows overlap): it is known, nothing is recorded again.
       const later = await waitFor(

@@ -158,3 +158,43 @@ describe('redactText: the one-scan check before the replacements', () => {
     expect(redactText(text)).toBe(text);
   });
 });
+
+describe('names in statements and Pull transactions', () => {
+  it('masks the name written after a number in a narration, up to "Acc", and leaves a masked one as it is', () => {
+    expect(redactText('Pay Bill from 2547****123 - JANE DOE Acc. 42')).toBe('Pay Bill from 2547****123 - J*** D** Acc. 42');
+    expect(redactText('Customer Transfer to 254722000123 - John Kamau Doe')).toBe('Customer Transfer to 2547****123 - J*** K**** D**');
+    expect(redactText("Merchant Payment from 07****0123 - MARY-ANNE O'NEIL")).toBe('Merchant Payment from 07****0123 - M****** O*****');
+    for (const text of ['Pay Bill from 2547****123 - J*** D** Acc. 42', 'Customer Transfer to 2547****123 - J*** K**** D**']) {
+      expect(redactText(text)).toBe(text);
+    }
+  });
+
+  it("leaves M-Pesa's ids, shortcodes and amounts alone", () => {
+    for (const text of [
+      'Receipt ws_CO_06122026101010254722000 amount 1500.00',
+      'Pay Bill to 174379 - LEGALPRO ADVOCATES',
+      'SLK4H7R2P9 - 1,500.00',
+    ]) {
+      expect(redactText(text)).toBe(text);
+    }
+  });
+
+  it("masks a statement row's Other Party Info and Details and a Pull transaction's sender, idempotently", () => {
+    const row = {
+      'Receipt No.': 'SLK4H7R2P9',
+      'Other Party Info': '2547****123 - JANE DOE',
+      Details: 'Pay Bill Online from 2547****123 - JANE DOE Acc. 42',
+      'Paid In': '1500.00',
+    };
+    const pulled = { transactionId: 'SLK4H7R2P9', msisdn: '254722000123', sender: 'JANE DOE', amount: 1500, organizationName: 'LegalPro' };
+    expect(redact(row)).toEqual({
+      'Receipt No.': 'SLK4H7R2P9',
+      'Other Party Info': '2547****123 - J*** D**',
+      Details: 'Pay Bill Online from 2547****123 - J*** D** Acc. 42',
+      'Paid In': '1500.00',
+    });
+    expect(redact(pulled)).toEqual({ ...pulled, msisdn: '2547****123', sender: 'J*** D**' });
+    expect(redact(redact(row))).toEqual(redact(row));
+    expect(redact(redact(pulled))).toEqual(redact(pulled));
+  });
+});
