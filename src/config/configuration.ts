@@ -222,7 +222,11 @@ export type SmtpTransportSettings = string | { host: string; port: number; secur
 
 export interface NotificationSettings {
   webhookUrl?: string;
-  webhookSecret: string;
+  /**
+   * What signs the default endpoint's webhooks: WEBHOOK_SECRET, then WEBHOOK_SECRET_PREVIOUS while it is set (a
+   * rotation's overlap, so the receiver may switch secrets at its own pace).
+   */
+  webhookSecrets: string[];
   webhookTimeoutMs: number;
   /** How often an idle worker looks for due webhook rows in the outbox (WEBHOOK_POLL_INTERVAL_MS). */
   webhookPollIntervalMs: number;
@@ -589,7 +593,12 @@ export function buildConfig(env: EnvironmentVariables): Config {
     },
     notifications: {
       webhookUrl: env.WEBHOOK_URL,
-      webhookSecret: env.WEBHOOK_URL ? secret('WEBHOOK_SECRET', DEV_WEBHOOK_SECRET) : (env.WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET),
+      webhookSecrets: [
+        ...new Set([
+          env.WEBHOOK_URL ? secret('WEBHOOK_SECRET', DEV_WEBHOOK_SECRET) : (env.WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET),
+          ...(env.WEBHOOK_SECRET_PREVIOUS ? [env.WEBHOOK_SECRET_PREVIOUS] : []),
+        ]),
+      ],
       webhookTimeoutMs: env.WEBHOOK_TIMEOUT_MS ?? 10_000,
       webhookPollIntervalMs: env.WEBHOOK_POLL_INTERVAL_MS ?? 200,
       // 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, then every 10 h: 13 attempts span about three days (77.6 h), past the

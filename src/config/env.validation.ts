@@ -78,6 +78,7 @@ export class EnvironmentVariables {
 
   @IsOptional() @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' }) WEBHOOK_URL?: string;
   @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' }) WEBHOOK_SECRET?: string;
+  @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' }) WEBHOOK_SECRET_PREVIOUS?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) WEBHOOK_TIMEOUT_MS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(60_000) WEBHOOK_POLL_INTERVAL_MS?: number;
   /** Delays between a webhook's attempts (ms); the last one repeats until WEBHOOK_MAX_ATTEMPTS. */

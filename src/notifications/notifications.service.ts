@@ -196,10 +196,7 @@ export class NotificationsService {
     if (fannedOut) await this.endpoints.fanOut(event, routes ?? []);
     if (!this.settings.webhookUrl) return 'skipped';
     const attempt = notification.attempts + 1;
-    const result = await this.sender.send(
-      { url: this.settings.webhookUrl, secrets: [this.settings.webhookSecret], checkUrl: false },
-      event,
-    );
+    const result = await this.sender.send({ url: this.settings.webhookUrl, secrets: this.settings.webhookSecrets, checkUrl: false }, event);
     const retryAt = result.error === null ? null : nextAttemptAt(attempt - notification.attemptsBeforeRedelivery, this.settings);
     return {
       notificationId: notification.id,

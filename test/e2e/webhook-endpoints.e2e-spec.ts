@@ -13,6 +13,8 @@ import { ReceivedWebhook, WebhookReceiver } from '../support/webhook-receiver';
 import { verifyWebhook } from '../../src/notifications/webhook-signature';
 
 const ROTATION_OVERLAP_SECONDS = 8;
+/** The default endpoint's secret before WEBHOOK_SECRET was changed: it still signs beside the new one. */
+const PREVIOUS_DEFAULT_SECRET = 'previous-default-webhook-secret';
 const DISABLE_AFTER_SECONDS = 18;
 
 describe('Webhook endpoints', () => {
@@ -29,6 +31,7 @@ describe('Webhook endpoints', () => {
     app = await startExtraApp(
       {
         WEBHOOK_RETRY_SCHEDULE_MS: '1000,2000',
+        WEBHOOK_SECRET_PREVIOUS: PREVIOUS_DEFAULT_SECRET,
         WEBHOOK_MAX_ATTEMPTS: '40',
         WEBHOOK_ROTATION_OVERLAP_HOURS: String(ROTATION_OVERLAP_SECONDS / 3600),
         WEBHOOK_DISABLE_AFTER_HOURS: String(DISABLE_AFTER_SECONDS / 3600),
@@ -239,6 +242,17 @@ describe('Webhook endpoints', () => {
       expect(verifyWebhook(fresh, after.rawBody, signature(after))).toBe(true);
       expect(verifyWebhook(e.secret, after.rawBody, signature(after))).toBe(false);
       await call(`/api/webhook-endpoints/${e.id}`, { method: 'DELETE' });
+    });
+
+    it("signs the default endpoint's webhooks with WEBHOOK_SECRET and, while it is set, WEBHOOK_SECRET_PREVIOUS", async () => {
+      const paymentId = await pay();
+
+      const hook = await legalpro.waitFor(about(paymentId), 30_000);
+
+      expect(signature(hook)).toMatch(/^t=\d+,v1=[0-9a-f]{64},v1=[0-9a-f]{64}$/);
+      expect(verifyWebhook(app.env.WEBHOOK_SECRET, hook.rawBody, signature(hook))).toBe(true);
+      expect(verifyWebhook(PREVIOUS_DEFAULT_SECRET, hook.rawBody, signature(hook))).toBe(true);
+      expect(verifyWebhook('some-other-webhook-secret', hook.rawBody, signature(hook))).toBe(false);
     });
 
     it('redelivers one delivery: the same event id and body, newly signed', async () => {

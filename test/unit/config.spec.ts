@@ -18,6 +18,17 @@ describe('configuration', () => {
     expect(() => load({ PORT: 'eighty' })).toThrow(/PORT:/);
   });
 
+  it("signs the default endpoint's webhooks with WEBHOOK_SECRET, then WEBHOOK_SECRET_PREVIOUS while it is set", () => {
+    const current = 'current-webhook-secret-0123';
+    const previous = 'previous-webhook-secret-012';
+    expect(load({ WEBHOOK_SECRET: current }).notifications.webhookSecrets).toEqual([current]);
+    expect(load({ WEBHOOK_SECRET: current, WEBHOOK_SECRET_PREVIOUS: previous }).notifications.webhookSecrets).toEqual([current, previous]);
+    expect(load({ WEBHOOK_SECRET: current, WEBHOOK_SECRET_PREVIOUS: current }).notifications.webhookSecrets).toEqual([current]);
+    expect(() => load({ WEBHOOK_SECRET: current, WEBHOOK_SECRET_PREVIOUS: 'short' })).toThrow(
+      /WEBHOOK_SECRET_PREVIOUS: must be at least 16/,
+    );
+  });
+
   it('treats an empty variable as unset', () => {
     expect(load({ MPESA_ENVIRONMENT: '', PORT: ' ' }).mpesa.environment).toBe('simulator');
   });
