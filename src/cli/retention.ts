@@ -8,6 +8,7 @@ import { ALL_CONFIG_NAMESPACES } from '../config/configuration';
 import { ConfigValidationError } from '../config/env.validation';
 import { cliDataSourceOptions } from '../database/data-source';
 import { RetentionCliModule } from '../privacy/privacy.module';
+import { ReconciliationPersonalDataModule } from '../reconciliation/reports/reconciliation-personal-data';
 import { RETENTION_CLI_ACTOR, RetentionService } from '../privacy/retention.service';
 
 // `npm run retention`: one retention sweep now (the worker runs it daily), then prints the counts as JSON.
@@ -19,6 +20,7 @@ import { RETENTION_CLI_ACTOR, RetentionService } from '../privacy/retention.serv
     TypeOrmModule.forRoot({ ...cliDataSourceOptions(), migrationsRun: false }),
     CryptoModule,
     RetentionCliModule,
+    ReconciliationPersonalDataModule,
   ],
 })
 class RetentionCommandModule {}

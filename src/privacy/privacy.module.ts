@@ -11,6 +11,7 @@ import { PayoutsModule } from '../payouts/payouts.module';
 import { PayoutsRepository } from '../payouts/payouts.repository';
 import { TreasuryModule } from '../treasury/treasury.module';
 import { PRIVACY_QUEUE } from './jobs/privacy-jobs';
+import { PersonalDataHoldersModule } from './personal-data-holders';
 import { PrivacyProcessor } from './jobs/privacy.processor';
 import { PrivacyScheduler } from './jobs/privacy.scheduler';
 import { PersonalDataMasker } from './personal-data-masker';
@@ -32,6 +33,7 @@ export class PrivacyModule {
         DatabaseModule,
         BullModule.registerQueue({ name: PRIVACY_QUEUE }),
         AuditModule,
+        PersonalDataHoldersModule,
         TreasuryModule.register(options),
         NotificationsModule.register(options),
         PaymentsModule.register(options),
@@ -52,10 +54,11 @@ export class PrivacyModule {
 
 /**
  * What `npm run retention` needs: the sweep without queues, controllers or workers (so no Redis). The two writers it
- * uses are stateless repositories, provided here directly rather than through their queue-owning modules.
+ * uses are stateless repositories, provided here directly rather than through their queue-owning modules. The CLI
+ * also imports the modules that register personal-data holders (reconciliation's).
  */
 @Module({
-  imports: [AuditModule],
+  imports: [AuditModule, PersonalDataHoldersModule],
   providers: [Database, PrivacyRepository, PaymentsRepository, PayoutsRepository, PersonalDataMasker, RetentionService],
   exports: [RetentionService],
 })

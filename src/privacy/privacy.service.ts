@@ -16,6 +16,7 @@ import { PayoutsRepository } from '../payouts/payouts.repository';
 import { ReversalsRepository } from '../payouts/reversals/reversals.repository';
 import { TransactionStatusRepository } from '../treasury/transaction-status.repository';
 import { AnonymisationCountsDto, AnonymisationResultDto, ClientDataExportDto } from './dto/privacy.dto';
+import { PersonalDataHolders } from './personal-data-holders';
 import { PersonalDataMasker } from './personal-data-masker';
 import { maskContactsInText, scrubPersonalData } from './personal-data';
 import { DataSubject, PrivacyRepository } from './privacy.repository';
@@ -52,6 +53,7 @@ export class PrivacyService {
     private readonly masker: PersonalDataMasker,
     private readonly crypto: FieldEncryptionService,
     private readonly audit: AuditService,
+    private readonly holders: PersonalDataHolders,
   ) {}
 
   async export(request: DataSubjectRequest, actor: Actor): Promise<ClientDataExportDto> {
@@ -163,6 +165,7 @@ export class PrivacyService {
         transactionStatusQueries: 0,
         transactionLogs: 0,
         idempotencyRecords: 0,
+        reconciliationItems: 0,
       };
 
       const reversals = await this.repository.reversalsOf(paymentIds, tx);
@@ -204,6 +207,8 @@ export class PrivacyService {
           .filter((r) => JSON.stringify(r.value) !== JSON.stringify(r.before))
           .map(({ clientId, key, value }) => ({ clientId, key, value })),
       );
+
+      for (const holder of this.holders.all()) counts[holder.name] = await holder.anonymise(tx, { paymentIds, receipts });
 
       const changed = Object.values(counts).some((n) => n > 0);
       // A repeat writes nothing, not even an audit event: the first request's event already records the erasure.

@@ -5,13 +5,14 @@ import { retentionConfig } from '../config/configuration';
 import { Database } from '../database/database';
 import { PaymentsRepository } from '../payments/payments.repository';
 import { PayoutsRepository } from '../payouts/payouts.repository';
+import { HolderCount, PersonalDataHolders } from './personal-data-holders';
 import { PersonalDataMasker } from './personal-data-masker';
 import { PrivacyRepository } from './privacy.repository';
 
 export const RETENTION_JOB_ACTOR: Actor = { type: 'system', id: 'retention-job' };
 export const RETENTION_CLI_ACTOR: Actor = { type: 'system', id: 'retention-cli' };
 
-export interface RetentionReport {
+export type RetentionReport = {
   /** Rows created before this were due. */
   cutoff: string;
   afterDays: number;
@@ -19,14 +20,15 @@ export interface RetentionReport {
   payouts: number;
   /** Phones or emails that could not be decrypted (unknown key id, corrupt value): masked entirely. */
   unreadable: number;
-}
+} & Record<HolderCount, number>;
 
 /**
  * The retention policy: settled payments and payouts older than RETENTION_MASK_PHONE_AFTER_DAYS lose their phone
  * number, name and email (masked in place) and the personal data in their stored Daraja payloads. Amounts,
  * receipts, result codes, statuses and timestamps stay: Kenya's tax rules want the financial record for years,
  * nothing needs the phone that long. The look-up hash is kept, so a later access or erasure request by phone
- * still finds these rows (an anonymisation then drops it).
+ * still finds these rows (an anonymisation then drops it). Other modules' records (reconciliation reports' items)
+ * are masked by the holders they register (PersonalDataHolders), past the same age.
  */
 @Injectable()
 export class RetentionService {
@@ -40,6 +42,7 @@ export class RetentionService {
     private readonly payouts: PayoutsRepository,
     private readonly masker: PersonalDataMasker,
     private readonly audit: AuditService,
+    private readonly holders: PersonalDataHolders,
   ) {}
 
   /** One sweep, batch after batch until nothing is due; writes one audit event with the counts. Idempotent. */
@@ -52,6 +55,7 @@ export class RetentionService {
       payments: 0,
       payouts: 0,
       unreadable: 0,
+      reconciliationItems: 0,
     };
 
     // Each batch is its own short transaction: rows are locked (SKIP LOCKED, so a concurrent run takes others) only
@@ -86,6 +90,8 @@ export class RetentionService {
         return rows.length;
       });
     }
+
+    for (const holder of this.holders.all()) report[holder.name] = await holder.applyRetention(cutoff);
 
     await this.audit.record(actor, { action: 'privacy.retention_applied', entityType: 'retention', metadata: { ...report } });
     if (report.unreadable)

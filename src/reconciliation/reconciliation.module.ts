@@ -20,6 +20,7 @@ import { RecordedMoneyReader } from './reports/recorded-money.reader';
 import { ReportsController } from './reports/reports.controller';
 import { ReportsRepository } from './reports/reports.repository';
 import { StatementBodyParser } from './statements/statement-body-parser';
+import { ReconciliationPersonalDataModule } from './reports/reconciliation-personal-data';
 
 /**
  * Reconciliation: Pull Transactions runs that recover payments whose notification was lost, statement imports and
@@ -40,6 +41,7 @@ export class ReconciliationModule {
         MpesaModule,
         PaymentsModule.register(options),
         ReviewsModule.register(options),
+        ReconciliationPersonalDataModule,
       ],
       controllers: [PullController, ReportsController],
       providers: [

@@ -32,6 +32,47 @@ const FULL_PHONE = /254[17]\d{8}/;
 
 const run = promisify(execFile);
 
+// A reconciliation report's item as a statement gives it: the payer's name in the party, the narration and the row.
+const PARTY = '2547****123 - JANE WANJIRU';
+const DETAILS = 'Pay Bill Online from 2547****123 - JANE WANJIRU Acc. 42';
+const MASKED_ITEM = {
+  party: '2547****123 - J*** W******',
+  details: 'Pay Bill Online from 2547****123 - J*** W****** Acc. 42',
+  raw: {
+    'Other Party Info': '2547****123 - J*** W******',
+    Details: 'Pay Bill Online from 2547****123 - J*** W****** Acc. 42',
+    'Paid In': '1500.00',
+  },
+};
+
+/** A statement report created `daysAgo` with one unexplained item, about `paymentId` when given. */
+async function reconciliationItem(daysAgo: number, paymentId?: string): Promise<{ reportId: string; itemId: string }> {
+  const report = await db().query(
+    `INSERT INTO reconciliation_reports (kind, fingerprint, period_start, period_end, period_source, created_by, created_at)
+     VALUES ('statement', $1, now() - interval '1 day', now(), 'rows', 'privacy-test', now() - make_interval(days => $2)) RETURNING id`,
+    [`privacy-test-${randomUUID()}`, daysAgo],
+  );
+  const reportId: string = report.rows[0].id;
+  const item = await db().query(
+    `INSERT INTO reconciliation_items (report_id, kind, direction, receipt, amount, party, details, record_type, record_id, raw)
+     VALUES ($1, 'amount_mismatch', 'in', $2, 1500, $3, $4, $5, $6, $7) RETURNING id`,
+    [
+      reportId,
+      `T${randomBytes(4).toString('hex').toUpperCase()}`,
+      PARTY,
+      DETAILS,
+      paymentId ? 'payment' : null,
+      paymentId ?? null,
+      JSON.stringify({ 'Other Party Info': PARTY, Details: DETAILS, 'Paid In': '1500.00' }),
+    ],
+  );
+  return { reportId, itemId: item.rows[0].id };
+}
+
+async function itemRow(itemId: string): Promise<{ party: string; details: string; raw: Record<string, unknown> }> {
+  return (await db().query('SELECT party, details, raw FROM reconciliation_items WHERE id = $1', [itemId])).rows[0];
+}
+
 async function completedPayment(
   client: TestUser,
   phone = uniquePhone(),
@@ -247,11 +288,17 @@ describe('POST /api/privacy/anonymise', () => {
   });
 
   it("masks the phone, name and email on the client's payments and payouts and keeps the money record", async () => {
+    const about = await reconciliationItem(3, subject.paymentId);
+    const unrelated = await reconciliationItem(3);
+
     const res = await anonymise({ clientId: client.id, reason: 'DPA erasure request #2291' });
 
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ success: true, message: 'Personal data anonymised', data: { changed: true, clientIds: [client.id] } });
-    expect(res.body.data.counts).toMatchObject({ payments: 1, payouts: 1 });
+    expect(res.body.data.counts).toMatchObject({ payments: 1, payouts: 1, reconciliationItems: 1 });
+    // A reconciliation report's line about the payment loses the payer's name too; other lines keep theirs.
+    expect(await itemRow(about.itemId)).toEqual(MASKED_ITEM);
+    expect(await itemRow(unrelated.itemId)).toMatchObject({ party: PARTY, details: DETAILS });
 
     const payment = (await paymentRow(subject.paymentId))!;
     expect(payment).toMatchObject({
@@ -354,7 +401,7 @@ describe('POST /api/privacy/anonymise', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ message: 'Already anonymised: nothing changed', data: { changed: false } });
     expect(Object.values(res.body.data.counts).every((n) => n === 0)).toBe(true);
-    expect(Object.keys(res.body.data.counts)).toHaveLength(8);
+    expect(Object.keys(res.body.data.counts)).toHaveLength(9);
     expect((await paymentRow(subject.paymentId))!.version).toBe(payment.version);
     expect(await privacyEvents('privacy.anonymised', client.id)).toHaveLength(1);
   });
@@ -464,10 +511,34 @@ describe('retention: phone numbers masked on old settled payments', () => {
 
     const report = await runRetention();
 
-    expect(report).toMatchObject({ payments: 0, payouts: 0 });
+    expect(report).toMatchObject({ payments: 0, payouts: 0, reconciliationItems: 0 });
     expect((await paymentRow(old.paymentId))!.version).toBe(row.version);
     const events = await privacyEvents('privacy.retention_applied');
     expect(events[events.length - 1].metadata).toMatchObject({ payments: 0, payouts: 0 });
+  });
+
+  it('masks the payer names in reconciliation reports past the retention age, each report once, and leaves recent ones', async () => {
+    const old = await reconciliationItem(400);
+    const recent = await reconciliationItem(10);
+
+    const report = await runRetention();
+
+    expect(report.reconciliationItems).toBeGreaterThanOrEqual(1);
+    expect(await itemRow(old.itemId)).toEqual(MASKED_ITEM);
+    expect(await itemRow(recent.itemId)).toEqual({
+      party: PARTY,
+      details: DETAILS,
+      raw: { 'Other Party Info': PARTY, Details: DETAILS, 'Paid In': '1500.00' },
+    });
+    const reports = await db().query('SELECT id, personal_data_masked_at FROM reconciliation_reports WHERE id = ANY($1)', [
+      [old.reportId, recent.reportId],
+    ]);
+    expect(reports.rows.find((r) => r.id === old.reportId)!.personal_data_masked_at).not.toBeNull();
+    expect(reports.rows.find((r) => r.id === recent.reportId)!.personal_data_masked_at).toBeNull();
+    const events = await privacyEvents('privacy.retention_applied');
+    expect(events[events.length - 1].metadata).toMatchObject({ reconciliationItems: report.reconciliationItems });
+
+    expect(await runRetention()).toMatchObject({ reconciliationItems: 0 });
   });
 
   it('keeps masked payments readable, still findable by phone, and refuses to refund them', async () => {

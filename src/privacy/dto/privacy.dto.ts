@@ -47,6 +47,8 @@ export class AnonymisationCountsDto {
   transactionStatusQueries: number;
   transactionLogs: number;
   idempotencyRecords: number;
+  /** Reconciliation report items about these payments (their payer's name, narration and row). */
+  reconciliationItems: number;
 }
 
 export class AnonymisationResultDto {

@@ -50,6 +50,9 @@ export interface Item {
 }
 
 export type NewReport = Omit<Report, 'id' | 'createdAt'>;
+
+/** What an item keeps that names a person: the party, the narration and (unexplained lines only) the raw row. */
+export type ItemPersonalData = Pick<Item, 'id' | 'party' | 'details' | 'raw'>;
 export type NewItem = Omit<Item, 'id' | 'reportId' | 'reviewId' | 'resolvedAt'>;
 
 const REPORT_COLUMNS = raw(`id, kind, fingerprint, short_code AS "shortCode", period_start AS "periodStart", period_end AS "periodEnd",
@@ -199,5 +202,47 @@ export class ReportsRepository {
 
   findItem(id: string): Promise<Item | null> {
     return this.db.one<Item>(sql`SELECT ${ITEM_COLUMNS} FROM reconciliation_items WHERE id = ${id}`);
+  }
+
+  // ---- personal data (the retention sweep and anonymisation, through ReconciliationPersonalData) ----------------
+
+  /** The oldest report created before `cutoff` whose items still hold names; locked, skipping one another run holds. */
+  async lockReportDueForRetention(tx: Tx, cutoff: Date): Promise<string | null> {
+    const row = await this.db.one<{ id: string }>(
+      sql`SELECT id FROM reconciliation_reports WHERE personal_data_masked_at IS NULL AND created_at < ${cutoff}
+           ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
+      tx,
+    );
+    return row?.id ?? null;
+  }
+
+  /** The personal data of a report's items, or of the items about these payments or receipts (an anonymisation). */
+  personalDataOfItems(tx: Tx, of: { reportId: string } | { paymentIds: string[]; receipts: string[] }): Promise<ItemPersonalData[]> {
+    const where =
+      'reportId' in of
+        ? sql`report_id = ${of.reportId}`
+        : sql`(record_type = 'payment' AND record_id = ANY(${of.paymentIds}::uuid[])) OR receipt = ANY(${of.receipts}::varchar[])`;
+    return this.db.query<ItemPersonalData>(sql`SELECT id, party, details, raw FROM reconciliation_items WHERE ${where} FOR UPDATE`, tx);
+  }
+
+  /** Writes items' masked party, narration and raw row; answers how many changed. */
+  async rewriteItemsPersonalData(tx: Tx, items: ItemPersonalData[]): Promise<number> {
+    if (!items.length) return 0;
+    const changed = await this.db.query(
+      sql`UPDATE reconciliation_items t SET party = v.party, details = v.details, raw = v.raw
+            FROM jsonb_to_recordset(${json(items)}::jsonb) AS v(id uuid, party varchar, details text, raw jsonb)
+           WHERE t.id = v.id
+          RETURNING t.id`,
+      tx,
+    );
+    return changed.length;
+  }
+
+  /** Marks the report's items as masked by retention: the sweep does not take it again. */
+  async markReportMasked(tx: Tx, reportId: string): Promise<void> {
+    await this.db.query(
+      sql`UPDATE reconciliation_reports SET personal_data_masked_at = now() WHERE id = ${reportId} AND personal_data_masked_at IS NULL`,
+      tx,
+    );
   }
 }
