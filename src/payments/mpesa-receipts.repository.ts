@@ -135,6 +135,22 @@ export class MpesaReceiptsRepository {
     return owners;
   }
 
+  /**
+   * Stored records scrubbed of personal data (retention, anonymisation): `value` is the whole `payloads` document.
+   * Answers how many rows changed. Ledger rows written since names are reduced on the way in change nothing.
+   */
+  async rewritePayloads(tx: Tx, rows: { id: string; value: unknown }[]): Promise<number> {
+    if (!rows.length) return 0;
+    const changed = await this.db.query(
+      sql`UPDATE mpesa_receipts t SET payloads = v.value, updated_at = now()
+            FROM jsonb_to_recordset(${json(rows)}::jsonb) AS v(id varchar, value jsonb)
+           WHERE t.receipt = v.id AND v.value IS NOT NULL AND t.payloads IS DISTINCT FROM v.value
+           RETURNING t.receipt`,
+      tx,
+    );
+    return changed.length;
+  }
+
   private fromRow(row: Record<string, unknown>): MpesaReceipt {
     return this.db.toEntity(MpesaReceipt, row);
   }

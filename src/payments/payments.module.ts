@@ -86,7 +86,15 @@ export class PaymentsModule {
         provideQueueHealth(PAYMENTS_QUEUE),
         ...(options.runWorkers ? [PaymentsProcessor, PaymentsScheduler] : []),
       ],
-      exports: [PaymentAdjustments, PaymentDetails, IdempotencyService, PaymentsRepository, IdempotencyRepository, IncomingPayments],
+      exports: [
+        PaymentAdjustments,
+        PaymentDetails,
+        IdempotencyService,
+        PaymentsRepository,
+        IdempotencyRepository,
+        IncomingPayments,
+        MpesaReceiptsRepository,
+      ],
     };
     PaymentsModule.registered.set(options.runWorkers, module);
     return module;

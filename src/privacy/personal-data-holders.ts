@@ -21,6 +21,8 @@ export interface PersonalDataHolder {
   applyRetention(cutoff: Date): Promise<number>;
   /** Scrubs what it keeps about these records, in the anonymisation's transaction; answers how many rows changed. */
   anonymise(tx: Tx, records: DataSubjectRecords): Promise<number>;
+  /** What it keeps about these records, for an access request's export. */
+  export(records: DataSubjectRecords): Promise<Record<string, unknown>[]>;
 }
 
 @Injectable()

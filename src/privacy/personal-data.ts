@@ -90,3 +90,11 @@ function scrub(value: unknown, depth: number): unknown {
 export function scrubPersonalData<T>(value: T): T {
   return scrub(redact(value), 0) as T;
 }
+
+/** The rows whose scrubbed document differs from the stored one, with their new value (nothing to write otherwise). */
+export function scrubbedOnly(rows: { id: string; before: unknown }[]): { id: string; value: unknown }[] {
+  return rows
+    .map(({ id, before }) => ({ id, before, value: scrubPersonalData(before) }))
+    .filter(({ before, value }) => JSON.stringify(before) !== JSON.stringify(value))
+    .map(({ id, value }) => ({ id, value }));
+}

@@ -6,6 +6,7 @@ import { Database } from '../database/database';
 import { DatabaseModule } from '../database/database.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { PaymentsModule } from '../payments/payments.module';
+import { MpesaReceiptsRepository } from '../payments/mpesa-receipts.repository';
 import { PaymentsRepository } from '../payments/payments.repository';
 import { PayoutsModule } from '../payouts/payouts.module';
 import { PayoutsRepository } from '../payouts/payouts.repository';
@@ -53,13 +54,21 @@ export class PrivacyModule {
 }
 
 /**
- * What `npm run retention` needs: the sweep without queues, controllers or workers (so no Redis). The two writers it
+ * What `npm run retention` needs: the sweep without queues, controllers or workers (so no Redis). The writers it
  * uses are stateless repositories, provided here directly rather than through their queue-owning modules. The CLI
  * also imports the modules that register personal-data holders (reconciliation's).
  */
 @Module({
   imports: [AuditModule, PersonalDataHoldersModule],
-  providers: [Database, PrivacyRepository, PaymentsRepository, PayoutsRepository, PersonalDataMasker, RetentionService],
+  providers: [
+    Database,
+    PrivacyRepository,
+    PaymentsRepository,
+    MpesaReceiptsRepository,
+    PayoutsRepository,
+    PersonalDataMasker,
+    RetentionService,
+  ],
   exports: [RetentionService],
 })
 export class RetentionCliModule {}

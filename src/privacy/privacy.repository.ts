@@ -6,6 +6,7 @@ import { Database, Tx } from '../database/database';
 import { raw, sql } from '../database/sql';
 import { Notification } from '../notifications/notification.entity';
 import { IdempotencyRecord } from '../payments/idempotency/idempotency-record.entity';
+import { MpesaReceipt } from '../payments/mpesa-receipt.entity';
 import { Payment } from '../payments/payment.entity';
 import { PaymentStatus } from '../payments/payment-status';
 import { Payout, PayoutStatus } from '../payouts/payout.entity';
@@ -148,6 +149,19 @@ export class PrivacyRepository {
 
   isOpenPayoutStatus(status: string): boolean {
     return (OPEN_PAYOUT_STATUSES as string[]).includes(status);
+  }
+
+  /**
+   * The receipt ledger's rows of these payments. Inside `tx` they are locked until it ends: a channel's sighting
+   * arriving meanwhile waits, and its record is added to the scrubbed document rather than lost under it.
+   */
+  async receiptsOf(paymentIds: string[], tx?: Tx): Promise<MpesaReceipt[]> {
+    if (!paymentIds.length) return [];
+    const rows = await this.db.query(
+      sql`SELECT * FROM mpesa_receipts WHERE payment_id = ANY(${paymentIds}::uuid[]) ORDER BY created_at ${raw(tx ? 'FOR UPDATE' : '')}`,
+      tx,
+    );
+    return rows.map((row) => this.db.toEntity(MpesaReceipt, row));
   }
 
   reversalsOf(paymentIds: string[], manager: EntityManager = this.manager): Promise<Reversal[]> {

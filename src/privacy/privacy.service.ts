@@ -9,6 +9,7 @@ import { Database } from '../database/database';
 import { NotificationsRepository } from '../notifications/notifications.repository';
 import { IdempotencyRepository } from '../payments/idempotency/idempotency.repository';
 import { Payment } from '../payments/payment.entity';
+import { MpesaReceiptsRepository } from '../payments/mpesa-receipts.repository';
 import { PaymentsRepository } from '../payments/payments.repository';
 import { PaymentStatus } from '../payments/payment-status';
 import { Payout } from '../payouts/payout.entity';
@@ -16,9 +17,9 @@ import { PayoutsRepository } from '../payouts/payouts.repository';
 import { ReversalsRepository } from '../payouts/reversals/reversals.repository';
 import { TransactionStatusRepository } from '../treasury/transaction-status.repository';
 import { AnonymisationCountsDto, AnonymisationResultDto, ClientDataExportDto } from './dto/privacy.dto';
-import { PersonalDataHolders } from './personal-data-holders';
+import { HolderCount, PersonalDataHolders } from './personal-data-holders';
 import { PersonalDataMasker } from './personal-data-masker';
-import { maskContactsInText, scrubPersonalData } from './personal-data';
+import { maskContactsInText, scrubbedOnly, scrubPersonalData } from './personal-data';
 import { DataSubject, PrivacyRepository } from './privacy.repository';
 
 export interface DataSubjectRequest {
@@ -50,6 +51,7 @@ export class PrivacyService {
     private readonly statusQueries: TransactionStatusRepository,
     private readonly transactionLog: TransactionLogService,
     private readonly idempotency: IdempotencyRepository,
+    private readonly receipts: MpesaReceiptsRepository,
     private readonly masker: PersonalDataMasker,
     private readonly crypto: FieldEncryptionService,
     private readonly audit: AuditService,
@@ -66,12 +68,16 @@ export class PrivacyService {
     const receipts = payments.map((p) => p.mpesaReceiptNumber).filter((r): r is string => !!r);
     const clientIds = distinct([...payments.map((p) => p.clientId), ...payouts.map((p) => p.clientId)]);
 
-    const [reversals, notifications, statusQueries, idempotencyRecords] = await Promise.all([
+    const [reversals, notifications, statusQueries, idempotencyRecords, mpesaReceipts] = await Promise.all([
       this.repository.reversalsOf(paymentIds),
       this.repository.notificationsAbout([...paymentIds, ...payoutIds]),
       this.repository.statusQueriesAbout(payoutIds, receipts),
       this.repository.idempotencyRecordsAbout(clientIds, paymentIds),
+      this.repository.receiptsOf(paymentIds),
     ]);
+    const held = Object.fromEntries(
+      await Promise.all(this.holders.all().map(async (holder) => [holder.name, await holder.export({ paymentIds, receipts })] as const)),
+    ) as Partial<Record<HolderCount, Record<string, unknown>[]>>;
     const entityIds = [...paymentIds, ...payoutIds, ...reversals.map((r) => r.id)];
     const [auditEvents, transactionLogs] = await Promise.all([
       this.repository.auditEventsAbout(entityIds, request.clientId),
@@ -97,6 +103,8 @@ export class PrivacyService {
         createdAt,
         expiresAt,
       })),
+      mpesaReceipts: mpesaReceipts as unknown as Record<string, unknown>[],
+      reconciliationItems: held.reconciliationItems ?? [],
     };
     await this.audit.record(actor, {
       action: 'privacy.exported',
@@ -114,6 +122,8 @@ export class PrivacyService {
           transactionLogs: transactionLogs.length,
           transactionStatusQueries: statusQueries.length,
           idempotencyRecords: idempotencyRecords.length,
+          mpesaReceipts: mpesaReceipts.length,
+          reconciliationItems: data.reconciliationItems.length,
         },
       },
     });
@@ -165,25 +175,26 @@ export class PrivacyService {
         transactionStatusQueries: 0,
         transactionLogs: 0,
         idempotencyRecords: 0,
+        mpesaReceipts: 0,
         reconciliationItems: 0,
       };
 
       const reversals = await this.repository.reversalsOf(paymentIds, tx);
       counts.reversals = await this.reversals.rewriteResults(
         tx,
-        changedOnly(reversals.map((r) => ({ id: r.id, before: r.resultPayload }))),
+        scrubbedOnly(reversals.map((r) => ({ id: r.id, before: r.resultPayload }))),
       );
       const notifications = await this.repository.notificationsAbout([...paymentIds, ...payoutIds], tx);
       counts.notifications = await this.notifications.rewritePayloads(
         tx,
-        changedOnly(notifications.map((n) => ({ id: n.id, before: n.payload }))),
+        scrubbedOnly(notifications.map((n) => ({ id: n.id, before: n.payload }))),
       );
       counts.clientMessagesCancelled = await this.notifications.skipPendingClientMessagesAbout(tx, [...paymentIds, ...payoutIds]);
       const receipts = distinct(payments.map((p) => p.mpesa_receipt_number));
       const queries = await this.repository.statusQueriesAbout(payoutIds, receipts, tx);
       counts.transactionStatusQueries = await this.statusQueries.rewriteResults(
         tx,
-        changedOnly(queries.map((q) => ({ id: q.id, before: q.result }))),
+        scrubbedOnly(queries.map((q) => ({ id: q.id, before: q.result }))),
       );
       const logs = await this.repository.transactionLogsAbout(
         [...paymentIds, ...payoutIds, ...reversals.map((r) => r.id), ...queries.map((q) => q.id)],
@@ -208,6 +219,11 @@ export class PrivacyService {
           .map(({ clientId, key, value }) => ({ clientId, key, value })),
       );
 
+      const ledger = await this.repository.receiptsOf(paymentIds, tx);
+      counts.mpesaReceipts = await this.receipts.rewritePayloads(
+        tx,
+        scrubbedOnly(ledger.map((r) => ({ id: r.receipt, before: r.payloads }))),
+      );
       for (const holder of this.holders.all()) counts[holder.name] = await holder.anonymise(tx, { paymentIds, receipts });
 
       const changed = Object.values(counts).some((n) => n > 0);
@@ -270,12 +286,4 @@ export class PrivacyService {
 
 function distinct<T>(values: (T | null | undefined)[]): T[] {
   return [...new Set(values.filter((v): v is T => v !== null && v !== undefined))];
-}
-
-/** The rows whose scrubbed document differs from the stored one, with their new value. */
-function changedOnly(rows: { id: string; before: unknown }[]): { id: string; value: unknown }[] {
-  return rows
-    .map(({ id, before }) => ({ id, before, value: scrubPersonalData(before) }))
-    .filter(({ before, value }) => JSON.stringify(before) !== JSON.stringify(value))
-    .map(({ id, value }) => ({ id, value }));
 }

@@ -3,10 +3,12 @@ import { ConfigType } from '@nestjs/config';
 import { Actor, AuditService } from '../audit/audit.service';
 import { retentionConfig } from '../config/configuration';
 import { Database } from '../database/database';
+import { MpesaReceiptsRepository } from '../payments/mpesa-receipts.repository';
 import { PaymentsRepository } from '../payments/payments.repository';
 import { PayoutsRepository } from '../payouts/payouts.repository';
 import { HolderCount, PersonalDataHolders } from './personal-data-holders';
 import { PersonalDataMasker } from './personal-data-masker';
+import { scrubbedOnly } from './personal-data';
 import { PrivacyRepository } from './privacy.repository';
 
 export const RETENTION_JOB_ACTOR: Actor = { type: 'system', id: 'retention-job' };
@@ -18,6 +20,8 @@ export type RetentionReport = {
   afterDays: number;
   payments: number;
   payouts: number;
+  /** Receipt ledger rows of those payments whose stored records still named the payer (written before names were reduced on the way in). */
+  mpesaReceipts: number;
   /** Phones or emails that could not be decrypted (unknown key id, corrupt value): masked entirely. */
   unreadable: number;
 } & Record<HolderCount, number>;
@@ -39,6 +43,7 @@ export class RetentionService {
     private readonly db: Database,
     private readonly repository: PrivacyRepository,
     private readonly payments: PaymentsRepository,
+    private readonly receipts: MpesaReceiptsRepository,
     private readonly payouts: PayoutsRepository,
     private readonly masker: PersonalDataMasker,
     private readonly audit: AuditService,
@@ -54,6 +59,7 @@ export class RetentionService {
       afterDays: this.settings.maskPhoneAfterDays,
       payments: 0,
       payouts: 0,
+      mpesaReceipts: 0,
       unreadable: 0,
       reconciliationItems: 0,
     };
@@ -64,13 +70,17 @@ export class RetentionService {
       selected = await this.db.transaction(async (tx) => {
         const rows = await this.repository.lockPaymentsDueForRetention(tx, cutoff, limit);
         const masked = rows.map((row) => this.masker.maskPayment(row, 'retention'));
-        report.payments += (
-          await this.payments.maskPersonalData(
-            tx,
-            masked.map((m) => m.row),
-            'retention',
-          )
-        ).length;
+        const maskedIds = await this.payments.maskPersonalData(
+          tx,
+          masked.map((m) => m.row),
+          'retention',
+        );
+        report.payments += maskedIds.length;
+        const ledger = await this.repository.receiptsOf(maskedIds, tx);
+        report.mpesaReceipts += await this.receipts.rewritePayloads(
+          tx,
+          scrubbedOnly(ledger.map((r) => ({ id: r.receipt, before: r.payloads }))),
+        );
         report.unreadable += masked.filter((m) => m.unreadable).length;
         return rows.length;
       });

@@ -69,6 +69,23 @@ async function reconciliationItem(daysAgo: number, paymentId?: string): Promise<
   return { reportId, itemId: item.rows[0].id };
 }
 
+/**
+ * The payment's receipt ledger row as one written before names were reduced on the way in: a statement's record with
+ * the payer's whole name. Answers the receipt.
+ */
+async function ledgerRowNamingThePayer(paymentId: string): Promise<string> {
+  const { rows } = await db().query(
+    `UPDATE mpesa_receipts SET payloads = payloads || jsonb_build_object('statement', $2::jsonb) WHERE payment_id = $1 RETURNING receipt`,
+    [paymentId, JSON.stringify({ 'Other Party Info': PARTY, Details: DETAILS, 'Paid In': '1500.00' })],
+  );
+  expect(rows).toHaveLength(1);
+  return rows[0].receipt;
+}
+
+async function ledgerStatementRecord(receipt: string): Promise<unknown> {
+  return (await db().query(`SELECT payloads->'statement' AS record FROM mpesa_receipts WHERE receipt = $1`, [receipt])).rows[0].record;
+}
+
 async function itemRow(itemId: string): Promise<{ party: string; details: string; raw: Record<string, unknown> }> {
   return (await db().query('SELECT party, details, raw FROM reconciliation_items WHERE id = $1', [itemId])).rows[0];
 }
@@ -198,6 +215,20 @@ describe('POST /api/privacy/export', () => {
     );
     expect(data.transactionLogs.map((l: any) => l.transactionType)).toEqual(expect.arrayContaining(['STK_PUSH', 'STK_CALLBACK']));
     expect(data.notifications.map((n: any) => n.subjectId)).toEqual(expect.arrayContaining([first.paymentId, first.payoutId]));
+    expect(data.mpesaReceipts.map((r: any) => r.paymentId).sort()).toEqual([first.paymentId, secondPaymentId].sort());
+    expect(data.reconciliationItems).toEqual([]);
+  });
+
+  it("includes the reconciliation report lines about the client's payments, and only those", async () => {
+    const about = await reconciliationItem(3, secondPaymentId);
+    await reconciliationItem(3);
+
+    const res = await exportOf({ clientId: client.id });
+
+    expect(res.status).toBe(200);
+    expect(res.body.data.reconciliationItems).toEqual([
+      expect.objectContaining({ id: about.itemId, reportId: about.reportId, recordId: secondPaymentId, party: PARTY, details: DETAILS }),
+    ]);
   });
 
   it('is audited as privacy.exported with who asked and the counts, never the data', async () => {
@@ -208,7 +239,7 @@ describe('POST /api/privacy/export', () => {
     expect(events).toHaveLength(before + 1);
     const event = events[events.length - 1];
     expect(event.actor_id).toBe(admin.id);
-    expect(event.metadata).toMatchObject({ identifiedBy: ['clientId'], counts: { payments: 2, payouts: 1 } });
+    expect(event.metadata).toMatchObject({ identifiedBy: ['clientId'], counts: { payments: 2, payouts: 1, mpesaReceipts: 2 } });
     const stored = JSON.stringify(event);
     expect(stored).not.toMatch(FULL_PHONE);
     expect(stored).not.toContain(NAME);
@@ -290,12 +321,14 @@ describe('POST /api/privacy/anonymise', () => {
   it("masks the phone, name and email on the client's payments and payouts and keeps the money record", async () => {
     const about = await reconciliationItem(3, subject.paymentId);
     const unrelated = await reconciliationItem(3);
+    const receipt = await ledgerRowNamingThePayer(subject.paymentId);
 
     const res = await anonymise({ clientId: client.id, reason: 'DPA erasure request #2291' });
 
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ success: true, message: 'Personal data anonymised', data: { changed: true, clientIds: [client.id] } });
-    expect(res.body.data.counts).toMatchObject({ payments: 1, payouts: 1, reconciliationItems: 1 });
+    expect(res.body.data.counts).toMatchObject({ payments: 1, payouts: 1, mpesaReceipts: 1, reconciliationItems: 1 });
+    expect(await ledgerStatementRecord(receipt)).toEqual(MASKED_ITEM.raw);
     // A reconciliation report's line about the payment loses the payer's name too; other lines keep theirs.
     expect(await itemRow(about.itemId)).toEqual(MASKED_ITEM);
     expect(await itemRow(unrelated.itemId)).toMatchObject({ party: PARTY, details: DETAILS });
@@ -401,7 +434,7 @@ describe('POST /api/privacy/anonymise', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ message: 'Already anonymised: nothing changed', data: { changed: false } });
     expect(Object.values(res.body.data.counts).every((n) => n === 0)).toBe(true);
-    expect(Object.keys(res.body.data.counts)).toHaveLength(9);
+    expect(Object.keys(res.body.data.counts)).toHaveLength(10);
     expect((await paymentRow(subject.paymentId))!.version).toBe(payment.version);
     expect(await privacyEvents('privacy.anonymised', client.id)).toHaveLength(1);
   });
@@ -463,6 +496,8 @@ describe('retention: phone numbers masked on old settled payments', () => {
   });
 
   it('`npm run retention` masks old settled payments and payouts, leaves recent and pending ones, and audits the counts', async () => {
+    const oldReceipt = await ledgerRowNamingThePayer(old.paymentId);
+    const recentReceipt = await ledgerRowNamingThePayer(recent);
     const beforeOld = (await paymentRow(old.paymentId))!;
     const beforeRecent = (await paymentRow(recent))!;
     const beforeOldPending = (await paymentRow(oldPending))!;
@@ -471,6 +506,10 @@ describe('retention: phone numbers masked on old settled payments', () => {
 
     expect(report.payments).toBeGreaterThanOrEqual(2);
     expect(report.payouts).toBeGreaterThanOrEqual(1);
+    // The receipt ledger's record of a masked payment loses the payer's name too; a recent one keeps it.
+    expect(report.mpesaReceipts).toBeGreaterThanOrEqual(1);
+    expect(await ledgerStatementRecord(oldReceipt)).toEqual(MASKED_ITEM.raw);
+    expect(await ledgerStatementRecord(recentReceipt)).toEqual({ 'Other Party Info': PARTY, Details: DETAILS, 'Paid In': '1500.00' });
     const masked1 = (await paymentRow(old.paymentId))!;
     expect(masked1).toMatchObject({
       personal_data_masked_by: 'retention',
@@ -511,7 +550,7 @@ describe('retention: phone numbers masked on old settled payments', () => {
 
     const report = await runRetention();
 
-    expect(report).toMatchObject({ payments: 0, payouts: 0, reconciliationItems: 0 });
+    expect(report).toMatchObject({ payments: 0, payouts: 0, mpesaReceipts: 0, reconciliationItems: 0 });
     expect((await paymentRow(old.paymentId))!.version).toBe(row.version);
     const events = await privacyEvents('privacy.retention_applied');
     expect(events[events.length - 1].metadata).toMatchObject({ payments: 0, payouts: 0 });

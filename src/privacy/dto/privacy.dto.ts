@@ -47,6 +47,8 @@ export class AnonymisationCountsDto {
   transactionStatusQueries: number;
   transactionLogs: number;
   idempotencyRecords: number;
+  /** Receipt ledger rows of these payments whose stored records still named the payer. */
+  mpesaReceipts: number;
   /** Reconciliation report items about these payments (their payer's name, narration and row). */
   reconciliationItems: number;
 }
@@ -85,6 +87,10 @@ export class ClientDataExportDto {
   transactionStatusQueries: Record<string, unknown>[];
   /** Stored answers replayed for an Idempotency-Key. */
   idempotencyRecords: Record<string, unknown>[];
+  /** The receipt ledger's rows of these payments: each channel's record of the money (number masked, name initials). */
+  mpesaReceipts: Record<string, unknown>[];
+  /** Reconciliation report lines about these payments or their receipts. */
+  reconciliationItems: Record<string, unknown>[];
 }
 
 export class ClientDataExportResponseDto {

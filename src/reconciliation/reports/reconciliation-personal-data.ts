@@ -49,6 +49,10 @@ export class ReconciliationPersonalData implements PersonalDataHolder, OnModuleI
     return this.rewrite(tx, await this.reports.personalDataOfItems(tx, records));
   }
 
+  async export(records: DataSubjectRecords): Promise<Record<string, unknown>[]> {
+    return (await this.reports.itemsAbout(records)).map((item) => ({ ...item }));
+  }
+
   private rewrite(tx: Tx, items: ItemPersonalData[]): Promise<number> {
     const masked = items.map(maskItem).filter((item, i) => JSON.stringify(item) !== JSON.stringify(items[i]));
     return this.reports.rewriteItemsPersonalData(tx, masked);

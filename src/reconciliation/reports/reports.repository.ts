@@ -225,6 +225,16 @@ export class ReportsRepository {
     return this.db.query<ItemPersonalData>(sql`SELECT id, party, details, raw FROM reconciliation_items WHERE ${where} FOR UPDATE`, tx);
   }
 
+  /** The items about these payments or receipts, oldest report first (an access request's export). */
+  itemsAbout(records: { paymentIds: string[]; receipts: string[] }): Promise<Item[]> {
+    if (!records.paymentIds.length && !records.receipts.length) return Promise.resolve([]);
+    return this.db.query<Item>(
+      sql`SELECT ${ITEM_COLUMNS} FROM reconciliation_items
+           WHERE (record_type = 'payment' AND record_id = ANY(${records.paymentIds}::uuid[])) OR receipt = ANY(${records.receipts}::varchar[])
+           ORDER BY report_id, line_no NULLS LAST, id`,
+    );
+  }
+
   /** Writes items' masked party, narration and raw row; answers how many changed. */
   async rewriteItemsPersonalData(tx: Tx, items: ItemPersonalData[]): Promise<number> {
     if (!items.length) return 0;
