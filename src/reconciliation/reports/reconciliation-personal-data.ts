@@ -1,6 +1,7 @@
 import { Injectable, Module, OnModuleInit } from '@nestjs/common';
 import { maskPartyName, redact, redactText } from '../../common/redaction';
 import { Database, Tx } from '../../database/database';
+import { DatabaseModule } from '../../database/database.module';
 import {
   DataSubjectRecords,
   PersonalDataHolder,
@@ -74,7 +75,7 @@ function maskItem(item: ItemPersonalData): ItemPersonalData {
  * the app's ReconciliationModule imports it too.
  */
 @Module({
-  imports: [PersonalDataHoldersModule],
-  providers: [Database, ReportsRepository, ReconciliationPersonalData],
+  imports: [DatabaseModule, PersonalDataHoldersModule],
+  providers: [ReportsRepository, ReconciliationPersonalData],
 })
 export class ReconciliationPersonalDataModule {}
